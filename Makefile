@@ -1,0 +1,49 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+PWA_SOURCES := $(shell find pwa/src pwa/public -type f 2>/dev/null) pwa/index.html pwa/vite.config.js
+
+.PHONY: run test install lint bench browser-deps clean
+
+run: install                                   ## install, migrate, load the demo, serve on :8000
+	$(BIN)/zhengwu migrate
+	$(BIN)/zhengwu seed --demo --if-empty
+	$(BIN)/zhengwu serve --host 127.0.0.1 --port 8000
+
+test: install browser-deps                     ## every test: Python (SQLite + PostgreSQL + browser), PWA unit, budget, lint
+	$(BIN)/ruff check api storage tests
+	cd pwa && npm test && npm run budget
+	ZHENGWU_TEST_POSTGRES_URL=$${ZHENGWU_TEST_POSTGRES_URL:-$(PG_URL)} $(BIN)/python -m pytest
+	$(BIN)/python -m pytest tests/browser
+
+install: $(VENV)/.installed pwa/dist/index.html
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+pwa/node_modules/.installed: pwa/package.json pwa/package-lock.json
+	cd pwa && npm ci --no-audit --no-fund
+	touch $@
+
+pwa/dist/index.html: pwa/node_modules/.installed $(PWA_SOURCES)
+	cd pwa && npm run build
+
+# Browser tests drive Debian's Chromium (never a downloaded browser).
+browser-deps:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei; \
+	  else echo "install Chromium first: sudo apt-get install chromium fonts-wqy-microhei" >&2; exit 1; fi; }
+
+lint:
+	$(BIN)/ruff check api storage tests
+
+bench: install                                 ## catalog read benchmark (prints figures; not pass/fail)
+	$(BIN)/python tests/bench/bench_catalog.py
+
+clean:
+	rm -rf $(VENV) pwa/node_modules pwa/dist

@@ -1,0 +1,74 @@
+"""Composition root: ``create_app(settings)`` wires every domain into one Litestar app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import ResponseHeader, State
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+
+from api.catalog.cache import CatalogCache
+from api.catalog.controllers import CatalogController, provide_catalog, provide_settings
+from api.core.access import OPENAPI_PATH, access_guard
+from api.core.db import close_orm, init_orm
+from api.core.errors import exception_handlers
+from api.core.health import health
+from api.core.settings import Settings
+from api.core.spa import pwa_routers, spa_fallback
+
+log = logging.getLogger("zhengwu")
+
+SECURITY_HEADERS = [
+    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+    ResponseHeader(name="Referrer-Policy", value="same-origin"),
+    ResponseHeader(name="X-Frame-Options", value="DENY"),
+]
+
+
+def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Litestar:
+    """The app. ``manage_database=False`` leaves Tortoise to the caller (tests own it on their loop)."""
+    settings = settings or Settings.from_env()
+
+    catalog = CatalogCache(settings.catalog_version_check_interval)
+
+    @asynccontextmanager
+    async def database(app: Litestar) -> AsyncIterator[None]:
+        await init_orm(settings.database_url)
+        try:
+            await catalog.snapshot()  # warm the search index before the first citizen waits for it
+        except Exception as exc:  # the database may be down or not migrated; health says so
+            log.warning("catalog not loaded at startup: %s", type(exc).__name__)
+        try:
+            yield
+        finally:
+            await close_orm()
+
+    return Litestar(
+        route_handlers=[health, CatalogController, *pwa_routers(settings.pwa_dist)],
+        lifespan=[database] if manage_database else [],
+        state=State({"settings": settings, "catalog": catalog}),
+        dependencies={
+            "catalog": Provide(provide_catalog, sync_to_thread=False),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+        },
+        guards=[access_guard],
+        exception_handlers={**exception_handlers, NotFoundException: spa_fallback(settings.pwa_dist)},
+        response_headers=SECURITY_HEADERS,
+        openapi_config=OpenAPIConfig(
+            title="智慧政务 zhengwu API", version="1.0.0", path=OPENAPI_PATH,
+            description="Service catalog, applications and supervision of a city's government services.",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        debug=False,
+    )
+
+
+def app_factory() -> Litestar:
+    """Entry point for ASGI servers (``uvicorn --factory api.app:app_factory``)."""
+    return create_app()

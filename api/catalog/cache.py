@@ -1,0 +1,330 @@
+"""In-process cache of the published catalog, keyed by the catalog version.
+
+Catalog reads are the hottest path and change rarely. Each process keeps the search index and
+pre-serialised responses; it re-reads the one-row catalog version at most once per
+``check_interval`` seconds (a publish in this process invalidates at once), and rebuilds when
+the version moved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import msgspec
+
+from api.catalog import codes
+from api.catalog.document import ItemDoc
+from api.catalog.models import (
+    CertificateType,
+    Department,
+    LifeEvent,
+    LifeEventItem,
+    ServiceItemVersion,
+    Window,
+)
+from api.catalog.schemas import (
+    DepartmentOut,
+    DepartmentRef,
+    FaqOut,
+    ImplementationOut,
+    ItemGuide,
+    ItemSummary,
+    LifeEventDetail,
+    LifeEventRef,
+    LifeEventSummary,
+    MaterialOut,
+    OptionOut,
+    PlaceOut,
+    QuestionOut,
+    RegionOut,
+    SituationOut,
+    SpecialProcedureOut,
+    StepOut,
+    VersionOut,
+    WindowOut,
+)
+from api.catalog.search import Entry, Filters, SearchIndex, SortKey, encode_cursor
+from api.catalog.services import VersionMeta, catalog_version, load_items
+
+_encoder = msgspec.json.Encoder()
+
+
+class _LRU(OrderedDict):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def get_(self, key: object) -> object | None:
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
+
+    def put(self, key: object, value: object) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
+@dataclass
+class Snapshot:
+    """Everything derived from one catalog version."""
+
+    version: int
+    index: SearchIndex
+    summaries: dict[str, bytes]  # item code → encoded ItemSummary
+    entries: dict[str, Entry]
+    departments: dict[str, DepartmentOut]
+    regions: list[RegionOut]
+    city_region: str
+    life_events: dict[str, tuple[LifeEventSummary, list[str]]]  # code → (summary, basic codes)
+    events_by_basic: dict[str, list[LifeEventRef]]
+    windows: dict[str, WindowOut]
+    certificate_names: dict[str, str]
+    guides: _LRU = field(default_factory=lambda: _LRU(4096))
+    pages: _LRU = field(default_factory=lambda: _LRU(2048))
+
+
+class CatalogCache:
+    def __init__(self, check_interval: float = 1.0) -> None:
+        self.check_interval = check_interval
+        self._snapshot: Snapshot | None = None
+        self._checked_at = 0.0
+        self._lock = asyncio.Lock()
+
+    def invalidate(self) -> None:
+        """Force a version check on the next read (called after a publish in this process)."""
+        self._checked_at = 0.0
+
+    async def snapshot(self) -> Snapshot:
+        snap = self._snapshot
+        if snap is not None and time.monotonic() - self._checked_at < self.check_interval:
+            return snap
+        async with self._lock:
+            if self._snapshot is not None and time.monotonic() - self._checked_at < self.check_interval:
+                return self._snapshot
+            version = await catalog_version()
+            if self._snapshot is None or self._snapshot.version != version:
+                self._snapshot = await _build(version)
+            self._checked_at = time.monotonic()
+            return self._snapshot
+
+    # ------------------------------------------------------------------ reads
+
+    async def page(
+        self, query: str, filters: Filters, limit: int, after: SortKey | None
+    ) -> bytes:
+        snap = await self.snapshot()
+        key = (query, filters, limit, after)
+        cached = snap.pages.get_(key)
+        if cached is not None:
+            return cached  # type: ignore[return-value]
+        found, total, next_key = snap.index.search(query, filters, limit, after)
+        body = b"".join(
+            (
+                b'{"items":[',
+                b",".join(snap.summaries[e.code] for e in found),
+                b'],"total":',
+                str(total).encode(),
+                b',"next_cursor":',
+                _encoder.encode(encode_cursor(next_key) if next_key else None),
+                b"}",
+            )
+        )
+        snap.pages.put(key, body)
+        return body
+
+    async def guide(self, code: str) -> tuple[ItemGuide, bytes] | None:
+        snap = await self.snapshot()
+        cached = snap.guides.get_(code)
+        if cached is not None:
+            return cached  # type: ignore[return-value]
+        if code not in snap.entries:
+            return None
+        loaded = await load_items([code])
+        if not loaded:
+            return None
+        guide = _guide(snap, *loaded[0])
+        pair = (guide, _encoder.encode(guide))
+        snap.guides.put(code, pair)
+        return pair
+
+
+# ---------------------------------------------------------------------- building
+
+
+def _department_ref(d: DepartmentOut) -> DepartmentRef:
+    return DepartmentRef(code=d.code, name=d.name, short_name=d.short_name)
+
+
+async def _build(version: int) -> Snapshot:
+    dept_rows = await Department.all().order_by("level", "region_code", "sort_order", "id").values(
+        "code", "name", "short_name", "region_code", "region_name", "level", "parent__code", "phone",
+        "address",
+    )
+    rows = await ServiceItemVersion.filter(status="published").values(
+        "item__code", "item__basic_code", "item__region_code", "item__popularity", "item__department__code",
+        "name", "short_name", "keywords", "kind", "audiences", "online_depth", "trips", "promised_limit",
+        "promised_limit_unit", "case_type", "summary",
+    )
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["item__department__code"]] = counts.get(r["item__department__code"], 0) + 1
+    departments = {
+        d["code"]: DepartmentOut(
+            code=d["code"], name=d["name"], short_name=d["short_name"], region_code=d["region_code"],
+            region_name=d["region_name"], level=d["level"], parent=d["parent__code"], phone=d["phone"],
+            address=d["address"], item_count=counts.get(d["code"], 0),
+        )
+        for d in dept_rows
+    }
+    regions: dict[str, RegionOut] = {}
+    for d in departments.values():
+        regions.setdefault(d.region_code, RegionOut(code=d.region_code, name=d.region_name, level=d.level))
+    region_list = sorted(regions.values(), key=lambda r: (r.level != "city", r.code))
+    city_region = next((r.code for r in region_list if r.level == "city"), region_list[0].code if region_list else "")
+
+    entries: dict[str, Entry] = {}
+    summaries: dict[str, bytes] = {}
+    for r in rows:
+        dept = departments[r["item__department__code"]]
+        entries[r["item__code"]] = Entry(
+            code=r["item__code"], basic_code=r["item__basic_code"], name=r["name"], short_name=r["short_name"],
+            keywords=list(r["keywords"]), department_code=dept.code, department_name=dept.name,
+            department_short_name=dept.short_name, region_code=r["item__region_code"], kind=r["kind"],
+            audiences=list(r["audiences"]), popularity=r["item__popularity"],
+        )
+        summaries[r["item__code"]] = _encoder.encode(
+            ItemSummary(
+                code=r["item__code"], basic_code=r["item__basic_code"], name=r["name"],
+                short_name=r["short_name"], kind=r["kind"], kind_name=codes.ITEM_KINDS[r["kind"]][0],
+                audiences=list(r["audiences"]), department=_department_ref(dept),
+                region_code=r["item__region_code"], region_name=dept.region_name,
+                online_depth=r["online_depth"], trips=r["trips"], promised_limit=r["promised_limit"],
+                promised_limit_unit=r["promised_limit_unit"], case_type=r["case_type"], summary=r["summary"],
+            )
+        )
+
+    event_items: dict[int, list[str]] = {}
+    for e in await LifeEventItem.all().order_by("life_event_id", "sort_order", "id").values(
+        "life_event_id", "basic_code"
+    ):
+        event_items.setdefault(e["life_event_id"], []).append(e["basic_code"])
+    life_events: dict[str, tuple[LifeEventSummary, list[str]]] = {}
+    events_by_basic: dict[str, list[LifeEventRef]] = {}
+    for e in await LifeEvent.all().order_by("sort_order", "id"):
+        basics = event_items.get(e.id, [])
+        life_events[e.code] = (
+            LifeEventSummary(
+                code=e.code, name=e.name, audience=e.audience, stage=e.stage, description=e.description,
+                icon=e.icon, item_count=len(basics),
+            ),
+            basics,
+        )
+        for b in basics:
+            events_by_basic.setdefault(b, []).append(LifeEventRef(code=e.code, name=e.name))
+    windows = {
+        w.code: WindowOut(
+            code=w.code, name=w.name, category=w.category,
+            category_name=codes.WINDOW_CATEGORIES.get(w.category, ("", ""))[0], location=w.location,
+            hours=w.hours, phone=w.phone,
+        )
+        for w in await Window.all()
+    }
+    certificate_names = dict(await CertificateType.all().values_list("code", "name"))
+    return Snapshot(
+        version=version, index=SearchIndex(entries.values()), summaries=summaries, entries=entries,
+        departments=departments, regions=region_list, city_region=city_region, life_events=life_events,
+        events_by_basic=events_by_basic, windows=windows, certificate_names=certificate_names,
+    )
+
+
+def _guide(snap: Snapshot, doc: ItemDoc, meta: VersionMeta) -> ItemGuide:
+    dept = snap.departments[doc.department]
+    siblings = sorted(
+        (e for e in snap.index.entries if e.basic_code == doc.basic_code),
+        key=lambda e: (e.region_code != snap.city_region, e.region_code),
+    )
+
+    def material(m: object) -> MaterialOut:
+        assert isinstance(m, msgspec.Struct)
+        data = msgspec.structs.asdict(m)
+        return MaterialOut(
+            **data,
+            conditional=data["condition"] is not None,
+            source_name=codes.MATERIAL_SOURCES[data["source"]][0],
+            certificate_type_name=snap.certificate_names.get(data["certificate_type"], ""),
+        )
+
+    return ItemGuide(
+        code=doc.code, basic_code=doc.basic_code, name=doc.name, short_name=doc.short_name, kind=doc.kind,
+        kind_name=codes.ITEM_KINDS[doc.kind][0], audiences=doc.audiences, keywords=doc.keywords,
+        summary=doc.summary, department=_department_ref(dept), region_code=dept.region_code,
+        region_name=dept.region_name, exercise_level=doc.exercise_level,
+        exercise_level_name=codes.EXERCISE_LEVELS.get(doc.exercise_level, ""),
+        implementer_nature=doc.implementer_nature, legal_basis=doc.legal_basis, conditions=doc.conditions,
+        process=[StepOut(name=s.name, description=s.description) for s in doc.process],
+        legal_limit=doc.legal_limit, legal_limit_unit=doc.legal_limit_unit, legal_limit_note=doc.legal_limit_note,
+        promised_limit=doc.promised_limit, promised_limit_unit=doc.promised_limit_unit,
+        promised_limit_note=doc.promised_limit_note, case_type=doc.case_type,
+        case_type_name=codes.CASE_TYPES[doc.case_type][0], charges=doc.charges, fee_standard=doc.fee_standard,
+        fee_basis=doc.fee_basis, result_name=doc.result_name, result_certificate_type=doc.result_certificate_type,
+        delivery_ways=doc.delivery_ways, handling_forms=doc.handling_forms,
+        places=[PlaceOut(name=p.name, address=p.address, hours=p.hours) for p in doc.places],
+        window=snap.windows.get(doc.window) if doc.window else None, consult_phone=doc.consult_phone,
+        complaint_phone=doc.complaint_phone, online_depth=doc.online_depth,
+        online_depth_name=codes.ONLINE_DEPTHS[doc.online_depth][0], trips=doc.trips,
+        appointment=doc.appointment, online_payment=doc.online_payment, quantity_limit=doc.quantity_limit,
+        intermediary_services=doc.intermediary_services,
+        special_procedures=[
+            SpecialProcedureOut(name=p.name, limit=p.limit, counted=p.counted, basis=p.basis)
+            for p in doc.special_procedures
+        ],
+        faq=[FaqOut(question=f.question, answer=f.answer) for f in doc.faq],
+        questions=[
+            QuestionOut(
+                code=q.code, text=q.text, help=q.help, datatype=q.datatype, required=q.required,
+                options=[OptionOut(value=o.value, label=o.label) for o in q.options], ask_if=q.ask_if,
+            )
+            for q in doc.questions
+        ],
+        situations=[
+            SituationOut(
+                code=s.code, name=s.name, description=s.description, rule=s.rule,
+                promised_limit=s.promised_limit if s.promised_limit is not None else doc.promised_limit,
+                fee_standard=s.fee_standard or doc.fee_standard,
+                materials=[material(m) for m in s.materials],
+            )
+            for s in doc.situations
+        ],
+        implementations=[
+            ImplementationOut(
+                code=e.code, region_code=e.region_code,
+                region_name=snap.departments[e.department_code].region_name,
+                department=_department_ref(snap.departments[e.department_code]),
+            )
+            for e in siblings
+        ],
+        life_events=snap.events_by_basic.get(doc.basic_code, []),
+        version=VersionOut(
+            number=meta.number, published_at=meta.published_at.isoformat() if meta.published_at else None
+        ),
+        pwa_path=f"/items/{doc.code}",
+    )
+
+
+def life_event_detail(snap: Snapshot, code: str, region: str) -> LifeEventDetail | None:
+    found = snap.life_events.get(code)
+    if found is None:
+        return None
+    summary, basics = found
+    by_basic = {e.basic_code: e for e in snap.index.entries if e.region_code == region}
+    items = [msgspec.json.decode(snap.summaries[by_basic[b].code], type=ItemSummary) for b in basics if b in by_basic]
+    return LifeEventDetail(
+        code=summary.code, name=summary.name, audience=summary.audience, stage=summary.stage,
+        description=summary.description, icon=summary.icon, region_code=region, items=items,
+    )

@@ -1,0 +1,285 @@
+"""HTTP shapes of the public catalog API (msgspec structs; ORM models never leak out)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class Out(msgspec.Struct, kw_only=True):
+    pass
+
+
+class DepartmentRef(Out):
+    code: str
+    name: str
+    short_name: str
+
+
+class DepartmentOut(Out):
+    code: str
+    name: str
+    short_name: str
+    region_code: str
+    region_name: str
+    level: str
+    parent: str | None
+    phone: str
+    address: str
+    item_count: int
+
+
+class DepartmentList(Out):
+    items: list[DepartmentOut]
+
+
+class RegionOut(Out):
+    code: str
+    name: str
+    level: str
+
+
+class RegionList(Out):
+    items: list[RegionOut]
+
+
+class ItemSummary(Out):
+    code: str
+    basic_code: str
+    name: str
+    short_name: str
+    kind: str
+    kind_name: str
+    audiences: list[str]
+    department: DepartmentRef
+    region_code: str
+    region_name: str
+    online_depth: int
+    trips: int
+    promised_limit: int
+    promised_limit_unit: str
+    case_type: str
+    summary: str
+
+
+class ItemPage(Out):
+    items: list[ItemSummary]
+    total: int
+    next_cursor: str | None
+
+
+class LifeEventSummary(Out):
+    code: str
+    name: str
+    audience: str
+    stage: str
+    description: str
+    icon: str
+    item_count: int
+
+
+class LifeEventList(Out):
+    items: list[LifeEventSummary]
+
+
+class LifeEventDetail(Out):
+    code: str
+    name: str
+    audience: str
+    stage: str
+    description: str
+    icon: str
+    region_code: str
+    items: list[ItemSummary]
+
+
+class OptionOut(Out):
+    value: str
+    label: str
+
+
+class QuestionOut(Out):
+    code: str
+    text: str
+    help: str
+    datatype: str
+    required: bool
+    options: list[OptionOut]
+    ask_if: dict[str, Any] | None
+
+
+class MaterialOut(Out):
+    code: str
+    name: str
+    description: str
+    original_count: int
+    copy_count: int
+    required: bool
+    conditional: bool
+    condition: dict[str, Any] | None  # the answer rule that makes a conditional material needed
+    electronic_accepted: bool
+    bring_original: bool
+    issuing_body: str
+    source: str  # applicant | certificate
+    source_name: str
+    certificate_type: str
+    certificate_type_name: str
+    template_url: str
+    sample_url: str
+    accepted_types: list[str]
+    max_size_mb: int
+
+
+class SituationOut(Out):
+    code: str
+    name: str
+    description: str
+    rule: dict[str, Any] | None  # chosen when the answers satisfy it (first match wins)
+    promised_limit: int
+    fee_standard: str
+    materials: list[MaterialOut]
+
+
+class StepOut(Out):
+    name: str
+    description: str
+
+
+class PlaceOut(Out):
+    name: str
+    address: str
+    hours: str
+
+
+class FaqOut(Out):
+    question: str
+    answer: str
+
+
+class SpecialProcedureOut(Out):
+    name: str
+    limit: int
+    counted: bool
+    basis: str
+
+
+class WindowOut(Out):
+    code: str
+    name: str
+    category: str
+    category_name: str
+    location: str
+    hours: str
+    phone: str
+
+
+class ImplementationOut(Out):
+    code: str
+    region_code: str
+    region_name: str
+    department: DepartmentRef
+
+
+class LifeEventRef(Out):
+    code: str
+    name: str
+
+
+class VersionOut(Out):
+    number: int
+    published_at: str | None
+
+
+class ItemGuide(Out):
+    """The complete 办事指南 of the current published version."""
+
+    code: str
+    basic_code: str
+    name: str
+    short_name: str
+    kind: str
+    kind_name: str
+    audiences: list[str]
+    keywords: list[str]
+    summary: str
+    department: DepartmentRef
+    region_code: str
+    region_name: str
+    exercise_level: str
+    exercise_level_name: str
+    implementer_nature: str
+    legal_basis: str
+    conditions: str
+    process: list[StepOut]
+    legal_limit: int
+    legal_limit_unit: str
+    legal_limit_note: str
+    promised_limit: int
+    promised_limit_unit: str
+    promised_limit_note: str
+    case_type: str
+    case_type_name: str
+    charges: bool
+    fee_standard: str
+    fee_basis: str
+    result_name: str
+    result_certificate_type: str
+    delivery_ways: list[str]
+    handling_forms: list[str]
+    places: list[PlaceOut]
+    window: WindowOut | None
+    consult_phone: str
+    complaint_phone: str
+    online_depth: int
+    online_depth_name: str
+    trips: int
+    appointment: bool
+    online_payment: bool
+    quantity_limit: str
+    intermediary_services: str
+    special_procedures: list[SpecialProcedureOut]
+    faq: list[FaqOut]
+    questions: list[QuestionOut]
+    situations: list[SituationOut]
+    implementations: list[ImplementationOut]
+    life_events: list[LifeEventRef]
+    version: VersionOut
+    pwa_path: str
+
+
+class MaterialListRequest(msgspec.Struct, forbid_unknown_fields=True):
+    answers: dict[str, Any] = {}
+
+
+class AnsweredQuestion(Out):
+    code: str
+    question: str
+    answer: Any
+    answer_label: str
+
+
+class ListedMaterial(MaterialOut):
+    reason: str  # why this material is on the list ("因为您回答了 …")
+
+
+class MaterialListOut(Out):
+    item_code: str
+    situation: SituationRef
+    promised_limit: int
+    promised_limit_unit: str
+    answers: list[AnsweredQuestion]
+    materials: list[ListedMaterial]
+    spared_count: int  # materials the platform can fetch as electronic certificates (免提交)
+
+
+class SituationRef(Out):
+    code: str
+    name: str
+    description: str
+    reason: str
+
+
+class HealthOut(Out):
+    status: str
+    database: str

@@ -1,0 +1,186 @@
+"""The ``zhengwu`` command: serve, migrate, seed, import-catalog, export-catalog."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+import msgspec
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from api.core.settings import ConfigurationError, Settings
+
+console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    with Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+@click.group()
+def main() -> None:
+    """智慧政务 zhengwu — run and administer the platform."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the API and the PWA."""
+    import uvicorn
+
+    settings = _settings()
+    if settings.is_sqlite and workers > 1:
+        # SQLite has one writer and Tortoise one connection per process: several workers lock.
+        raise click.ClickException("SQLite supports one worker only; use PostgreSQL for --workers > 1")
+    if not settings.pwa_dist.joinpath("index.html").exists():
+        console.print(f"[yellow]PWA not built ({settings.pwa_dist}); serving the API only[/]")
+    uvicorn.run(
+        "api.app:app_factory", factory=True, host=host, port=port, workers=workers,
+        proxy_headers=True, forwarded_allow_ips="127.0.0.1", log_level="info",
+    )
+
+
+@main.command()
+def migrate() -> None:
+    """Apply the schema migrations (alembic upgrade head)."""
+    from api.core.db import migrate as run
+
+    settings = _settings()
+    run(settings.database_url)
+    console.print("[green]database is at the latest schema[/]")
+
+
+async def _import(settings: Settings, doc: object, label: str) -> None:
+    from api.catalog.document import CatalogDocument
+    from api.catalog.services import CatalogInvalid, import_document
+    from api.core.db import orm_session
+
+    assert isinstance(doc, CatalogDocument)
+    async with orm_session(settings.database_url):
+        try:
+            with _progress(label) as progress:
+                result = await import_document(doc, progress)
+        except CatalogInvalid as exc:
+            for p in exc.problems[:500]:
+                console.print(f"[red]{p.where}[/] {p.field}: {p.message}")
+            message = f"目录有 {len(exc.problems)} 处错误，未导入任何内容 (nothing imported)"
+            raise click.ClickException(message) from None
+    console.print(
+        f"[green]imported[/]: {result.items_created} new items, {result.versions_published} versions published, "
+        f"{result.items_unchanged} unchanged (catalog version {result.catalog_version})"
+    )
+
+
+@main.command()
+@click.option("--demo", "demo", is_flag=True, help="Load the demo city catalog.")
+@click.option("--synthetic", type=click.IntRange(1, 100_000), help="Load a synthetic catalog of N items.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the catalog already has items.")
+def seed(demo: bool, synthetic: int | None, if_empty: bool) -> None:
+    """Load the demo catalog (or a synthetic one for benchmarks)."""
+    from api.catalog.services import catalog_is_empty
+    from api.core.db import orm_session
+
+    if demo == (synthetic is not None):
+        raise click.UsageError("choose exactly one of --demo or --synthetic N")
+    settings = _settings()
+    if if_empty:
+
+        async def empty() -> bool:
+            async with orm_session(settings.database_url):
+                return await catalog_is_empty()
+
+        if not asyncio.run(empty()):
+            console.print("catalog already loaded; nothing to do")
+            return
+    if demo:
+        from api.catalog.demo import demo_document
+
+        doc = demo_document()
+    else:
+        from api.catalog.synthetic import synthetic_document
+
+        doc = synthetic_document(synthetic or 0)
+    asyncio.run(_import(settings, doc, "importing"))
+
+
+def _read(path: Path) -> object:
+    from api.catalog.document import CatalogDocument
+
+    if path.suffix.lower() == ".json":
+        try:
+            return msgspec.json.decode(path.read_bytes(), type=CatalogDocument)
+        except msgspec.ValidationError as exc:
+            raise click.ClickException(f"JSON 格式不符合目录结构：{exc}") from None
+    if path.suffix.lower() != ".xlsx":
+        raise click.ClickException("只支持 .xlsx 或 .json 文件 (only .xlsx or .json)")
+    from api.catalog.excel import CatalogImportError, format_report, read_workbook
+
+    try:
+        with _progress("reading") as progress:
+            return read_workbook(path, progress)
+    except CatalogImportError as exc:
+        console.print(format_report(exc.problems))
+        raise click.ClickException(f"工作簿有 {len(exc.problems)} 处错误，未导入任何内容 (nothing imported)") from None
+
+
+@main.command("import-catalog")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_catalog(file: Path) -> None:
+    """Import a catalog from Excel (.xlsx) or JSON; all or nothing."""
+    settings = _settings()
+    doc = _read(file)
+    asyncio.run(_import(settings, doc, "importing"))
+
+
+@main.command("export-catalog")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def export_catalog(file: Path) -> None:
+    """Export the published catalog to Excel (.xlsx) or JSON."""
+    from api.catalog.services import export_document
+    from api.core.db import orm_session
+
+    settings = _settings()
+
+    async def run() -> object:
+        async with orm_session(settings.database_url):
+            return await export_document()
+
+    doc = asyncio.run(run())
+    if file.suffix.lower() == ".json":
+        file.write_bytes(msgspec.json.format(msgspec.json.encode(doc)))
+    elif file.suffix.lower() == ".xlsx":
+        from api.catalog.excel import export_workbook
+
+        with _progress("writing") as progress:
+            export_workbook(doc, file, progress)  # type: ignore[arg-type]
+    else:
+        raise click.ClickException("只支持 .xlsx 或 .json 文件 (only .xlsx or .json)")
+    console.print(f"[green]exported[/] {len(doc.items)} items to {file}")  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

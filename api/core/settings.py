@@ -1,0 +1,113 @@
+"""Configuration from ``ZHENGWU_*`` environment variables, with safe development defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when the environment describes an unusable configuration."""
+
+
+def _var_dir(environ: dict[str, str] | None = None) -> Path:
+    """Where development state lives (database, blobs, secret); ZHENGWU_VAR_DIR moves it."""
+    env = os.environ if environ is None else environ
+    return Path(env.get("ZHENGWU_VAR_DIR") or PROJECT_ROOT / "var").resolve()
+
+
+def _default_database_url(environ: dict[str, str] | None = None) -> str:
+    return f"sqlite:///{_var_dir(environ) / 'zhengwu.sqlite3'}"
+
+
+def _default_storage_url(environ: dict[str, str] | None = None) -> str:
+    return f"file://{_var_dir(environ) / 'storage'}"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    env: str = "development"
+    database_url: str = field(default_factory=_default_database_url)
+    storage_url: str = field(default_factory=_default_storage_url)
+    secret_key: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    pwa_dist: Path = PROJECT_ROOT / "pwa" / "dist"
+    # How often (seconds) a process re-reads the catalog version to notice publishes made by
+    # other processes; a publish in this process invalidates at once.
+    catalog_version_check_interval: float = 1.0
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        mode = env.get("ZHENGWU_ENV", "development").strip().lower()
+        if mode not in {"development", "production"}:
+            raise ConfigurationError(f"ZHENGWU_ENV must be 'development' or 'production', not {mode!r}")
+        database_url = env.get("ZHENGWU_DATABASE_URL") or _default_database_url(env)
+        validate_database_url(database_url)
+        storage_url = env.get("ZHENGWU_STORAGE_URL") or _default_storage_url(env)
+        if not storage_url.startswith("file://"):
+            raise ConfigurationError("ZHENGWU_STORAGE_URL must be a file:// URL (other backends: later)")
+        secret = env.get("ZHENGWU_SECRET_KEY", "")
+        if not secret:
+            if mode == "production":
+                raise ConfigurationError("ZHENGWU_SECRET_KEY is required when ZHENGWU_ENV=production")
+            secret = _development_secret(_var_dir(env))
+        elif len(secret) < 32:
+            raise ConfigurationError("ZHENGWU_SECRET_KEY must be at least 32 characters")
+        public_url = (env.get("ZHENGWU_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
+        if urlparse(public_url).scheme not in {"http", "https"}:
+            raise ConfigurationError("ZHENGWU_PUBLIC_URL must start with http:// or https://")
+        pwa_dist = Path(env.get("ZHENGWU_PWA_DIST") or PROJECT_ROOT / "pwa" / "dist")
+        return cls(
+            env=mode,
+            database_url=database_url,
+            storage_url=storage_url,
+            secret_key=secret,
+            public_url=public_url,
+            pwa_dist=pwa_dist,
+        )
+
+
+def validate_database_url(url: str) -> None:
+    scheme = url.split(":", 1)[0]
+    if scheme == "sqlite":
+        if not url.startswith("sqlite:///") and url != "sqlite://:memory:":
+            raise ConfigurationError(
+                "SQLite URLs are absolute: sqlite:///absolute/path.sqlite3 (got a relative path)"
+            )
+    elif scheme not in {"postgres", "postgresql", "asyncpg"}:
+        raise ConfigurationError("ZHENGWU_DATABASE_URL must be sqlite:///… or postgres://…")
+
+
+def _development_secret(var_dir: Path) -> str:
+    """A per-checkout random key kept under var/, so tokens survive restarts in development."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def storage_root(settings: Settings) -> Path:
+    """``file:///abs/dir`` is absolute; ``file://var/storage`` is relative to the project root."""
+    parsed = urlparse(settings.storage_url)
+    if parsed.netloc:
+        return (PROJECT_ROOT / parsed.netloc / parsed.path.lstrip("/")).resolve()
+    return Path(parsed.path)

@@ -1,0 +1,35 @@
+// Routes (history mode; the API serves index.html for unknown paths). Home is in the main
+// bundle, every other screen is loaded on demand to keep the first load small.
+import { createRouter, createWebHistory } from "vue-router";
+import Home from "./views/Home.vue";
+
+export const routes = [
+  { path: "/", name: "home", component: Home },
+  { path: "/search", name: "search", component: () => import("./views/Search.vue") },
+  { path: "/life-events/:code", name: "life-event", component: () => import("./views/LifeEvent.vue"), props: true },
+  { path: "/departments", name: "departments", component: () => import("./views/Departments.vue") },
+  { path: "/kinds", name: "kinds", component: () => import("./views/Kinds.vue") },
+  { path: "/browse", name: "browse", component: () => import("./views/ItemList.vue") },
+  { path: "/items/:code", name: "item", component: () => import("./views/ItemGuide.vue"), props: true },
+  {
+    path: "/items/:code/questions/:q?",
+    name: "ask",
+    component: () => import("./views/Questions.vue"),
+    props: true,
+  },
+  { path: "/items/:code/materials", name: "materials", component: () => import("./views/MaterialList.vue"), props: true },
+  { path: "/region", name: "region", component: () => import("./views/Region.vue") },
+  { path: "/settings", name: "settings", component: () => import("./views/Settings.vue") },
+  { path: "/:rest(.*)*", name: "not-found", component: () => import("./views/NotFound.vue") },
+];
+
+export function makeRouter() {
+  return createRouter({
+    history: createWebHistory("/"),
+    routes,
+    scrollBehavior(to, from, saved) {
+      if (saved) return saved;
+      return { top: 0 };
+    },
+  });
+}

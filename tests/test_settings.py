@@ -1,0 +1,54 @@
+"""Configuration: safe defaults in development, refusals that say what to fix."""
+
+from pathlib import Path
+
+import pytest
+
+from api.core.db import sqlalchemy_url
+from api.core.settings import ConfigurationError, Settings, storage_root
+
+
+def test_development_defaults_live_under_var(tmp_path: Path) -> None:
+    s = Settings.from_env({"ZHENGWU_VAR_DIR": str(tmp_path)})
+    assert s.env == "development"
+    assert s.database_url == f"sqlite:///{tmp_path / 'zhengwu.sqlite3'}"
+    assert storage_root(s) == tmp_path / "storage"
+    assert len(s.secret_key) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    again = Settings.from_env({"ZHENGWU_VAR_DIR": str(tmp_path)})
+    assert again.secret_key == s.secret_key  # kept, so tokens survive a restart
+
+
+def test_production_requires_a_secret_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="ZHENGWU_SECRET_KEY"):
+        Settings.from_env({"ZHENGWU_ENV": "production", "ZHENGWU_VAR_DIR": str(tmp_path)})
+    with pytest.raises(ConfigurationError, match="32"):
+        Settings.from_env({"ZHENGWU_ENV": "production", "ZHENGWU_SECRET_KEY": "short"})
+    ok = Settings.from_env({"ZHENGWU_ENV": "production", "ZHENGWU_SECRET_KEY": "k" * 40,
+                            "ZHENGWU_VAR_DIR": str(tmp_path)})
+    assert ok.production
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"ZHENGWU_ENV": "staging"}, "ZHENGWU_ENV"),
+        ({"ZHENGWU_DATABASE_URL": "sqlite://relative.db"}, "absolute"),
+        ({"ZHENGWU_DATABASE_URL": "mysql://x@y/z"}, "ZHENGWU_DATABASE_URL"),
+        ({"ZHENGWU_STORAGE_URL": "s3://bucket"}, "ZHENGWU_STORAGE_URL"),
+        ({"ZHENGWU_PUBLIC_URL": "ftp://x"}, "ZHENGWU_PUBLIC_URL"),
+    ],
+)
+def test_bad_configuration_is_refused(env: dict, message: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        Settings.from_env({"ZHENGWU_VAR_DIR": str(tmp_path), **env})
+
+
+def test_relative_storage_url_is_under_the_project() -> None:
+    s = Settings(storage_url="file://var/storage", secret_key="x" * 40)
+    assert storage_root(s).parts[-2:] == ("var", "storage")
+
+
+def test_sqlalchemy_urls_follow_the_database_url() -> None:
+    assert sqlalchemy_url("sqlite:///tmp/a.db") == "sqlite+aiosqlite:////tmp/a.db"
+    assert sqlalchemy_url("postgres://u@h:5432/d") == "postgresql+asyncpg://u@h:5432/d"
