@@ -43,6 +43,7 @@ lint:
 	$(BIN)/ruff check api storage tests
 
 bench: install                                 ## catalog read benchmark (prints figures; not pass/fail)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk; }
 	$(BIN)/python tests/bench/bench_catalog.py
 
 clean:

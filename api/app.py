@@ -8,14 +8,13 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.datastructures import ResponseHeader, State
-from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 
 from api.catalog.cache import CatalogCache
-from api.catalog.controllers import CatalogController, provide_catalog, provide_settings
-from api.core.access import OPENAPI_PATH, access_guard
+from api.catalog.controllers import CatalogController
+from api.core.access import OPENAPI_PATH, check_access_rules
 from api.core.db import close_orm, init_orm
 from api.core.errors import exception_handlers
 from api.core.health import health
@@ -35,7 +34,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     """The app. ``manage_database=False`` leaves Tortoise to the caller (tests own it on their loop)."""
     settings = settings or Settings.from_env()
 
-    catalog = CatalogCache(settings.catalog_version_check_interval)
+    catalog = CatalogCache(settings.catalog_version_check_interval, settings.catalog_prewarm)
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
@@ -47,17 +46,13 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         try:
             yield
         finally:
+            await catalog.close()
             await close_orm()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[health, CatalogController, *pwa_routers(settings.pwa_dist)],
         lifespan=[database] if manage_database else [],
         state=State({"settings": settings, "catalog": catalog}),
-        dependencies={
-            "catalog": Provide(provide_catalog, sync_to_thread=False),
-            "settings": Provide(provide_settings, sync_to_thread=False),
-        },
-        guards=[access_guard],
         exception_handlers={**exception_handlers, NotFoundException: spa_fallback(settings.pwa_dist)},
         response_headers=SECURITY_HEADERS,
         openapi_config=OpenAPIConfig(
@@ -67,6 +62,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         ),
         debug=False,
     )
+    check_access_rules(app)
+    return app
 
 
 def app_factory() -> Litestar:

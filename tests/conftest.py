@@ -61,6 +61,7 @@ def make_settings(database_url: str, tmp: Path, **overrides: object) -> Settings
         "public_url": "https://zw.example.cn",
         "pwa_dist": tmp / "no-pwa",
         "catalog_version_check_interval": 0.0,
+        "catalog_prewarm": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

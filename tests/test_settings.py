@@ -52,3 +52,21 @@ def test_relative_storage_url_is_under_the_project() -> None:
 def test_sqlalchemy_urls_follow_the_database_url() -> None:
     assert sqlalchemy_url("sqlite:///tmp/a.db") == "sqlite+aiosqlite:////tmp/a.db"
     assert sqlalchemy_url("postgres://u@h:5432/d") == "postgresql+asyncpg://u@h:5432/d"
+
+
+def test_a_route_without_an_access_rule_stops_the_app_from_building() -> None:
+    from litestar import Litestar, get
+
+    from api.core.access import MissingAccessRule, check_access_rules
+
+    @get("/api/v1/forgotten")
+    async def forgotten() -> str:
+        return "secret"
+
+    @get("/api/v1/open", opt={"public": True})
+    async def open_() -> str:
+        return "ok"
+
+    check_access_rules(Litestar([open_]))
+    with pytest.raises(MissingAccessRule, match="/api/v1/forgotten"):
+        check_access_rules(Litestar([open_, forgotten]))

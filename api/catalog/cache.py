@@ -9,6 +9,8 @@ the version moved.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -49,25 +51,34 @@ from api.catalog.schemas import (
 from api.catalog.search import Entry, Filters, SearchIndex, SortKey, encode_cursor
 from api.catalog.services import VersionMeta, catalog_version, load_items
 
+log = logging.getLogger("zhengwu.catalog")
 _encoder = msgspec.json.Encoder()
+_guide_decoder = msgspec.json.Decoder(ItemGuide)
 
 
 class _LRU(OrderedDict):
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
+    """Least-recently-used bytes, bounded by their total size."""
 
-    def get_(self, key: object) -> object | None:
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__()
+        self.max_bytes = max_bytes
+        self.used = 0
+
+    def get_(self, key: object) -> bytes | None:
         value = self.get(key)
         if value is not None:
             self.move_to_end(key)
         return value
 
-    def put(self, key: object, value: object) -> None:
+    def put(self, key: object, value: bytes) -> None:
+        old = self.pop(key, None)
+        if old is not None:
+            self.used -= len(old)
         self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.size:
-            self.popitem(last=False)
+        self.used += len(value)
+        while self.used > self.max_bytes and len(self) > 1:
+            _, dropped = self.popitem(last=False)
+            self.used -= len(dropped)
 
 
 @dataclass
@@ -81,20 +92,24 @@ class Snapshot:
     departments: dict[str, DepartmentOut]
     regions: list[RegionOut]
     city_region: str
+    by_basic: dict[str, list[Entry]]  # basic code → implementations, city first
     life_events: dict[str, tuple[LifeEventSummary, list[str]]]  # code → (summary, basic codes)
     events_by_basic: dict[str, list[LifeEventRef]]
     windows: dict[str, WindowOut]
     certificate_names: dict[str, str]
-    guides: _LRU = field(default_factory=lambda: _LRU(4096))
-    pages: _LRU = field(default_factory=lambda: _LRU(2048))
+    # Pre-serialised responses. A guide is ~11 KB (up to ~30): 96 MiB holds a 5,933-item catalog.
+    guides: _LRU = field(default_factory=lambda: _LRU(96 << 20))
+    pages: _LRU = field(default_factory=lambda: _LRU(16 << 20))
 
 
 class CatalogCache:
-    def __init__(self, check_interval: float = 1.0) -> None:
+    def __init__(self, check_interval: float = 1.0, prewarm: bool = True) -> None:
         self.check_interval = check_interval
+        self.prewarm = prewarm
         self._snapshot: Snapshot | None = None
         self._checked_at = 0.0
         self._lock = asyncio.Lock()
+        self._prewarming: asyncio.Task[None] | None = None
 
     def invalidate(self) -> None:
         """Force a version check on the next read (called after a publish in this process)."""
@@ -110,19 +125,44 @@ class CatalogCache:
             version = await catalog_version()
             if self._snapshot is None or self._snapshot.version != version:
                 self._snapshot = await _build(version)
+                if self.prewarm:
+                    if self._prewarming is not None:
+                        self._prewarming.cancel()
+                    self._prewarming = asyncio.create_task(self._prewarm(self._snapshot))
             self._checked_at = time.monotonic()
             return self._snapshot
 
+    async def _prewarm(self, snap: Snapshot, batch: int = 50) -> None:
+        """Pre-serialise every guide in the background, most popular first, in small batches so
+        requests keep being served; the first citizen to open a guide finds it ready."""
+        codes_ = [e.code for e in sorted(snap.index.entries, key=lambda e: -e.popularity)]
+        try:
+            for i in range(0, len(codes_), batch):
+                if snap is not self._snapshot or snap.guides.used >= snap.guides.max_bytes:
+                    return
+                todo = [c for c in codes_[i : i + batch] if c not in snap.guides]
+                for doc, meta in await load_items(todo):
+                    snap.guides.put(doc.code, _encoder.encode(_guide(snap, doc, meta)))
+                await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a cold cache is slower, never wrong
+            log.warning("catalog prewarm stopped: %s", type(exc).__name__)
+
+    async def close(self) -> None:
+        if self._prewarming is not None:
+            self._prewarming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._prewarming
+
     # ------------------------------------------------------------------ reads
 
-    async def page(
-        self, query: str, filters: Filters, limit: int, after: SortKey | None
-    ) -> bytes:
+    async def page(self, query: str, filters: Filters, limit: int, after: SortKey | None) -> bytes:
         snap = await self.snapshot()
         key = (query, filters, limit, after)
         cached = snap.pages.get_(key)
         if cached is not None:
-            return cached  # type: ignore[return-value]
+            return cached
         found, total, next_key = snap.index.search(query, filters, limit, after)
         body = b"".join(
             (
@@ -138,20 +178,24 @@ class CatalogCache:
         snap.pages.put(key, body)
         return body
 
-    async def guide(self, code: str) -> tuple[ItemGuide, bytes] | None:
+    async def guide_bytes(self, code: str) -> bytes | None:
+        """The encoded guide of an item's current version, or None for an unknown code."""
         snap = await self.snapshot()
         cached = snap.guides.get_(code)
         if cached is not None:
-            return cached  # type: ignore[return-value]
+            return cached
         if code not in snap.entries:
             return None
         loaded = await load_items([code])
         if not loaded:
             return None
-        guide = _guide(snap, *loaded[0])
-        pair = (guide, _encoder.encode(guide))
-        snap.guides.put(code, pair)
-        return pair
+        body = _encoder.encode(_guide(snap, *loaded[0]))
+        snap.guides.put(code, body)
+        return body
+
+    async def guide(self, code: str) -> ItemGuide | None:
+        body = await self.guide_bytes(code)
+        return None if body is None else _guide_decoder.decode(body)
 
 
 # ---------------------------------------------------------------------- building
@@ -236,8 +280,12 @@ async def _build(version: int) -> Snapshot:
         for w in await Window.all()
     }
     certificate_names = dict(await CertificateType.all().values_list("code", "name"))
+    by_basic: dict[str, list[Entry]] = {}
+    for e in sorted(entries.values(), key=lambda e: (e.region_code != city_region, e.region_code)):
+        by_basic.setdefault(e.basic_code, []).append(e)
     return Snapshot(
         version=version, index=SearchIndex(entries.values()), summaries=summaries, entries=entries,
+        by_basic=by_basic,
         departments=departments, regions=region_list, city_region=city_region, life_events=life_events,
         events_by_basic=events_by_basic, windows=windows, certificate_names=certificate_names,
     )
@@ -245,10 +293,7 @@ async def _build(version: int) -> Snapshot:
 
 def _guide(snap: Snapshot, doc: ItemDoc, meta: VersionMeta) -> ItemGuide:
     dept = snap.departments[doc.department]
-    siblings = sorted(
-        (e for e in snap.index.entries if e.basic_code == doc.basic_code),
-        key=lambda e: (e.region_code != snap.city_region, e.region_code),
-    )
+    siblings = snap.by_basic.get(doc.basic_code, [])
 
     def material(m: object) -> MaterialOut:
         assert isinstance(m, msgspec.Struct)
@@ -322,8 +367,8 @@ def life_event_detail(snap: Snapshot, code: str, region: str) -> LifeEventDetail
     if found is None:
         return None
     summary, basics = found
-    by_basic = {e.basic_code: e for e in snap.index.entries if e.region_code == region}
-    items = [msgspec.json.decode(snap.summaries[by_basic[b].code], type=ItemSummary) for b in basics if b in by_basic]
+    here = {b: next((e for e in snap.by_basic.get(b, []) if e.region_code == region), None) for b in basics}
+    items = [msgspec.json.decode(snap.summaries[e.code], type=ItemSummary) for e in here.values() if e]
     return LifeEventDetail(
         code=summary.code, name=summary.name, audience=summary.audience, stage=summary.stage,
         description=summary.description, icon=summary.icon, region_code=region, items=items,

@@ -1,21 +1,32 @@
 """The access rule every route must declare (security by default).
 
-A route is reachable only if its handler (or its controller/router) declares ``opt={"public":
-True}`` or ``opt={"roles": [...]}``. A route that declares neither is refused for everyone, so
-forgetting a rule fails closed — and the authorization-matrix test catches it.
+Each route handler (or its controller/router) declares ``opt={"public": True}`` or
+``opt={"roles": [...]}``. ``check_access_rules`` runs when the app is built and refuses to build
+an app with a route that declares neither, so a forgotten rule can never ship. Public routes then
+carry no per-request guard (the catalog is the hottest path); role routes carry the role guard.
 """
 
 from __future__ import annotations
 
-from litestar.connection import ASGIConnection
-from litestar.exceptions import PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
+from litestar import Litestar
 
 OPENAPI_PATH = "/schema"
 
 
-def access_guard(connection: ASGIConnection, route_handler: BaseRouteHandler) -> None:
-    opt = route_handler.opt
-    if opt.get("public") or connection.scope["path"].startswith(OPENAPI_PATH):
-        return  # the API description itself is public
-    raise PermissionDeniedException(detail="this route declares no access rule")
+class MissingAccessRule(RuntimeError):
+    pass
+
+
+def check_access_rules(app: Litestar) -> None:
+    missing = []
+    for route in app.routes:
+        if route.path.startswith(OPENAPI_PATH):
+            continue  # the API description itself is public
+        for handler in route.route_handlers:
+            if handler.handler_name == "options_handler":
+                continue  # Litestar's own CORS-preflight answer: no data
+            opt = handler.opt
+            if not opt.get("public") and not opt.get("roles"):
+                missing.append(f"{route.path} ({handler.handler_name})")
+    if missing:
+        raise MissingAccessRule("routes without an access rule (opt public or roles): " + ", ".join(missing))

@@ -40,6 +40,8 @@ class Settings:
     # How often (seconds) a process re-reads the catalog version to notice publishes made by
     # other processes; a publish in this process invalidates at once.
     catalog_version_check_interval: float = 1.0
+    # Pre-serialise every guide in the background after the catalog (re)loads.
+    catalog_prewarm: bool = True
 
     @property
     def production(self) -> bool:

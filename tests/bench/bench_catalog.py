@@ -1,0 +1,193 @@
+"""Catalog read benchmark: the item guide and search of a 5,933-item catalog against a bare
+Litestar JSON endpoint, served the same way and loaded by the same client (wrk) in one run.
+
+    python tests/bench/bench_catalog.py [--seconds 10] [--connections 32] [--database URL]
+
+Prints req/s and p50/p99 per endpoint and the ratios (targets: guide ≥ 0.6 × bare, search ≥ 0.3 ×
+bare), plus the uncached in-process cost of a search. Figures, not assertions: it never fails
+on speed. Needs `wrk` (Debian package); on SQLite by default, PostgreSQL with --database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+LUA = Path(__file__).with_name("random_paths.lua")
+ITEMS = 5933
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited early ({proc.returncode})")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} not ready in {timeout}s")
+
+
+def uvicorn(app: str, port: int, env: dict[str, str], factory: bool = False) -> subprocess.Popen:
+    args = [str(BIN / "python"), "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", "warning", "--no-access-log"]
+    if factory:
+        args.append("--factory")
+    return subprocess.Popen(args, cwd=ROOT, env=env)
+
+
+def wrk(url: str, paths: list[str], seconds: int, connections: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
+        fh.write("\n".join(paths))
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(LUA), url, "--", fh.name],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    os.unlink(fh.name)
+
+    def ms(label: str) -> float:
+        m = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            return float("nan")
+        return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {"rps": rps, "p50": ms("50%"), "p99": ms("99%"), "errors": float(non2xx.group(1)) if non2xx else 0.0}
+
+
+def search_queries(names: list[str], keywords: list[str], count: int = 240) -> list[str]:
+    """Realistic queries: 2–4 characters of a name, its full pinyin, its initials, keywords."""
+    from api.catalog.search import pinyin_forms
+
+    rng = random.Random(7)
+    queries: set[str] = set()
+    cjk = [n for n in names if re.match(r"[\u4e00-\u9fff]{2}", n)]
+    while len(queries) < count:
+        kind = len(queries) % 4
+        name = re.sub(r"[^\u4e00-\u9fff]", "", rng.choice(cjk))
+        if len(name) < 2:
+            continue
+        start = rng.randrange(0, max(1, len(name) - 2))
+        chunk = name[start : start + rng.choice((2, 3, 4))]
+        full, initials = pinyin_forms(chunk)
+        if kind == 0:
+            queries.add(chunk)
+        elif kind == 1:
+            queries.add(full)
+        elif kind == 2:
+            queries.add(initials if len(initials) >= 2 else full)
+        else:
+            queries.add(rng.choice(keywords))
+    return sorted(queries)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--database", default="", help="database URL (default: a fresh SQLite file)")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk")
+
+    from api.catalog.synthetic import synthetic_document
+
+    var = Path(tempfile.mkdtemp(prefix="zhengwu-bench-"))
+    env = {**os.environ, "ZHENGWU_VAR_DIR": str(var), "ZHENGWU_PWA_DIST": str(var / "no-pwa")}
+    if args.database:
+        env["ZHENGWU_DATABASE_URL"] = args.database
+    zw = str(BIN / "zhengwu")
+    subprocess.run([zw, "migrate"], env=env, check=True, capture_output=True)
+    t0 = time.perf_counter()
+    subprocess.run([zw, "seed", "--synthetic", str(ITEMS)], env=env, check=True, capture_output=True)
+    print(f"seeded {ITEMS} items in {time.perf_counter() - t0:.1f}s ({'PostgreSQL' if args.database else 'SQLite'})")
+
+    doc = synthetic_document(ITEMS)
+    codes = [i.code for i in doc.items]
+    queries = search_queries([i.name for i in doc.items], sorted({k for i in doc.items for k in i.keywords}))
+
+    app_port, bare_port = free_port(), free_port()
+    procs = [
+        uvicorn("api.app:app_factory", app_port, env, factory=True),
+        uvicorn("tests.bench.bare_app:app", bare_port, env),
+    ]
+    try:
+        t0 = time.perf_counter()
+        wait_ready(f"http://127.0.0.1:{app_port}/api/v1/health", procs[0])
+        print(f"app ready in {time.perf_counter() - t0:.1f}s (search index built at startup)")
+        wait_ready(f"http://127.0.0.1:{bare_port}/bare", procs[1])
+        base = f"http://127.0.0.1:{app_port}"
+        guides = [f"/api/v1/items/{c}" for c in codes]
+        searches = [f"/api/v1/items?q={urllib.parse.quote(q)}&region=all" for q in queries]
+        # Warm-up: every guide and query once (the steady state of a running city).
+        wrk(base, guides, max(3, args.seconds // 2), args.connections)
+        wrk(base, searches, 2, args.connections)
+        results = {
+            "bare": wrk(f"http://127.0.0.1:{bare_port}", ["/bare"], args.seconds, args.connections),
+            "guide": wrk(base, guides, args.seconds, args.connections),
+            "search": wrk(base, searches, args.seconds, args.connections),
+        }
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+        shutil.rmtree(var, ignore_errors=True)
+
+    print(f"\n{len(queries)} distinct queries, e.g. {', '.join(queries[:: len(queries) // 8][:8])}")
+    print(f"wrk: 1 thread, {args.connections} connections, {args.seconds}s each; one uvicorn worker per server\n")
+    print(f"{'endpoint':<8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'× bare':>7}  target")
+    bare = results["bare"]["rps"]
+    targets = {"bare": "", "guide": "≥ 0.6", "search": "≥ 0.3"}
+    for name, r in results.items():
+        print(f"{name:<8} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['errors']:>8.0f} "
+              f"{r['rps'] / bare:>7.2f}  {targets[name]}")
+
+    # The cost of a search that misses the response cache, measured in process.
+    from api.catalog.search import Entry, Filters, SearchIndex
+
+    departments = {d.code: d for d in doc.departments}
+    t0 = time.perf_counter()
+    index = SearchIndex(
+        Entry(code=i.code, basic_code=i.basic_code, name=i.name, short_name=i.short_name, keywords=i.keywords,
+              department_code=i.department, department_name=departments[i.department].name,
+              department_short_name=departments[i.department].short_name,
+              region_code=departments[i.department].region_code, kind=i.kind, audiences=i.audiences,
+              popularity=i.popularity)
+        for i in doc.items
+    )
+    built = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rounds = 5
+    for _ in range(rounds):
+        for q in queries:
+            index.search(q, Filters(), 20)
+    per_query = (time.perf_counter() - t0) / (rounds * len(queries)) * 1e6
+    print(f"\nuncached search in process: {per_query:.0f} µs per query (index of {ITEMS} items built in {built:.2f}s)")
+
+
+if __name__ == "__main__":
+    main()
