@@ -6,19 +6,14 @@ free port. Needs: `apt-get install -y chromium` (no browser download) and a buil
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.processes import running_server, sqlite_env, zhengwu
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "pwa" / "dist"
@@ -41,73 +36,18 @@ PHONE = {
 }
 
 
-def _zhengwu() -> str:
-    local = Path(sys.executable).parent / "zhengwu"
-    found = str(local) if local.exists() else shutil.which("zhengwu")
-    if not found:
-        pytest.fail("the `zhengwu` command is not installed (pip install -e . into .venv)")
-    return found
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        # Poll the health endpoint; this wait is for the process to bind, not UI synchronisation.
-        time.sleep(0.2)
-    pytest.fail(f"server not healthy within {timeout}s:\n{log.read_text()[-4000:]}")
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not (DIST / "index.html").exists():
         pytest.fail("pwa/dist is missing: run `cd pwa && npm ci && npm run build` first")
     var = tmp_path_factory.mktemp("zhengwu-browser")
-    env = {
-        **os.environ,
-        "ZHENGWU_DATABASE_URL": f"sqlite:///{var / 'db.sqlite3'}",
-        "ZHENGWU_VAR_DIR": str(var),
-    }
-    env.pop("ZHENGWU_ENV", None)
-    exe = _zhengwu()
+    env = sqlite_env(var)
     for args in (["migrate"], ["seed", "--demo"]):
-        done = subprocess.run([exe, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        done = zhengwu(*args, env=env)
         if done.returncode != 0:
             pytest.fail(f"zhengwu {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    port = _free_port()
-    log = var / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [exe, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(f"{base}/api/v1/health", proc, log)
+    with running_server(env, var / "serve.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="session")

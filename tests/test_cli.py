@@ -1,0 +1,99 @@
+"""The `zhengwu` command as an operator uses it, in child processes on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.processes import http_status, running_server, sqlite_env, zhengwu
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    var = tmp_path_factory.mktemp("cli")
+    env = sqlite_env(var)
+    assert zhengwu("migrate", env=env).returncode == 0
+    done = zhengwu("seed", "--demo", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "imported" in done.stderr
+    return env
+
+
+def test_seed_if_empty_leaves_a_loaded_catalog_alone(seeded: dict[str, str]) -> None:
+    done = zhengwu("seed", "--demo", "--if-empty", env=seeded)
+    assert done.returncode == 0
+    assert "nothing to do" in done.stderr
+
+
+def test_seed_needs_exactly_one_source(seeded: dict[str, str]) -> None:
+    assert zhengwu("seed", env=seeded).returncode != 0
+    assert zhengwu("seed", "--demo", "--synthetic", "10", env=seeded).returncode != 0
+
+
+def test_export_then_import_round_trips(seeded: dict[str, str], tmp_path: Path) -> None:
+    xlsx, again = tmp_path / "catalog.xlsx", tmp_path / "again.json"
+    first = tmp_path / "first.json"
+    assert zhengwu("export-catalog", str(first), env=seeded).returncode == 0
+    done = zhengwu("export-catalog", str(xlsx), env=seeded)
+    assert done.returncode == 0, done.stderr
+    imported = zhengwu("import-catalog", str(xlsx), env=seeded)
+    assert imported.returncode == 0, imported.stderr
+    assert "0 versions published" in imported.stderr  # nothing changed: no new versions
+    assert zhengwu("export-catalog", str(again), env=seeded).returncode == 0
+    assert json.loads(first.read_bytes()) == json.loads(again.read_bytes())
+
+
+def test_a_bad_workbook_imports_nothing_and_says_why_in_chinese(seeded: dict[str, str], tmp_path: Path) -> None:
+    xlsx = tmp_path / "catalog.xlsx"
+    assert zhengwu("export-catalog", str(xlsx), env=seeded).returncode == 0
+    book = openpyxl.load_workbook(xlsx)
+    sheet = book["事项"]
+    headers = [c.value for c in sheet[1]]
+    kind_col = next(i for i, h in enumerate(headers, start=1) if str(h).endswith(" kind"))
+    name_col = next(i for i, h in enumerate(headers, start=1) if str(h).endswith(" name"))
+    sheet.cell(row=2, column=kind_col, value="77")
+    sheet.cell(row=3, column=name_col, value="改过名字的事项")  # a valid change in the same file
+    book.save(xlsx)
+    before = tmp_path / "before.json"
+    assert zhengwu("export-catalog", str(before), env=seeded).returncode == 0
+
+    done = zhengwu("import-catalog", str(xlsx), env=seeded)
+    assert done.returncode != 0
+    assert "未导入任何内容" in done.stderr
+    assert "第 2 行" in done.stdout + done.stderr
+
+    after = tmp_path / "after.json"
+    assert zhengwu("export-catalog", str(after), env=seeded).returncode == 0
+    assert json.loads(before.read_bytes()) == json.loads(after.read_bytes())  # the valid row too: all or nothing
+
+
+def test_import_refuses_other_file_types(seeded: dict[str, str], tmp_path: Path) -> None:
+    csv = tmp_path / "catalog.csv"
+    csv.write_text("code,name\n")
+    done = zhengwu("import-catalog", str(csv), env=seeded)
+    assert done.returncode != 0 and ".xlsx" in done.stderr
+
+
+def test_serve_answers_and_refuses_several_workers_on_sqlite(seeded: dict[str, str], tmp_path: Path) -> None:
+    done = zhengwu("serve", "--workers", "2", env=seeded)
+    assert done.returncode != 0 and "SQLite" in done.stderr
+    with running_server(seeded, tmp_path / "serve.log") as base:
+        with urllib.request.urlopen(f"{base}/api/v1/items?q=jhdj") as r:
+            found = json.load(r)["items"]
+        assert any("结婚登记" in i["name"] for i in found)
+
+
+def test_health_is_503_while_the_database_is_down(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path, ZHENGWU_DATABASE_URL="postgres://nobody@127.0.0.1:9/none")
+    with running_server(env, tmp_path / "serve.log", ready=(503,)) as base:
+        assert http_status(f"{base}/api/v1/health") == 503
+
+
+def test_production_without_a_secret_is_refused(tmp_path: Path) -> None:
+    done = zhengwu("migrate", env=sqlite_env(tmp_path, ZHENGWU_ENV="production"))
+    assert done.returncode != 0
+    assert "ZHENGWU_SECRET_KEY" in done.stderr
