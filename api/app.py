@@ -18,8 +18,13 @@ from api.core.access import OPENAPI_PATH, check_access_rules
 from api.core.db import close_orm, init_orm
 from api.core.errors import exception_handlers
 from api.core.health import health
+from api.core.logs import install_redaction
 from api.core.settings import Settings
 from api.core.spa import pwa_routers, spa_fallback
+from api.identity.controllers import AuthController, DevController, MeController
+from api.identity.services import OtpService, SessionService
+from api.identity.sms import DevelopmentSender, UnconfiguredSender
+from api.identity.tokens import TokenService
 
 log = logging.getLogger("zhengwu")
 
@@ -33,8 +38,14 @@ SECURITY_HEADERS = [
 def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Litestar:
     """The app. ``manage_database=False`` leaves Tortoise to the caller (tests own it on their loop)."""
     settings = settings or Settings.from_env()
+    install_redaction()
 
     catalog = CatalogCache(settings.catalog_version_check_interval, settings.catalog_prewarm)
+    tokens = TokenService(settings.secret_key, settings.public_url, settings.previous_secret_keys)
+    sender = UnconfiguredSender() if settings.production else DevelopmentSender()
+    handlers: list = [health, CatalogController, AuthController, MeController]
+    if not settings.production:
+        handlers.append(DevController)
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
@@ -50,9 +61,12 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             await close_orm()
 
     app = Litestar(
-        route_handlers=[health, CatalogController, *pwa_routers(settings.pwa_dist)],
+        route_handlers=[*handlers, *pwa_routers(settings.pwa_dist)],
         lifespan=[database] if manage_database else [],
-        state=State({"settings": settings, "catalog": catalog}),
+        state=State({
+            "settings": settings, "catalog": catalog, "tokens": tokens,
+            "otp": OtpService(settings.secret_key, sender), "sessions": SessionService(tokens),
+        }),
         exception_handlers={**exception_handlers, NotFoundException: spa_fallback(settings.pwa_dist)},
         response_headers=SECURITY_HEADERS,
         openapi_config=OpenAPIConfig(

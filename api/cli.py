@@ -42,6 +42,9 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
 @click.group()
 def main() -> None:
     """智慧政务 zhengwu — run and administer the platform."""
+    from api.core.logs import install_redaction
+
+    install_redaction()
 
 
 @main.command()
@@ -154,6 +157,38 @@ def import_catalog(file: Path) -> None:
     settings = _settings()
     doc = _read(file)
     asyncio.run(_import(settings, doc, "importing"))
+
+
+@main.command("create-staff")
+@click.option("--username", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Prompted for when not given (keeps it out of the shell history).")
+@click.option("--role", required=True, type=click.Choice(["clerk", "officer", "approver", "supervisor", "admin"]))
+@click.option("--department", default="", help="Department code (officers and approvers).")
+@click.option("--window", default="", help="Window code (clerks).")
+@click.option("--name", default="", help="The person's name.")
+def create_staff(username: str, password: str, role: str, department: str, window: str, name: str) -> None:
+    """Create a staff account (the first administrator, for instance)."""
+    from api.catalog.models import Department, Window
+    from api.core.db import orm_session
+    from api.core.errors import ApiError
+    from api.identity.services import create_staff as create
+
+    settings = _settings()
+
+    async def run() -> None:
+        async with orm_session(settings.database_url):
+            if department and not await Department.exists(code=department):
+                raise click.ClickException(f"没有这个部门：{department}")
+            if window and not await Window.exists(code=window):
+                raise click.ClickException(f"没有这个窗口：{window}")
+            try:
+                await create(username, password, role, department, window, name)
+            except ApiError as exc:
+                raise click.ClickException(f"{exc.message} ({exc.detail})") from None
+
+    asyncio.run(run())
+    console.print(f"[green]created[/] {role} {username}")
 
 
 @main.command("export-catalog")

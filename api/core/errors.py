@@ -25,12 +25,16 @@ log = logging.getLogger("zhengwu.errors")
 class ApiError(Exception):
     """Raised by services and controllers for any client-visible failure."""
 
-    def __init__(self, status_code: int, message: str, detail: str, field: str | None = None) -> None:
+    def __init__(
+        self, status_code: int, message: str, detail: str, field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status_code = status_code
         self.message = message
         self.detail = detail
         self.field = field
+        self.headers = headers
 
 
 def not_found(what_zh: str, what_en: str, code: str) -> ApiError:
@@ -46,7 +50,7 @@ def error_response(status_code: int, message: str, detail: str, field: str | Non
 
 
 def _api_error(_: Request, exc: ApiError) -> Response[dict[str, Any]]:
-    return error_response(exc.status_code, exc.message, exc.detail, exc.field)
+    return error_response(exc.status_code, exc.message, exc.detail, exc.field, exc.headers)
 
 
 _GENERIC = {

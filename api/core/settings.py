@@ -35,6 +35,7 @@ class Settings:
     database_url: str = field(default_factory=_default_database_url)
     storage_url: str = field(default_factory=_default_storage_url)
     secret_key: str = ""
+    previous_secret_keys: tuple[str, ...] = ()  # still verify tokens signed before a key rotation
     public_url: str = "http://127.0.0.1:8000"
     pwa_dist: Path = PROJECT_ROOT / "pwa" / "dist"
     # How often (seconds) a process re-reads the catalog version to notice publishes made by
@@ -69,6 +70,7 @@ class Settings:
             secret = _development_secret(_var_dir(env))
         elif len(secret) < 32:
             raise ConfigurationError("ZHENGWU_SECRET_KEY must be at least 32 characters")
+        previous = tuple(k for k in env.get("ZHENGWU_PREVIOUS_SECRET_KEYS", "").split(",") if k.strip())
         public_url = (env.get("ZHENGWU_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
         if urlparse(public_url).scheme not in {"http", "https"}:
             raise ConfigurationError("ZHENGWU_PUBLIC_URL must start with http:// or https://")
@@ -78,6 +80,7 @@ class Settings:
             database_url=database_url,
             storage_url=storage_url,
             secret_key=secret,
+            previous_secret_keys=previous,
             public_url=public_url,
             pwa_dist=pwa_dist,
         )

@@ -1,0 +1,1 @@
+"""Identity: citizens (phone + one-time code, real name), enterprises, staff, tokens, access."""

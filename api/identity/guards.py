@@ -1,0 +1,63 @@
+"""The role guard: authenticates the bearer token and checks the route's ``opt["roles"]``.
+
+Roles a route may name: ``citizen``, the staff roles (clerk, officer, approver, supervisor, admin),
+``staff`` (any staff role) and ``authenticated`` (anyone signed in). Public routes
+(``opt={"public": True}``) carry no guard at all. 401 = not (validly) signed in; 403 = signed in
+but not allowed.
+"""
+
+from __future__ import annotations
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from api.core.errors import ApiError
+from api.identity.models import Citizen, RevokedAccessToken, Staff
+from api.identity.principal import STAFF_ROLES, Principal
+from api.identity.tokens import TokenInvalid, TokenService
+
+_UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer realm="zhengwu"'}
+
+
+def unauthenticated(message: str = "请先登录", detail: str = "authentication required") -> ApiError:
+    return ApiError(401, message, detail, headers=_UNAUTHENTICATED)
+
+
+def role_allowed(role: str, allowed: list[str]) -> bool:
+    return role in allowed or "authenticated" in allowed or ("staff" in allowed and role in STAFF_ROLES)
+
+
+async def authenticate(connection: ASGIConnection) -> Principal:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise unauthenticated()
+    tokens: TokenService = connection.app.state.tokens
+    try:
+        claims = tokens.verify_access(token.strip())
+    except TokenInvalid:
+        raise unauthenticated("登录已失效，请重新登录", "invalid or expired access token") from None
+    if await RevokedAccessToken.exists(jti=claims.jti):
+        raise unauthenticated("您已退出登录，请重新登录", "access token revoked")
+    kind, _, raw_id = claims.subject.partition(":")
+    if not raw_id.isdigit():
+        raise unauthenticated("登录已失效，请重新登录", "malformed subject")
+    if kind == "citizen" and claims.role == "citizen":
+        if not await Citizen.exists(id=int(raw_id)):
+            raise unauthenticated("账号不存在，请重新登录", "unknown citizen")
+        return Principal("citizen", int(raw_id), "citizen", "", "", claims.jti, claims.expires_at)
+    if kind == "staff":
+        staff = await Staff.get_or_none(id=int(raw_id))
+        # The role in the token must still be the account's role: a demoted account loses access now.
+        if staff is None or not staff.active or staff.role != claims.role:
+            raise unauthenticated("账号已停用或权限已变更，请重新登录", "staff account changed")
+        return Principal("staff", staff.id, staff.role, staff.department, staff.window, claims.jti, claims.expires_at)
+    raise unauthenticated("登录已失效，请重新登录", "unknown subject kind")
+
+
+async def require_roles(connection: ASGIConnection, route_handler: BaseRouteHandler) -> None:
+    allowed: list[str] = route_handler.opt.get("roles", [])
+    principal = await authenticate(connection)
+    connection.scope["user"] = principal
+    if not role_allowed(principal.role, allowed):
+        raise ApiError(403, "您没有权限进行此操作", f"role '{principal.role}' may not use this route")

@@ -1,0 +1,271 @@
+"""Identity rules: one-time codes, tokens, staff passwords, real-name profiles, enterprises."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from tortoise.transactions import in_transaction
+
+from api.core.errors import ApiError
+from api.identity.ids import id_number_problem, uscc_problem, valid_mobile
+from api.identity.models import (
+    Citizen,
+    Enterprise,
+    EnterpriseMember,
+    OtpCode,
+    RefreshToken,
+    RevokedAccessToken,
+    Staff,
+)
+from api.identity.principal import STAFF_ROLES, Principal
+from api.identity.sms import SmsSender
+from api.identity.tokens import ACCESS_TTL, REFRESH_TTL, TokenService, digest, new_refresh_token
+
+OTP_TTL = dt.timedelta(minutes=5)
+OTP_RESEND_AFTER = dt.timedelta(seconds=60)
+OTP_MAX_ATTEMPTS = 5
+OTP_PER_HOUR = 10  # per phone and per client address
+MAX_FAILED_LOGINS = 5
+LOCKOUT = dt.timedelta(minutes=15)
+
+_hasher = PasswordHasher()  # Argon2id with argon2-cffi's current recommended parameters
+_DUMMY_HASH = _hasher.hash("not-a-password")  # equalises timing for unknown usernames
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _too_many(message: str, detail: str, retry_after: dt.timedelta) -> ApiError:
+    seconds = max(1, int(retry_after.total_seconds() + 0.999))
+    return ApiError(429, message, detail, headers={"Retry-After": str(seconds)})
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "Bearer"
+
+
+class OtpService:
+    def __init__(self, secret: str, sender: SmsSender) -> None:
+        self._pepper = hmac.new(secret.encode(), b"zhengwu otp v1", hashlib.sha256).digest()
+        self.sender = sender
+
+    def _hash(self, phone: str, code: str) -> str:
+        return hmac.new(self._pepper, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+    async def request(self, phone: str, client: str) -> int:
+        """Send a new code; returns its lifetime in seconds."""
+        if not valid_mobile(phone):
+            raise ApiError(400, "请输入正确的 11 位手机号码", "phone must be an 11-digit mobile number", "phone")
+        now = _now()
+        hour_ago = now - dt.timedelta(hours=1)
+        recent = await OtpCode.filter(phone=phone, created_at__gte=hour_ago).order_by("-created_at").values_list(
+            "created_at", flat=True
+        )
+        if recent and now - recent[0] < OTP_RESEND_AFTER:
+            raise _too_many("验证码已发送，请稍后再获取", "wait before requesting another code",
+                            OTP_RESEND_AFTER - (now - recent[0]))
+        if len(recent) >= OTP_PER_HOUR:
+            raise _too_many("该手机号获取验证码太频繁，请一小时后再试", "too many codes for this phone",
+                            recent[-1] + dt.timedelta(hours=1) - now)
+        by_client = await OtpCode.filter(client=client, created_at__gte=hour_ago).order_by("created_at").values_list(
+            "created_at", flat=True
+        )
+        if len(by_client) >= OTP_PER_HOUR:
+            raise _too_many("获取验证码太频繁，请一小时后再试", "too many codes from this address",
+                            by_client[0] + dt.timedelta(hours=1) - now)
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        await OtpCode.create(phone=phone, code_hash=self._hash(phone, code), client=client[:64], created_at=now,
+                             expires_at=now + OTP_TTL)
+        await self.sender.send_code(phone, code)
+        return int(OTP_TTL.total_seconds())
+
+    async def verify(self, phone: str, code: str) -> Citizen:
+        wrong = ApiError(400, "验证码不正确或已过期，请重新获取", "invalid or expired code", "code")
+        burnt = ApiError(400, "验证码错误次数过多，请重新获取", "too many wrong attempts", "code")
+        if not valid_mobile(phone) or not (len(code) == 6 and code.isdigit()):
+            raise wrong
+        failure: ApiError | None = None
+        citizen: Citizen | None = None
+        # Decide inside the transaction, raise after it: a wrong attempt must be committed.
+        async with in_transaction() as conn:
+            otp = await OtpCode.filter(phone=phone).using_db(conn).order_by("-created_at").first()
+            now = _now()
+            if otp is None or otp.consumed_at is not None or otp.expires_at <= now:
+                failure = wrong
+            elif otp.attempts >= OTP_MAX_ATTEMPTS:
+                failure = burnt
+            elif not hmac.compare_digest(otp.code_hash, self._hash(phone, code)):
+                otp.attempts += 1
+                await otp.save(using_db=conn, update_fields=["attempts"])
+                failure = burnt if otp.attempts >= OTP_MAX_ATTEMPTS else wrong
+            # Consume atomically: a code works once even if two requests race.
+            elif not await OtpCode.filter(id=otp.id, consumed_at__isnull=True).using_db(conn).update(consumed_at=now):
+                failure = wrong
+            else:
+                citizen = await Citizen.get_or_none(phone=phone, using_db=conn)
+                if citizen is None:
+                    citizen = await Citizen.create(phone=phone, using_db=conn)
+        if failure is not None or citizen is None:
+            raise failure or wrong
+        return citizen
+
+
+class SessionService:
+    """Access and refresh tokens for citizens and staff."""
+
+    def __init__(self, tokens: TokenService) -> None:
+        self.tokens = tokens
+
+    async def issue(self, subject: str, role: str, family: str | None = None) -> TokenPair:
+        access, _ = self.tokens.issue_access(subject, role)
+        refresh = new_refresh_token()
+        now = _now()
+        await RefreshToken.create(token_hash=digest(refresh), family=family or uuid.uuid4().hex, subject=subject,
+                                  issued_at=now, expires_at=now + REFRESH_TTL)
+        return TokenPair(access, refresh, int(ACCESS_TTL.total_seconds()))
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        invalid = ApiError(401, "登录已失效，请重新登录", "invalid refresh token", "refresh_token")
+        now = _now()
+        async with in_transaction() as conn:
+            row = await RefreshToken.get_or_none(token_hash=digest(refresh_token), using_db=conn)
+            if row is None or row.revoked_at is not None or row.expires_at <= now:
+                raise invalid
+            if row.used_at is not None:
+                # Reuse of a rotated token: someone else holds the family. End every session of it.
+                await RefreshToken.filter(family=row.family, revoked_at__isnull=True).using_db(conn).update(
+                    revoked_at=now
+                )
+                reused = True
+            else:
+                claimed = await RefreshToken.filter(id=row.id, used_at__isnull=True).using_db(conn).update(used_at=now)
+                reused = not claimed
+        if reused:
+            raise ApiError(401, "检测到登录凭证被重复使用，为保护您的账号已退出所有设备，请重新登录",
+                           "refresh token reuse detected; the session family is revoked", "refresh_token")
+        role = await self._current_role(row.subject)
+        if role is None:
+            raise invalid
+        return await self.issue(row.subject, role, family=row.family)
+
+    @staticmethod
+    async def _current_role(subject: str) -> str | None:
+        kind, _, raw = subject.partition(":")
+        if kind == "citizen":
+            return "citizen" if await Citizen.exists(id=int(raw)) else None
+        staff = await Staff.get_or_none(id=int(raw))
+        return staff.role if staff and staff.active else None
+
+    async def logout(self, principal: Principal, refresh_token: str | None) -> None:
+        now = _now()
+        await RevokedAccessToken.get_or_create(jti=principal.jti, defaults={"expires_at": principal.token_expires_at})
+        if refresh_token:
+            row = await RefreshToken.get_or_none(token_hash=digest(refresh_token), subject=principal.subject)
+            if row is not None:
+                await RefreshToken.filter(family=row.family, revoked_at__isnull=True).update(revoked_at=now)
+
+
+async def staff_login(username: str, password: str) -> Staff:
+    bad = ApiError(401, "用户名或密码不正确", "invalid username or password")
+    staff = await Staff.get_or_none(username=username)
+    now = _now()
+    if staff is None or not staff.active:
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_DUMMY_HASH, password)
+        raise bad
+    if staff.locked_until is not None and staff.locked_until > now:
+        minutes = int((staff.locked_until - now).total_seconds() // 60) + 1
+        raise ApiError(403, f"密码错误次数过多，账号已锁定，请 {minutes} 分钟后再试", "account locked",
+                       headers={"Retry-After": str(int((staff.locked_until - now).total_seconds()) + 1)})
+    try:
+        _hasher.verify(staff.password_hash, password)
+    except VerificationError:
+        staff.failed_logins += 1
+        if staff.failed_logins >= MAX_FAILED_LOGINS:
+            staff.locked_until = now + LOCKOUT
+            staff.failed_logins = 0
+        await staff.save(update_fields=["failed_logins", "locked_until"])
+        raise bad from None
+    if staff.failed_logins or staff.locked_until or _hasher.check_needs_rehash(staff.password_hash):
+        staff.failed_logins, staff.locked_until = 0, None
+        if _hasher.check_needs_rehash(staff.password_hash):
+            staff.password_hash = _hasher.hash(password)
+        await staff.save(update_fields=["failed_logins", "locked_until", "password_hash"])
+    return staff
+
+
+def password_problem(password: str) -> str | None:
+    if len(password) < 10:
+        return "密码至少 10 位"
+    if password.isdigit() or password.isalpha():
+        return "密码需同时包含字母和数字或符号"
+    return None
+
+
+async def create_staff(username: str, password: str, role: str, department: str = "", window: str = "",
+                       name: str = "") -> Staff:
+    if role not in STAFF_ROLES:
+        raise ApiError(400, f"角色只能是 {'、'.join(STAFF_ROLES)}", "unknown role", "role")
+    if role in ("officer", "approver") and not department:
+        raise ApiError(400, "承办、审批人员必须属于一个部门", "officers and approvers need a department", "department")
+    if role == "clerk" and not window:
+        raise ApiError(400, "窗口受理员必须属于一个窗口", "clerks need a window", "window")
+    problem = password_problem(password)
+    if problem:
+        raise ApiError(400, problem, "password too weak", "password")
+    if await Staff.exists(username=username):
+        raise ApiError(409, "用户名已存在", "username taken", "username")
+    return await Staff.create(username=username, password_hash=_hasher.hash(password), role=role,
+                              department=department, window=window, name=name)
+
+
+async def update_profile(citizen_id: int, name: str, id_number: str) -> Citizen:
+    name = name.strip()
+    if not 2 <= len(name) <= 50:
+        raise ApiError(400, "请填写真实姓名（2–50 个字）", "name must be 2–50 characters", "name")
+    id_number = id_number.strip().upper()
+    problem = id_number_problem(id_number)
+    if problem:
+        raise ApiError(400, problem, "invalid resident ID number", "id_number")
+    citizen = await Citizen.get(id=citizen_id)
+    citizen.name, citizen.id_number, citizen.verified_at = name, id_number, _now()
+    await citizen.save(update_fields=["name", "id_number", "verified_at"])
+    return citizen
+
+
+async def bind_enterprise(citizen_id: int, uscc: str, name: str, role: str) -> tuple[Enterprise, EnterpriseMember]:
+    uscc = uscc.strip().upper()
+    problem = uscc_problem(uscc)
+    if problem:
+        raise ApiError(400, problem, "invalid unified social credit code", "uscc")
+    if role not in ("legal_representative", "agent"):
+        raise ApiError(400, "身份只能是法定代表人或经办人", "role must be legal_representative or agent", "role")
+    if not name.strip():
+        raise ApiError(400, "请填写企业名称", "name required", "name")
+    citizen = await Citizen.get(id=citizen_id)
+    if not citizen.id_number:
+        raise ApiError(409, "请先完成实名认证再绑定企业", "complete the real-name profile first")
+    async with in_transaction() as conn:
+        enterprise = await Enterprise.get_or_none(uscc=uscc, using_db=conn)
+        if enterprise is None:
+            enterprise = await Enterprise.create(
+                uscc=uscc, name=name.strip(),
+                legal_representative=citizen.name if role == "legal_representative" else "", using_db=conn,
+            )
+        member, _ = await EnterpriseMember.get_or_create(
+            enterprise_id=enterprise.id, citizen_id=citizen.id, defaults={"role": role}, using_db=conn
+        )
+    return enterprise, member
