@@ -36,7 +36,7 @@ def test_evaluate(rule: dict | None, answers: dict, expected: bool) -> None:
 
 def test_check_reports_unknown_questions_and_bad_shapes() -> None:
     assert rules.check({"q": "a", "eq": 1}, {"a"}) == []
-    assert "unknown question 'b'" in rules.check({"q": "b", "eq": 1}, {"a"})[0]
+    assert "不存在的问题“b”" in rules.check({"q": "b", "eq": 1}, {"a"})[0]
     assert rules.check({"q": "a", "eq": 1, "gt": 2}, {"a"})
     assert rules.check({"q": "a", "between": [1, 2]}, {"a"})
     assert rules.check({"all": []}, {"a"})

@@ -32,6 +32,9 @@ def test_pinyin_forms() -> None:
     assert pinyin_forms("营业执照") == ("yingyezhizhao", "yyzz")
     assert pinyin_forms("结婚登记") == ("jiehundengji", "jhdj")
     assert pinyin_forms("A类证明") == ("aleizhengming", "alzm")
+    # Polyphones are read in context, as people say them.
+    assert pinyin_forms("银行开户") == ("yinhangkaihu", "yhkh")
+    assert pinyin_forms("重庆") == ("chongqing", "cq")
 
 
 def test_initials_find_business_licence_items(index: SearchIndex) -> None:

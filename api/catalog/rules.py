@@ -69,26 +69,27 @@ def check(rule: Rule | None, question_codes: set[str]) -> list[str]:
     """Problems with a rule's shape, and references to questions that do not exist."""
     if rule is None:
         return []
+    # Messages are for administrators fixing a catalog: Chinese, naming the offending part.
     if not isinstance(rule, dict):
-        return [f"rule must be an object, got {rule!r}"]
+        return [f"规则必须是 JSON 对象，实际为 {rule!r}"]
     for key in ("all", "any"):
         if key in rule:
             parts = rule[key]
             if not isinstance(parts, list) or not parts:
-                return [f"'{key}' needs a non-empty list"]
+                return [f"规则中的“{key}”需要一个非空列表"]
             return [p for r in parts for p in check(r, question_codes)]
     if "not" in rule:
         return check(rule["not"], question_codes)
     if "q" not in rule:
-        return [f"rule needs 'q', 'all', 'any' or 'not': {rule!r}"]
+        return [f"规则需要包含 q、all、any 或 not 之一：{rule!r}"]
     problems = []
     if rule["q"] not in question_codes:
-        problems.append(f"rule refers to unknown question '{rule['q']}'")
+        problems.append(f"规则引用了不存在的问题“{rule['q']}”")
     ops = [k for k in rule if k != "q"]
     if len(ops) != 1 or ops[0] not in _COMPARISONS:
-        problems.append(f"rule needs exactly one of {', '.join(_COMPARISONS)}: {rule!r}")
+        problems.append(f"规则必须且只能包含一种比较（{'、'.join(_COMPARISONS)}）：{rule!r}")
     elif ops[0] == "in" and not isinstance(rule["in"], list):
-        problems.append(f"'in' needs a list: {rule!r}")
+        problems.append(f"“in” 需要一个列表：{rule!r}")
     return problems
 
 

@@ -15,30 +15,35 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import msgspec
-from pypinyin import Style, lazy_pinyin
+from pypinyin import lazy_pinyin
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 
 
+def _tag_other(run: str) -> list[str]:
+    return [f"\x00{ch}" for ch in run]  # marks characters that have no pinyin
+
+
 @functools.lru_cache(maxsize=65536)
 def pinyin_forms(text: str) -> tuple[str, str]:
-    """(full pinyin, initials) of a text, letters and digits only: 营业执照 → (yingyezhizhao, yyzz)."""
-    if not text:
-        return "", ""
-    full = "".join(_NOT_ALNUM.sub("", s.lower()) for s in lazy_pinyin(text))
-    initials = "".join(
-        _NOT_ALNUM.sub("", s.lower())[:1] if _CJK.match(ch) else ""
-        for ch, s in zip(text, lazy_pinyin(text, style=Style.FIRST_LETTER), strict=False)
-    )
-    if len(initials) != len(text) or not _CJK.search(text):
-        # lazy_pinyin groups non-CJK runs into one chunk; recompute initials char by char then.
-        initials = "".join(
-            (lazy_pinyin(ch, style=Style.FIRST_LETTER)[0][:1].lower() if _CJK.match(ch) else ch.lower())
-            for ch in text
-            if _CJK.match(ch) or ch.isalnum()
-        )
-    return full, initials
+    """(full pinyin, initials) of a text, letters and digits only: 营业执照 → (yingyezhizhao, yyzz).
+
+    Read as whole words, so polyphones follow context (银行 → yinhang, 重庆 → chongqing). Other
+    characters keep themselves in both forms (A类证明 → aleizhengming, alzm).
+    """
+    full: list[str] = []
+    initials: list[str] = []
+    for chunk in lazy_pinyin(text, errors=_tag_other):
+        if chunk.startswith("\x00"):
+            ch = chunk[1:].lower()
+            if ch.isalnum() and ch.isascii():
+                full.append(ch)
+                initials.append(ch)
+        elif chunk:
+            full.append(chunk.lower())
+            initials.append(chunk[:1].lower())
+    return "".join(full), "".join(initials)
 
 
 @dataclass(slots=True)
