@@ -7,9 +7,35 @@ import { VitePWA } from "vite-plugin-pwa";
 
 const API_TARGET = process.env.ZHENGWU_API || "http://127.0.0.1:8000";
 
+// Content-Security-Policy of the built app (a <meta>, so it holds whichever server hands out
+// index.html): only our own scripts, no inline or eval'd script, API calls to our own origin.
+// This is part of why the sign-in tokens may live in localStorage (see src/api.js).
+// frame-ancestors cannot be set by <meta>; the server sends X-Frame-Options: DENY.
+export const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "worker-src 'self'",
+  "manifest-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+].join("; ");
+
+const cspMeta = {
+  name: "zhengwu-csp",
+  apply: "build", // the dev server injects its own client scripts
+  transformIndexHtml: (html) =>
+    html.replace('<meta charset="UTF-8" />', `<meta charset="UTF-8" />\n    <meta http-equiv="Content-Security-Policy" content="${CSP}" />`),
+};
+
 export default defineConfig({
   plugins: [
     vue(),
+    cspMeta,
     // Vant components used in templates are imported per component, with their own CSS only
     // (the full vant CSS does not tree-shake). Functions such as showToast are not used: elder
     // mode forbids pop-ups, and the app shows messages inline.

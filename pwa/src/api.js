@@ -1,5 +1,6 @@
-// The one module that talks to the API (/api/v1). Later issues add sign-in (a bearer token is
-// attached in `request`), applications and uploads here.
+// The one module that talks to the API (/api/v1): catalog reads, sign-in and the signed-in
+// citizen's own data (bearer token, one transparent refresh on 401). Later issues add
+// applications and uploads here.
 
 export const API_BASE = "/api/v1";
 const TIMEOUT_MS = 15000;
@@ -11,7 +12,7 @@ const TIMEOUT_MS = 15000;
  *  field: the input the error is about (for 422), status: HTTP status or 0.
  */
 export class ApiError extends Error {
-  constructor({ kind, status = 0, message = "", detail = "", field = null }) {
+  constructor({ kind, status = 0, message = "", detail = "", field = null, retryAfter = null }) {
     super(detail || message || kind);
     this.name = "ApiError";
     this.kind = kind;
@@ -19,6 +20,7 @@ export class ApiError extends Error {
     this.zh = message;
     this.en = detail;
     this.field = field;
+    this.retryAfter = retryAfter; // seconds, from a 429's Retry-After header
   }
 
   get retryable() {
@@ -26,8 +28,17 @@ export class ApiError extends Error {
   }
 }
 
-/** Map a non-2xx answer (status and its decoded body, or null) to an ApiError. */
-export function errorFromResponse(status, body) {
+/** Seconds from a Retry-After header (delta-seconds or an HTTP date), or null. */
+export function parseRetryAfter(value, now = Date.now()) {
+  if (value === null || value === undefined || value === "") return null;
+  const s = String(value).trim();
+  if (/^\d+$/.test(s)) return Number(s);
+  const at = Date.parse(s);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+/** Map a non-2xx answer (status, its decoded body or null, its headers) to an ApiError. */
+export function errorFromResponse(status, body, headers = null) {
   const b = body && typeof body === "object" ? body : {};
   const str = (v) => (typeof v === "string" ? v : "");
   let field = str(b.field) || null;
@@ -41,6 +52,7 @@ export function errorFromResponse(status, body) {
     message: str(b.message),
     detail: str(b.detail),
     field,
+    retryAfter: parseRetryAfter(headers?.get?.("Retry-After")),
   });
 }
 
@@ -79,7 +91,7 @@ export function buildQuery(params) {
   return s ? `?${s}` : "";
 }
 
-export async function request(method, path, { params, body, signal, fetchImpl } = {}) {
+export async function request(method, path, { params, body, signal, fetchImpl, token } = {}) {
   const doFetch = fetchImpl || globalThis.fetch.bind(globalThis);
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal.reason);
@@ -94,6 +106,7 @@ export async function request(method, path, { params, body, signal, fetchImpl } 
   }, TIMEOUT_MS);
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
   let res;
   try {
     res = await doFetch(API_BASE + path + buildQuery(params), {
@@ -119,7 +132,7 @@ export async function request(method, path, { params, body, signal, fetchImpl } 
       if (res.ok) throw new ApiError({ kind: "parse", status: res.status });
     }
   }
-  if (!res.ok) throw errorFromResponse(res.status, data);
+  if (!res.ok) throw errorFromResponse(res.status, data, res.headers);
   return data;
 }
 
@@ -139,6 +152,184 @@ export async function get(path, params, { signal, fresh = false } = {}) {
 
 export const post = (path, body, opts = {}) => request("POST", path, { ...opts, body });
 
+// ---- sign-in tokens
+//
+// Where the tokens live: localStorage (key "zw.auth"), so that a citizen stays signed in across
+// tabs and restarts of an installed PWA. The trade-off: any script running in the page could read
+// them (an httpOnly cookie could not be read, but would need CSRF defences and cookie handling on
+// every API route, and the API is bearer-token based for other clients too). What limits the risk:
+//  * no third-party scripts: everything is bundled and self-hosted, no CDN, no analytics;
+//  * the built index.html carries a Content-Security-Policy (script-src 'self', see
+//    vite.config.js), so injected markup cannot run inline or foreign scripts;
+//  * access tokens live 10 minutes; refresh tokens rotate on every use and a reused one ends the
+//    whole session family on the server, so a stolen refresh token is detected when either party
+//    uses it after the other;
+//  * sign-out revokes the session on the server, not only here.
+// The tokens are read from storage on every use (never cached in memory) so that a rotation done
+// by another tab is seen at once.
+export const TOKENS_KEY = "zw.auth";
+
+function memoryStorage() {
+  const m = new Map();
+  return {
+    getItem: (k) => (m.has(k) ? m.get(k) : null),
+    setItem: (k, v) => m.set(k, String(v)),
+    removeItem: (k) => m.delete(k),
+  };
+}
+
+function defaultStorage() {
+  try {
+    const s = globalThis.localStorage;
+    s.setItem("zw.probe", "1");
+    s.removeItem("zw.probe");
+    return s;
+  } catch {
+    return memoryStorage(); // storage disabled: signed in for this page only
+  }
+}
+
+/** The stored token pair: { access, refresh, expiresAt } or null. */
+export function createTokenStore(storage) {
+  let s = storage || null;
+  const store = () => (s ||= defaultStorage());
+  return {
+    get() {
+      try {
+        const t = JSON.parse(store().getItem(TOKENS_KEY));
+        return t && typeof t.access === "string" && typeof t.refresh === "string" && t.access && t.refresh ? t : null;
+      } catch {
+        return null;
+      }
+    },
+    /** Store a TokenOut answer of /auth/token or /auth/refresh. */
+    set(data, now = Date.now()) {
+      const t = { access: data.access_token, refresh: data.refresh_token, expiresAt: now + (data.expires_in || 0) * 1000 };
+      store().setItem(TOKENS_KEY, JSON.stringify(t));
+      return t;
+    },
+    clear() {
+      try {
+        store().removeItem(TOKENS_KEY);
+      } catch {
+        /* nothing stored */
+      }
+    },
+  };
+}
+
+export function notSignedIn() {
+  return new ApiError({ kind: "http", status: 401, message: "请先登录", detail: "authentication required" });
+}
+
+// A refresh token the server refused (4xx): the session is over. Network failures and 5xx are not:
+// the tokens are kept and the citizen can retry.
+const sessionOver = (e) => e instanceof ApiError && e.kind === "http" && e.status >= 400 && e.status < 500;
+
+/**
+ * Signed-in requests. `authed` sends the access token; on a 401 it refreshes ONCE and retries the
+ * request ONCE. Refreshes are single-flight: concurrent 401s share the refresh in flight, and
+ * (with the Web Locks API) tabs take turns, a tab skipping the refresh when another one has
+ * already rotated the pair it was using. When the session is over the tokens are cleared and
+ * `onLost` is called (the app routes to sign-in).
+ */
+export function createAuth({ storage, fetchImpl, locks, onLost = null } = {}) {
+  const tokens = createTokenStore(storage);
+  let inflight = null;
+  const self = { tokens, onLost };
+
+  const lockManager = () => (locks !== undefined ? locks : globalThis.navigator?.locks);
+  function withLock(fn) {
+    const lm = lockManager();
+    return lm && typeof lm.request === "function" ? lm.request("zw-auth-refresh", fn) : fn();
+  }
+
+  function lose() {
+    tokens.clear();
+    self.onLost?.();
+  }
+
+  /** New tokens for the pair whose refresh token was `stale` (shared while one is in flight). */
+  self.refresh = function refresh(stale) {
+    inflight ||= withLock(async () => {
+      const cur = tokens.get();
+      if (!cur) throw notSignedIn();
+      if (stale && cur.refresh !== stale) return cur; // rotated meanwhile (another tab or request)
+      const data = await request("POST", "/auth/refresh", { body: { refresh_token: cur.refresh }, fetchImpl });
+      return tokens.set(data);
+    }).finally(() => {
+      inflight = null;
+    });
+    return inflight;
+  };
+
+  self.authed = async function authed(method, path, opts = {}) {
+    const first = tokens.get();
+    if (!first) {
+      lose();
+      throw notSignedIn();
+    }
+    const send = (t) => request(method, path, { fetchImpl, ...opts, token: t.access });
+    try {
+      return await send(first);
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 401)) throw e;
+    }
+    let next;
+    try {
+      next = await self.refresh(first.refresh);
+    } catch (e) {
+      if (sessionOver(e)) lose();
+      throw e;
+    }
+    try {
+      return await send(next);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) lose();
+      throw e;
+    }
+  };
+
+  self.signIn = async function signIn(phone, code) {
+    const data = await request("POST", "/auth/token", { body: { phone, code }, fetchImpl });
+    tokens.set(data);
+    return data;
+  };
+
+  /** End the session on the server (refreshing once if the access token expired), then here. */
+  self.logout = async function logout() {
+    let cur = tokens.get();
+    const send = (t) => request("POST", "/auth/logout", { body: { refresh_token: t.refresh }, token: t.access, fetchImpl });
+    try {
+      if (!cur) return;
+      try {
+        await send(cur);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.status === 401)) throw e;
+        cur = await self.refresh(cur.refresh);
+        await send(cur);
+      }
+    } catch {
+      // Offline or already ended: the tokens are forgotten here all the same.
+    } finally {
+      tokens.clear();
+    }
+  };
+
+  self.isSignedIn = () => tokens.get() !== null;
+  return self;
+}
+
+export const auth = createAuth();
+
+/** Where to go after sign-in: a path inside the app (never another site, never sign-in itself). */
+export function safeRedirect(value, fallback = "/me") {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (typeof v !== "string" || !v.startsWith("/") || v.startsWith("//") || v.startsWith("/\\")) return fallback;
+  if (/^\/login(\/|\?|#|$)/.test(v)) return fallback;
+  return v;
+}
+
 // ---- catalog endpoints (shapes: api/catalog/schemas.py)
 export const api = {
   regions: () => get("/regions"),
@@ -149,4 +340,12 @@ export const api = {
   item: (code) => get(`/items/${encodeURIComponent(code)}`),
   qrUrl: (code) => `${API_BASE}/items/${encodeURIComponent(code)}/qr.svg`,
   materialList: (code, answers) => post(`/items/${encodeURIComponent(code)}/material-list`, { answers }),
+
+  // identity (shapes: api/identity/schemas.py); personal data is never put in the GET memo
+  sendCode: (phone) => post("/auth/otp", { phone }),
+  signIn: (phone, code) => auth.signIn(phone, code),
+  logout: () => auth.logout(),
+  me: (opts) => auth.authed("GET", "/me", opts),
+  updateProfile: (name, idNumber) => auth.authed("PUT", "/me/profile", { body: { name, id_number: idNumber } }),
+  bindEnterprise: (uscc, name, role) => auth.authed("POST", "/me/enterprises", { body: { uscc, name, role } }),
 };

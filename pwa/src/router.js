@@ -2,6 +2,7 @@
 // bundle, every other screen is loaded on demand to keep the first load small.
 import { createRouter, createWebHistory } from "vue-router";
 import Home from "./views/Home.vue";
+import { authGuard } from "./guard.js";
 
 export const routes = [
   { path: "/", name: "home", component: Home },
@@ -20,11 +21,14 @@ export const routes = [
   { path: "/items/:code/materials", name: "materials", component: () => import("./views/MaterialList.vue"), props: true },
   { path: "/region", name: "region", component: () => import("./views/Region.vue") },
   { path: "/settings", name: "settings", component: () => import("./views/Settings.vue") },
+  { path: "/login", name: "login", component: () => import("./views/Login.vue") },
+  // meta.auth: signed-in citizens only; others go to sign-in and come back (?redirect=).
+  { path: "/me", name: "me", component: () => import("./views/Me.vue"), meta: { auth: true } },
   { path: "/:rest(.*)*", name: "not-found", component: () => import("./views/NotFound.vue") },
 ];
 
 export function makeRouter() {
-  return createRouter({
+  const router = createRouter({
     history: createWebHistory("/"),
     routes,
     scrollBehavior(to, from, saved) {
@@ -32,4 +36,6 @@ export function makeRouter() {
       return { top: 0 };
     },
   });
+  router.beforeEach((to) => authGuard(to));
+  return router;
 }

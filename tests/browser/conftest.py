@@ -33,6 +33,10 @@ PHONE = {
     "has_touch": True,
     "locale": "zh-CN",
     "timezone_id": "Asia/Shanghai",
+    # The built index.html has a Content-Security-Policy without 'unsafe-eval'; Playwright's
+    # string predicates (wait_for_function) are eval'd in the page, so test contexts bypass it.
+    # test_identity.py::test_content_security_policy_holds checks the app under the real policy.
+    "bypass_csp": True,
 }
 
 
