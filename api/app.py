@@ -12,6 +12,7 @@ from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 
+from api.catalog.admin_controllers import AdminAuditController, AdminItemController, AdminOrganisationController
 from api.catalog.cache import CatalogCache
 from api.catalog.controllers import CatalogController
 from api.core.access import OPENAPI_PATH, check_access_rules
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     tokens = TokenService(settings.secret_key, settings.public_url, settings.previous_secret_keys)
     sender = UnconfiguredSender() if settings.production else DevelopmentSender()
     handlers: list = [health, CatalogController, AuthController, MeController]
+    handlers += [AdminOrganisationController, AdminItemController, AdminAuditController]
     if not settings.production:
         handlers.append(DevController)
 

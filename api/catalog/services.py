@@ -109,6 +109,16 @@ async def load_items(
         if not codes:
             return []
         query = query.filter(item__code__in=codes)
+    return await _load_versions(query, conn)
+
+
+async def load_version(version_id: int, conn: BaseDBAsyncClient | None = None) -> tuple[ItemDoc, VersionMeta] | None:
+    """Any one version (draft, published, superseded or retired) as a document."""
+    found = await _load_versions(ServiceItemVersion.filter(id=version_id), conn)
+    return found[0] if found else None
+
+
+async def _load_versions(query: Any, conn: BaseDBAsyncClient | None) -> list[tuple[ItemDoc, VersionMeta]]:
     rows = await query.using_db(conn).order_by("item_id").values(
         "id", "number", "published_at", "item__code", "item__basic_code", "item__popularity",
         "item__department__code", "window__code", *_VERSION_FIELDS,
@@ -200,7 +210,9 @@ async def catalog_version(conn: BaseDBAsyncClient | None = None) -> int:
 
 
 async def bump_catalog_version(conn: BaseDBAsyncClient) -> int:
-    state = await CatalogState.filter(id=1).using_db(conn).first()
+    # Locked (PostgreSQL): two concurrent publishes must yield two versions, or a process that
+    # rebuilt its cache after the first would never see the second.
+    state = await CatalogState.filter(id=1).select_for_update().using_db(conn).first()
     if state is None:
         await CatalogState.create(id=1, version=1, using_db=conn)
         return 1
@@ -227,6 +239,50 @@ async def _upsert(model: Any, docs: list[Any], conn: BaseDBAsyncClient, **extra:
     if new:
         await model.bulk_create(new, using_db=conn)
     return {o.code: o for o in await model.filter(code__in=[d.code for d in docs]).using_db(conn)}
+
+
+def version_values(doc: ItemDoc, window_id: int | None) -> dict[str, Any]:
+    """The version row's content columns for a document (status, number and dates are the caller's)."""
+    return {"window_id": window_id, **{f: _plain(getattr(doc, f)) for f in _VERSION_FIELDS}}
+
+
+async def write_version_content(versions: list[tuple[int, ItemDoc]], conn: BaseDBAsyncClient) -> None:
+    """Insert the questions, situations and materials of versions that have none yet.
+
+    Shared by import (many versions per batch) and the administration API (one draft at a time),
+    so both write a version's content exactly the same way.
+    """
+    questions: list[Question] = []
+    situations: list[Situation] = []
+    for vid, d in versions:
+        questions += [
+            Question(version_id=vid, sort_order=i, **{f: _plain(getattr(q, f)) for f in _QUESTION_FIELDS})
+            for i, q in enumerate(d.questions)
+        ]
+        situations += [
+            Situation(version_id=vid, sort_order=i, **{f: _plain(getattr(s, f)) for f in _SITUATION_FIELDS})
+            for i, s in enumerate(d.situations)
+        ]
+    await Question.bulk_create(questions, using_db=conn)
+    await Situation.bulk_create(situations, using_db=conn)
+    situation_ids = {
+        (r["version_id"], r["code"]): r["id"]
+        for r in await Situation.filter(version_id__in=[vid for vid, _ in versions])
+        .using_db(conn)
+        .values("id", "version_id", "code")
+    }
+    materials: list[MaterialRequirement] = []
+    for vid, d in versions:
+        for s in d.situations:
+            sid = situation_ids[(vid, s.code)]
+            materials += [
+                MaterialRequirement(
+                    version_id=vid, situation_id=sid, sort_order=i,
+                    **{f: _plain(getattr(m, f)) for f in _MATERIAL_FIELDS},
+                )
+                for i, m in enumerate(s.materials)
+            ]
+    await MaterialRequirement.bulk_create(materials, using_db=conn)
 
 
 async def import_document(doc: CatalogDocument, progress: Progress | None = None) -> ImportResult:
@@ -261,7 +317,8 @@ async def import_document(doc: CatalogDocument, progress: Progress | None = None
                 using_db=conn,
             )
         result = await _import_items(doc.items, departments, windows, conn, progress)
-        version = await bump_catalog_version(conn)
+        # Unchanged items publish nothing: leave the version alone so caches are not rebuilt.
+        version = await bump_catalog_version(conn) if result[1] or not doc.items else await catalog_version(conn)
     return ImportResult(*result, catalog_version=version)
 
 
@@ -328,8 +385,7 @@ async def _import_items(
             [
                 ServiceItemVersion(
                     item_id=items[d.code].id, number=numbers[items[d.code].id] + 1, status="published",
-                    published_at=now, window_id=windows[d.window].id if d.window else None,
-                    **{f: _plain(getattr(d, f)) for f in _VERSION_FIELDS},
+                    published_at=now, **version_values(d, windows[d.window].id if d.window else None),
                 )
                 for d in to_publish
             ],
@@ -341,40 +397,7 @@ async def _import_items(
             .using_db(conn)
             .values("id", "item_id")
         }
-        questions, situations = [], []
-        for d in to_publish:
-            vid = version_ids[items[d.code].id]
-            questions += [
-                Question(version_id=vid, sort_order=i, **{f: _plain(getattr(q, f)) for f in _QUESTION_FIELDS})
-                for i, q in enumerate(d.questions)
-            ]
-            situations += [
-                Situation(
-                    version_id=vid, sort_order=i, **{f: _plain(getattr(s, f)) for f in _SITUATION_FIELDS}
-                )
-                for i, s in enumerate(d.situations)
-            ]
-        await Question.bulk_create(questions, using_db=conn)
-        await Situation.bulk_create(situations, using_db=conn)
-        situation_ids = {
-            (r["version_id"], r["code"]): r["id"]
-            for r in await Situation.filter(version_id__in=list(version_ids.values()))
-            .using_db(conn)
-            .values("id", "version_id", "code")
-        }
-        materials = []
-        for d in to_publish:
-            vid = version_ids[items[d.code].id]
-            for s in d.situations:
-                sid = situation_ids[(vid, s.code)]
-                materials += [
-                    MaterialRequirement(
-                        version_id=vid, situation_id=sid, sort_order=i,
-                        **{f: _plain(getattr(m, f)) for f in _MATERIAL_FIELDS},
-                    )
-                    for i, m in enumerate(s.materials)
-                ]
-        await MaterialRequirement.bulk_create(materials, using_db=conn)
+        await write_version_content([(version_ids[items[d.code].id], d) for d in to_publish], conn)
         published += len(to_publish)
         if progress:
             progress(min((done + 1) * 200, total), total)

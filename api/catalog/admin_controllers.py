@@ -1,0 +1,381 @@
+"""Administration API (管理员): departments, windows, life events, staff, item drafts and publishing,
+and the audit trail. Thin: parse, authorise (admin role), call one service in api.catalog.admin,
+and invalidate this process's catalog cache after a change citizens can see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from api.audit.services import entries
+from api.catalog import admin
+from api.catalog.document import (
+    DepartmentDoc,
+    ItemDoc,
+    LifeEventDoc,
+    MaterialDoc,
+    Problem,
+    QuestionDoc,
+    SituationDoc,
+    WindowDoc,
+)
+from api.core.errors import ApiError, error_response
+from api.identity.guards import require_roles
+from api.identity.principal import Principal
+
+ADMIN = {"roles": ["admin"]}
+AdminRequest = Request[Principal, Any, State]  # the guard has set request.user
+
+
+# --------------------------------------------------------------------------- HTTP shapes
+
+
+class In(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class VersionOut(msgspec.Struct):
+    number: int
+    status: str  # draft | published | superseded | retired
+    created_at: dt.datetime
+    published_at: dt.datetime | None
+
+
+class AdminItemOut(msgspec.Struct):
+    code: str
+    basic_code: str
+    department: str
+    region_code: str
+    published: ItemDoc | None  # the current published content; null when none (new or retired)
+    versions: list[VersionOut]  # oldest first
+    has_draft: bool
+
+
+class DraftOut(msgspec.Struct):
+    number: int
+    created_at: dt.datetime
+    item: ItemDoc
+
+
+class ValidationOut(msgspec.Struct):
+    valid: bool
+    problems: list[Problem]
+
+
+class ProblemsOut(msgspec.Struct):
+    """The 422 body: the usual error fields plus every problem found."""
+
+    status_code: int
+    message: str
+    detail: str
+    problems: list[Problem]
+    field: str | None = None
+
+
+class PublishedOut(msgspec.Struct):
+    code: str
+    number: int
+    published_at: dt.datetime
+    superseded: int | None
+    catalog_version: int
+
+
+class RetiredOut(msgspec.Struct):
+    code: str
+    number: int
+    status: str
+    catalog_version: int
+
+
+class StaffOut(msgspec.Struct):
+    id: int
+    username: str
+    name: str
+    role: str
+    department: str
+    window: str
+    active: bool
+    created_at: dt.datetime
+
+
+class StaffCreate(In):
+    username: str
+    password: str
+    role: str
+    name: str = ""
+    department: str = ""
+    window: str = ""
+
+
+class StaffUpdate(In):
+    role: str
+    department: str = ""
+    window: str = ""
+    name: str | None = None  # null keeps the current name
+
+
+class AuditOut(msgspec.Struct):
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    target_type: str
+    target_code: str
+    before: Any
+    after: Any
+
+
+class AuditPage(msgspec.Struct):
+    items: list[AuditOut]
+    next_cursor: str | None
+
+
+def _problems_response(_: Request, exc: admin.ProblemsFound) -> Response[dict[str, Any]]:
+    response = error_response(exc.status_code, exc.message, exc.detail, exc.field)
+    response.content["problems"] = msgspec.to_builtins(exc.problems)
+    return response
+
+
+_INVALID = {
+    422: ResponseSpec(data_container=ProblemsOut, generate_examples=False,
+                      description="Every problem found, in Chinese, located"),
+}
+
+
+def _actor(request: AdminRequest) -> str:
+    return request.user.subject
+
+
+def _draft(d: admin.Draft) -> DraftOut:
+    return DraftOut(number=d.number, created_at=d.created_at, item=d.doc)
+
+
+def _same_code(path: str, body: str) -> None:
+    if path != body:
+        raise ApiError(400, f"请求体中的编码（{body}）与地址中的编码（{path}）不一致", "body code differs from path",
+                       "code")
+
+
+# Path parameters identifying rows are named ``id`` (the convention the authorization matrix test
+# relies on to address a row that does not exist).
+class _Admin(Controller):
+    opt = ADMIN
+    guards = [require_roles]
+    exception_handlers = {admin.ProblemsFound: _problems_response}
+    tags = ["admin"]
+
+
+# --------------------------------------------------------------------------- organisation
+
+
+class AdminOrganisationController(_Admin):
+    path = "/api/v1/admin"
+
+    @get("/departments", summary="All departments (admin)")
+    async def departments(self) -> list[DepartmentDoc]:
+        return await admin.list_departments()
+
+    @post("/departments", summary="Create a department", responses=_INVALID)
+    async def create_department(
+        self, state: State, request: AdminRequest, data: JSONBody[DepartmentDoc]
+    ) -> DepartmentDoc:
+        out = await admin.save_department(_actor(request), data, create=True)
+        state.catalog.invalidate()
+        return out
+
+    @put("/departments/{code:str}", summary="Replace a department", responses=_INVALID)
+    async def update_department(
+        self, state: State, request: AdminRequest, code: FromPath[str], data: JSONBody[DepartmentDoc]
+    ) -> DepartmentDoc:
+        _same_code(code, data.code)
+        out = await admin.save_department(_actor(request), data, create=False)
+        state.catalog.invalidate()
+        return out
+
+    @get("/windows", summary="All acceptance windows (admin)")
+    async def windows(self) -> list[WindowDoc]:
+        return await admin.list_windows()
+
+    @post("/windows", summary="Create a window", responses=_INVALID)
+    async def create_window(self, state: State, request: AdminRequest, data: JSONBody[WindowDoc]) -> WindowDoc:
+        out = await admin.save_window(_actor(request), data, create=True)
+        state.catalog.invalidate()
+        return out
+
+    @put("/windows/{code:str}", summary="Replace a window", responses=_INVALID)
+    async def update_window(
+        self, state: State, request: AdminRequest, code: FromPath[str], data: JSONBody[WindowDoc]
+    ) -> WindowDoc:
+        _same_code(code, data.code)
+        out = await admin.save_window(_actor(request), data, create=False)
+        state.catalog.invalidate()
+        return out
+
+    @get("/life-events", summary="All life events with their items (admin)")
+    async def life_events(self) -> list[LifeEventDoc]:
+        return await admin.list_life_events()
+
+    @post("/life-events", summary="Create a life event (一件事)", responses=_INVALID)
+    async def create_life_event(
+        self, state: State, request: AdminRequest, data: JSONBody[LifeEventDoc]
+    ) -> LifeEventDoc:
+        out = await admin.save_life_event(_actor(request), data, create=True)
+        state.catalog.invalidate()
+        return out
+
+    @put("/life-events/{code:str}", summary="Replace a life event and its items", responses=_INVALID)
+    async def update_life_event(
+        self, state: State, request: AdminRequest, code: FromPath[str], data: JSONBody[LifeEventDoc]
+    ) -> LifeEventDoc:
+        _same_code(code, data.code)
+        out = await admin.save_life_event(_actor(request), data, create=False)
+        state.catalog.invalidate()
+        return out
+
+    @get("/staff", summary="Staff accounts (never password hashes)")
+    async def staff(self) -> list[StaffOut]:
+        return [_staff(v) for v in await admin.list_staff()]
+
+    @post("/staff", summary="Create a staff account")
+    async def create_staff(self, request: AdminRequest, data: JSONBody[StaffCreate]) -> StaffOut:
+        view = await admin.create_staff_account(
+            _actor(request), data.username.strip(), data.password, data.role, data.department, data.window,
+            data.name.strip(),
+        )
+        return _staff(view)
+
+    @put("/staff/{id:int}", summary="Change a staff account's role, department, window or name")
+    async def update_staff(
+        self, request: AdminRequest, id: FromPath[int], data: JSONBody[StaffUpdate]
+    ) -> StaffOut:
+        view = await admin.update_staff(
+            _actor(request), request.user.id, id, data.role, data.department, data.window,
+            data.name.strip() if data.name is not None else None,
+        )
+        return _staff(view)
+
+    @post("/staff/{id:int}/deactivate", status_code=200, summary="Deactivate a staff account")
+    async def deactivate_staff(self, request: AdminRequest, id: FromPath[int]) -> StaffOut:
+        return _staff(await admin.set_staff_active(_actor(request), request.user.id, id, False))
+
+    @post("/staff/{id:int}/reactivate", status_code=200, summary="Reactivate a staff account")
+    async def reactivate_staff(self, request: AdminRequest, id: FromPath[int]) -> StaffOut:
+        return _staff(await admin.set_staff_active(_actor(request), request.user.id, id, True))
+
+
+def _staff(v: admin.StaffView) -> StaffOut:
+    return StaffOut(id=v.id, username=v.username, name=v.name, role=v.role, department=v.department,
+                    window=v.window, active=v.active, created_at=v.created_at)
+
+
+# --------------------------------------------------------------------------- items
+
+
+class AdminItemController(_Admin):
+    path = "/api/v1/admin/items"
+
+    @post("/", summary="Create a new item as a draft (version 1)", responses=_INVALID)
+    async def create_item(self, request: AdminRequest, data: JSONBody[ItemDoc]) -> DraftOut:
+        return _draft(await admin.create_item(_actor(request), data))
+
+    @get("/{code:str}", summary="An item: current published content and every version")
+    async def item(self, code: FromPath[str]) -> AdminItemOut:
+        o = await admin.item_overview(code)
+        return AdminItemOut(
+            code=o.item.code, basic_code=o.item.basic_code, department=o.department, region_code=o.item.region_code,
+            published=o.published,
+            versions=[VersionOut(v.number, v.status, v.created_at, v.published_at) for v in o.versions],
+            has_draft=any(v.status == "draft" for v in o.versions),
+        )
+
+    @post("/{code:str}/draft", summary="Create a draft copying the current published version")
+    async def create_draft(self, request: AdminRequest, code: FromPath[str]) -> DraftOut:
+        return _draft(await admin.create_draft(_actor(request), code))
+
+    @get("/{code:str}/draft", summary="The draft's content")
+    async def draft(self, code: FromPath[str]) -> DraftOut:
+        return _draft(await admin.get_draft(code))
+
+    @put("/{code:str}/draft", summary="Replace the draft's content (code, basic code, department fixed)",
+         responses=_INVALID)
+    async def replace_draft(self, request: AdminRequest, code: FromPath[str], data: JSONBody[ItemDoc]) -> DraftOut:
+        return _draft(await admin.replace_draft(_actor(request), code, data))
+
+    @put("/{code:str}/draft/questions", summary="Replace the draft's situation questions", responses=_INVALID)
+    async def replace_questions(
+        self, request: AdminRequest, code: FromPath[str], data: JSONBody[list[QuestionDoc]]
+    ) -> DraftOut:
+        return _draft(await admin.replace_questions(_actor(request), code, data))
+
+    @put("/{code:str}/draft/situations", summary="Replace the draft's situations (with their materials)",
+         responses=_INVALID)
+    async def replace_situations(
+        self, request: AdminRequest, code: FromPath[str], data: JSONBody[list[SituationDoc]]
+    ) -> DraftOut:
+        return _draft(await admin.replace_situations(_actor(request), code, data))
+
+    @put("/{code:str}/draft/situations/{situation:str}/materials", summary="Replace one situation's material list",
+         responses=_INVALID)
+    async def replace_materials(
+        self, request: AdminRequest, code: FromPath[str], situation: FromPath[str], data: JSONBody[list[MaterialDoc]]
+    ) -> DraftOut:
+        return _draft(await admin.replace_materials(_actor(request), code, situation, data))
+
+    @post("/{code:str}/draft/validate", status_code=200, summary="Check the draft without publishing")
+    async def validate(self, code: FromPath[str]) -> ValidationOut:
+        problems = await admin.validate_draft(code)
+        return ValidationOut(valid=not problems, problems=problems)
+
+    @post("/{code:str}/draft/publish", status_code=200, summary="Publish the draft (the previous version is kept)",
+          responses=_INVALID)
+    async def publish(self, state: State, request: AdminRequest, code: FromPath[str]) -> PublishedOut:
+        p = await admin.publish_draft(_actor(request), code)
+        state.catalog.invalidate()  # this process serves the new guide on its very next read
+        return PublishedOut(code=code, number=p.number, published_at=p.published_at, superseded=p.superseded,
+                            catalog_version=p.catalog_version)
+
+    @delete("/{code:str}/draft", summary="Discard the draft")
+    async def discard(self, request: AdminRequest, code: FromPath[str]) -> None:
+        await admin.discard_draft(_actor(request), code)
+
+    @post("/{code:str}/retire", status_code=200, summary="Retire the published version (leaves the public catalog)")
+    async def retire(self, state: State, request: AdminRequest, code: FromPath[str]) -> RetiredOut:
+        number, version = await admin.retire_item(_actor(request), code)
+        state.catalog.invalidate()
+        return RetiredOut(code=code, number=number, status="retired", catalog_version=version)
+
+
+# --------------------------------------------------------------------------- audit
+
+
+class AdminAuditController(_Admin):
+    path = "/api/v1/admin/audit"
+
+    @get("/", summary="Audit entries, newest first (keyset pagination)")
+    async def audit(
+        self,
+        target_type: Annotated[str | None, QueryParameter(max_length=32)] = None,
+        target_code: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        cursor: FromQuery[str | None] = None,
+    ) -> AuditPage:
+        before_id: int | None = None
+        if cursor is not None:
+            if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 10):
+                raise ApiError(400, "分页参数无效，请从第一页重新开始", "invalid cursor", "cursor")
+            before_id = int(cursor)
+        rows = await entries(target_type, target_code, limit + 1, before_id)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return AuditPage(
+            items=[AuditOut(id=e.id, at=e.at, actor=e.actor, action=e.action, target_type=e.target_type,
+                            target_code=e.target_code, before=e.before, after=e.after) for e in rows],
+            next_cursor=str(rows[-1].id) if more and rows else None,
+        )
