@@ -78,3 +78,22 @@ async def test_a_publish_by_another_process_reaches_the_cache(app: Litestar) -> 
     await CatalogState.filter(id=1).update(version=snapshot.version + 100)  # as another process would
     fresh = await app.state.catalog.snapshot()
     assert fresh is not snapshot and fresh.version == snapshot.version + 100
+
+
+async def test_an_item_with_an_open_draft_is_not_imported_over(client: AsyncClient, demo: CatalogDocument) -> None:
+    from api.catalog.models import ServiceItem
+
+    item = demo.items[2]
+    current = await ServiceItemVersion.get(item__code=item.code, status="published")
+    row = await ServiceItem.get(code=item.code)
+    number = await ServiceItemVersion.filter(item_id=row.id).count() + 1
+    draft = await ServiceItemVersion.create(
+        item_id=row.id, number=number, status="draft", name=current.name, kind=current.kind
+    )
+    try:
+        changed = msgspec.structs.replace(item, summary=item.summary + "（导入的新内容）")
+        with pytest.raises(CatalogInvalid) as caught:
+            await import_document(CatalogDocument(items=[changed]))
+        assert [p.message for p in caught.value.problems] == ["该事项有尚未发布的草稿，请先发布或放弃草稿再导入"]
+    finally:
+        await draft.delete()

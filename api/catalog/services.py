@@ -293,6 +293,17 @@ async def import_document(doc: CatalogDocument, progress: Progress | None = None
         basic_codes=frozenset(await ServiceItem.all().values_list("basic_code", flat=True)),
     )
     problems = validate_document(doc, known)
+    # An import publishes new versions; an administrator's open draft would later supersede them
+    # with older content. Ask for the draft to be published or discarded first.
+    drafted = set(
+        await ServiceItemVersion.filter(status="draft", item__code__in=[i.code for i in doc.items]).values_list(
+            "item__code", flat=True
+        )
+    ) if doc.items else set()
+    problems += [
+        Problem(f"items[{code}]", "code", "该事项有尚未发布的草稿，请先发布或放弃草稿再导入")
+        for code in sorted(drafted)
+    ]
     if problems:
         raise CatalogInvalid(problems)
 

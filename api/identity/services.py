@@ -46,7 +46,7 @@ def _now() -> dt.datetime:
 
 def _too_many(message: str, detail: str, retry_after: dt.timedelta) -> ApiError:
     seconds = max(1, int(retry_after.total_seconds() + 0.999))
-    return ApiError(429, message, detail, headers={"Retry-After": str(seconds)})
+    return ApiError(429, message, detail, "phone", headers={"Retry-After": str(seconds)})
 
 
 @dataclass(frozen=True, slots=True)
