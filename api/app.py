@@ -12,6 +12,7 @@ from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 
+from api.cases.controllers import CaseController, TrackController
 from api.catalog.admin_controllers import AdminAuditController, AdminItemController, AdminOrganisationController
 from api.catalog.cache import CatalogCache
 from api.catalog.controllers import CatalogController
@@ -26,6 +27,7 @@ from api.identity.controllers import AuthController, DevController, MeController
 from api.identity.services import OtpService, SessionService
 from api.identity.sms import DevelopmentSender, UnconfiguredSender
 from api.identity.tokens import TokenService
+from storage import open_store
 
 log = logging.getLogger("zhengwu")
 
@@ -46,6 +48,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     sender = UnconfiguredSender() if settings.production else DevelopmentSender()
     handlers: list = [health, CatalogController, AuthController, MeController]
     handlers += [AdminOrganisationController, AdminItemController, AdminAuditController]
+    handlers += [CaseController, TrackController]
     if not settings.production:
         handlers.append(DevController)
 
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         state=State({
             "settings": settings, "catalog": catalog, "tokens": tokens,
             "otp": OtpService(settings.secret_key, sender), "sessions": SessionService(tokens),
+            "blobs": open_store(settings.storage_url),
         }),
         exception_handlers={**exception_handlers, NotFoundException: spa_fallback(settings.pwa_dist)},
         response_headers=SECURITY_HEADERS,

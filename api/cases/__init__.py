@@ -1,0 +1,1 @@
+"""Online applications (办件): drafts with the exact checklist, materials, submission, receipt, tracking."""

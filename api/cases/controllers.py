@@ -1,0 +1,271 @@
+"""Applications over HTTP: citizens' own cases, receipts, material downloads, public tracking."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import math
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.datastructures import State
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.response import Stream
+
+from api.cases import services
+from api.cases.models import STATE_NAMES, Case, CaseEvent, CaseMaterial
+from api.cases.schemas import (
+    CaseCreate,
+    CaseEventOut,
+    CaseMaterialOut,
+    CaseOut,
+    CasePage,
+    CaseSummary,
+    CaseUpdate,
+    ReceiptOut,
+    SubmitOut,
+    TrackEventOut,
+    TrackOut,
+)
+from api.catalog.models import ServiceItemVersion
+from api.core.errors import ApiError, error_response
+from api.core.qr import qr_png, qr_svg
+from api.core.settings import Settings
+from api.identity.guards import require_roles
+from api.identity.models import Enterprise
+from api.identity.principal import Principal
+from storage import BlobNotFound, BlobStore
+
+CITIZEN = {"roles": ["citizen"]}
+PUBLIC = {"public": True}
+BASE = "/api/v1/cases"
+PRIVATE = {"Cache-Control": "private, no-store"}
+#: Types a browser may be told a download is; anything else goes out as octet-stream.
+SAFE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif", "application/pdf"})
+
+CitizenRequest = Request[Principal, Any, State]
+
+
+def _problems(_: Request, exc: services.MissingMaterials) -> Response[dict[str, Any]]:
+    response = error_response(exc.status_code, exc.message, exc.detail, exc.field)
+    response.content["problems"] = exc.problems
+    return response
+
+
+def _material_out(case: Case, m: CaseMaterial) -> CaseMaterialOut:
+    attached = m.status == "attached" and bool(m.blob_key)
+    return CaseMaterialOut(
+        code=m.code, name=m.name, required=m.required, source=m.source, certificate_type=m.certificate_type,
+        reason=m.reason, status=m.status, filename=m.filename, size=m.size, mime=m.mime, sha256=m.sha256,
+        attached_at=m.attached_at,
+        download_url=f"{BASE}/{case.id}/materials/{quote(m.code, safe='')}/file" if attached else None,
+    )
+
+
+def _event_out(e: CaseEvent) -> CaseEventOut:
+    return CaseEventOut(at=e.at, action=e.action, action_name=services.ACTION_NAMES.get(e.action, e.action),
+                        from_state=e.from_state, to_state=e.to_state, state_name=STATE_NAMES.get(e.to_state, ""))
+
+
+async def case_out(case: Case) -> CaseOut:
+    materials = await services.materials_of(case)
+    version = await ServiceItemVersion.filter(id=case.item_version_id).first().values_list(  # type: ignore[attr-defined]
+        "number", flat=True)
+    uscc = None
+    if case.enterprise_id is not None:  # type: ignore[attr-defined]
+        uscc = await Enterprise.filter(id=case.enterprise_id).first().values_list("uscc", flat=True)  # type: ignore[attr-defined]
+    return CaseOut(
+        id=case.id, number=case.number, state=case.state, state_name=STATE_NAMES.get(case.state, ""),
+        item_code=case.item_code, item_name=case.item_name, item_version=int(version or 0), region=case.region,
+        situation_code=case.situation_code, situation_name=case.situation_name,
+        enterprise_uscc=str(uscc) if uscc else None, answers=case.answers, form_data=case.form_data,
+        channel=case.channel, created_at=case.created_at, updated_at=case.updated_at,
+        submitted_at=case.submitted_at, expires_at=case.expires_at,
+        materials=[_material_out(case, m) for m in materials],
+        missing_required=[m.code for m in services.blocking(materials)],
+        spared_possible=services.spared_possible(materials),
+        timeline=[_event_out(e) for e in await services.events_of(case)],
+    )
+
+
+def _tracking_url(settings: Settings, number: str, code: str) -> str:
+    return f"{settings.public_url}/track?{urlencode({'number': number, 'code': code})}"
+
+
+def _content_disposition(filename: str) -> str:
+    ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in filename)
+    return f"attachment; filename=\"{ascii_name or 'file'}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+async def _receipt_url(state: State, request: CitizenRequest, case_id: int) -> str:
+    settings: Settings = state.settings
+    case = await services.submitted_case(request.user, case_id)
+    assert case.number is not None
+    return _tracking_url(settings, case.number, services.receipt_code(case, settings.secret_key))
+
+
+class CaseController(Controller):
+    path = BASE
+    tags = ["cases"]
+    opt = CITIZEN
+    guards = [require_roles]
+    exception_handlers = {services.MissingMaterials: _problems}
+
+    @post("", status_code=201, summary="Start an application: a draft with the exact material checklist")
+    async def create(self, state: State, request: CitizenRequest, data: JSONBody[CaseCreate]) -> CaseOut:
+        case = await services.create_draft(state.catalog, request.user, data.item_code, data.answers,
+                                           data.enterprise_uscc)
+        return await case_out(case)
+
+    @get("", summary="My applications, newest first (keyset pagination)")
+    async def list_(
+        self, request: CitizenRequest, limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    ) -> CasePage:
+        rows, next_cursor = await services.list_cases(request.user, limit, cursor)
+        return CasePage(
+            items=[CaseSummary(id=c.id, number=c.number, state=c.state, state_name=STATE_NAMES.get(c.state, ""),
+                               item_code=c.item_code, item_name=c.item_name, created_at=c.created_at,
+                               submitted_at=c.submitted_at) for c in rows],
+            next_cursor=next_cursor,
+        )
+
+    @get("/{id:int}", summary="One of my applications, with its checklist and timeline")
+    async def read(self, request: CitizenRequest, id: FromPath[int]) -> CaseOut:
+        return await case_out(await services.own_case(request.user, id))
+
+    @patch("/{id:int}", summary="Change a draft's form data and/or answers (re-derives the checklist)")
+    async def update(self, state: State, request: CitizenRequest, id: FromPath[int],
+                     data: JSONBody[CaseUpdate]) -> CaseOut:
+        case = await services.update_draft(state.catalog, request.user, id, form_data=data.form_data,
+                                           answers=data.answers)
+        return await case_out(case)
+
+    @post("/{id:int}/submit", status_code=200, summary="Submit a draft (Idempotency-Key header required)")
+    async def submit(
+        self, state: State, request: CitizenRequest, id: FromPath[int],
+        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=200)] = None,
+    ) -> Response[SubmitOut]:
+        settings: Settings = state.settings
+        done = await services.submit(request.user, id, idempotency_key or "", settings.secret_key)
+        case = done.case
+        assert case.number is not None and case.submitted_at is not None
+        body = SubmitOut(number=case.number, query_code=done.query_code, submitted_at=case.submitted_at,
+                         receipt_url=f"{BASE}/{case.id}/receipt", case=await case_out(case))
+        headers = {**PRIVATE, "Idempotent-Replayed": "true" if done.replayed else "false"}
+        return Response(body, headers=headers)
+
+    @post("/{id:int}/withdraw", status_code=200, summary="Withdraw an application before a decision")
+    async def withdraw(self, request: CitizenRequest, id: FromPath[int]) -> CaseOut:
+        return await case_out(await services.withdraw(request.user, id))
+
+    @get("/{id:int}/receipt", summary="The receipt (回执): number, query code, promised completion date")
+    async def receipt(self, state: State, request: CitizenRequest, id: FromPath[int]) -> Response[ReceiptOut]:
+        settings: Settings = state.settings
+        case = await services.submitted_case(request.user, id)
+        assert case.number is not None and case.submitted_at is not None
+        code = services.receipt_code(case, settings.secret_key)
+        body = ReceiptOut(
+            number=case.number, query_code=code, item_code=case.item_code, item_name=case.item_name,
+            situation_name=case.situation_name, submitted_at=case.submitted_at,
+            promised_limit=case.promised_limit, promised_limit_unit=case.promised_limit_unit,
+            promised_date=services.promised_date(case), tracking_url=_tracking_url(settings, case.number, code),
+            qr_svg_url=f"{BASE}/{case.id}/receipt.svg", qr_png_url=f"{BASE}/{case.id}/receipt.png",
+        )
+        return Response(body, headers=PRIVATE)
+
+    @get("/{id:int}/receipt.svg", media_type="image/svg+xml", summary="QR code of the receipt's tracking link (SVG)")
+    async def receipt_svg(self, state: State, request: CitizenRequest, id: FromPath[int]) -> Response[bytes]:
+        return Response(qr_svg(await _receipt_url(state, request, id)), media_type="image/svg+xml",
+                        headers=PRIVATE)
+
+    @get("/{id:int}/receipt.png", media_type="image/png", summary="QR code of the receipt's tracking link (PNG)")
+    async def receipt_png(self, state: State, request: CitizenRequest, id: FromPath[int]) -> Response[bytes]:
+        return Response(qr_png(await _receipt_url(state, request, id)), media_type="image/png",
+                        headers=PRIVATE)
+
+    @get("/{id:int}/materials/{code:str}/file", media_type="application/octet-stream",
+         summary="Download an attached material (applicant only; as an attachment)")
+    async def material_file(self, state: State, request: CitizenRequest, id: FromPath[int],
+                            code: FromPath[str]) -> Stream:
+        material = await services.material_file(request.user, id, code)
+        store: BlobStore = state.blobs
+        stack = contextlib.AsyncExitStack()
+        try:
+            chunks = await stack.enter_async_context(store.open(material.blob_key or ""))
+        except BlobNotFound:
+            await stack.aclose()
+            raise ApiError(404, "文件已不存在，请重新上传", f"blob missing for material: {code}",
+                           "material_id") from None
+
+        async def body() -> AsyncIterator[bytes]:
+            async with stack:
+                async for chunk in chunks:
+                    yield chunk
+
+        mime = material.mime if material.mime in SAFE_TYPES else "application/octet-stream"
+        headers = {**PRIVATE, "Content-Disposition": _content_disposition(material.filename or "file"),
+                   "X-Content-Type-Options": "nosniff"}
+        if material.size is not None:
+            headers["Content-Length"] = str(material.size)
+        return Stream(body(), media_type=mime, headers=headers)
+
+
+class RateLimiter:
+    """A sliding window per client address, in this process (N processes allow N × the limit)."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit, self.window = limit, window
+        self._hits: dict[str, collections.deque[float]] = {}
+
+    def check(self, key: str, now: float | None = None) -> int:
+        """0 when allowed (and counted), else the seconds to wait."""
+        now = time.monotonic() if now is None else now
+        if len(self._hits) > 10_000:  # forget idle clients so memory stays bounded
+            self._hits = {k: q for k, q in self._hits.items() if q and q[-1] > now - self.window}
+        hits = self._hits.setdefault(key, collections.deque())
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        if len(hits) >= self.limit:
+            return max(1, math.ceil(hits[0] + self.window - now))
+        hits.append(now)
+        return 0
+
+
+TRACK_LIMITER = RateLimiter(30, 60.0)
+_NOT_FOUND = ("没有找到这个办件，请核对办件编号和查询码", "no case with this number and query code")
+
+
+class TrackController(Controller):
+    path = "/api/v1/track"
+    tags = ["cases"]
+
+    @get("", opt=PUBLIC, summary="Track a case by number and query code (no sign-in; no personal data)")
+    async def track(
+        self, state: State, request: Request,
+        number: Annotated[str, QueryParameter(max_length=40)],
+        code: Annotated[str, QueryParameter(max_length=20)],
+    ) -> Response[TrackOut]:
+        wait = TRACK_LIMITER.check(request.client.host if request.client else "unknown")
+        if wait:
+            raise ApiError(429, "查询太频繁，请稍后再试", "too many tracking requests",
+                           headers={"Retry-After": str(wait)})
+        settings: Settings = state.settings
+        case = await services.track(number.strip(), code.strip(), settings.secret_key)
+        if case is None or case.number is None or case.submitted_at is None:
+            raise ApiError(404, *_NOT_FOUND)
+        events = await services.events_of(case)
+        body = TrackOut(
+            number=case.number, item_name=case.item_name, state=case.state,
+            state_name=STATE_NAMES.get(case.state, ""), submitted_at=case.submitted_at,
+            promised_date=services.promised_date(case),
+            timeline=[TrackEventOut(at=e.at, action=e.action, action_name=services.ACTION_NAMES.get(e.action, e.action),
+                                    state=e.to_state, state_name=STATE_NAMES.get(e.to_state, "")) for e in events],
+        )
+        return Response(body, headers={"Cache-Control": "no-store"})
+
+
+__all__ = ["CaseController", "TrackController", "case_out"]

@@ -1,0 +1,492 @@
+"""The rules of online applications (办件), testable without HTTP.
+
+Every function takes the caller (a citizen ``Principal``) and enforces object-level access itself:
+a case that is not the caller's does not exist for them (404, never 403). Changes of state write
+the case, its timeline event and the audit entry in ONE transaction.
+
+Checklist design (一单载明 → case materials): when a draft is created (or its answers change) the
+exact list from ``material_list`` becomes one ``CaseMaterial`` row per entry, with the reason the
+applicant sees. A listed material is *required* when the catalog marks it required or when it is
+conditional (its condition held, which is why it is listed); optional extras are listed but never
+block submission. Materials whose source is a certificate type (免提交) carry ``certificate_type``
+and stay ``missing`` until the certificate registry (workflow issue) can look the applicant's
+certificate up and mark them ``spared``; by 国务院令第716号 the platform never asks the applicant
+for what it can fetch, so they do not block submission — the applicant may still attach a copy.
+``spared_possible`` counts them per case: it is the "documents spared" figure the statistics will
+read once the registry turns them into ``spared``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from api.audit.services import record
+from api.cases import numbering
+from api.cases.models import (
+    ATTACHED,
+    DRAFT,
+    MISSING,
+    SUBMITTED,
+    WITHDRAWN,
+    Case,
+    CaseEvent,
+    CaseMaterial,
+)
+from api.catalog.cache import CatalogCache
+from api.catalog.material_list import AnswerError, material_list
+from api.catalog.models import ServiceItemVersion
+from api.catalog.schemas import ItemGuide, MaterialListOut
+from api.core.errors import ApiError
+from api.identity.models import EnterpriseMember
+from api.identity.principal import Principal
+from storage import StoredBlob
+
+DEFAULT_DRAFT_TTL = dt.timedelta(days=30)
+MAX_FORM_BYTES = 64 * 1024
+#: States from which an applicant may still withdraw (before a decision). The workflow issue adds
+#: accepted, in_review, correction_requested and suspended.
+WITHDRAWABLE = frozenset({SUBMITTED})
+IDEMPOTENCY_KEY_RE = re.compile(r"[A-Za-z0-9._:-]{8,64}")
+ACTION_NAMES = {"submit": "提交申请", "withdraw": "撤回申请"}
+
+
+def draft_ttl(environ: dict[str, str] | None = None) -> dt.timedelta:
+    """How long an untouched draft is kept: ``ZHENGWU_DRAFT_TTL_DAYS`` (default 30)."""
+    raw = (os.environ if environ is None else environ).get("ZHENGWU_DRAFT_TTL_DAYS", "")
+    days = int(raw) if raw.strip().isdigit() and int(raw) > 0 else DEFAULT_DRAFT_TTL.days
+    return dt.timedelta(days=days)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _not_found(case_id: int) -> ApiError:
+    return ApiError(404, "没有找到这个办件", f"case not found: {case_id}")
+
+
+class MissingMaterials(ApiError):
+    """422 naming every required material still missing, so the applicant fixes all at once."""
+
+    def __init__(self, missing: list[CaseMaterial]) -> None:
+        names = "、".join(f"「{m.name}」" for m in missing)
+        super().__init__(
+            422, f"还缺 {len(missing)} 份必需材料：{names}", f"{len(missing)} required material(s) missing",
+            missing[0].code,
+        )
+        self.problems = [
+            {"field": m.code, "message": f"请上传「{m.name}」", "detail": f"required material '{m.code}' is missing"}
+            for m in missing
+        ]
+
+
+# --------------------------------------------------------------------------- reading
+
+
+async def own_case(principal: Principal, case_id: int, conn: BaseDBAsyncClient | None = None,
+                   *, lock: bool = False) -> Case:
+    """The caller's case, or 404 (also for someone else's case: reveal nothing)."""
+    if principal.kind != "citizen":
+        raise _not_found(case_id)
+    query = Case.filter(id=case_id, applicant_id=principal.id)
+    if lock:
+        query = query.select_for_update()
+    case = await (query.using_db(conn) if conn is not None else query).first()
+    if case is None:
+        raise _not_found(case_id)
+    return case
+
+
+async def materials_of(case: Case, conn: BaseDBAsyncClient | None = None) -> list[CaseMaterial]:
+    query = CaseMaterial.filter(case_id=case.id).order_by("sort_order", "id")
+    return list(await (query.using_db(conn) if conn is not None else query))
+
+
+async def events_of(case: Case) -> list[CaseEvent]:
+    return list(await CaseEvent.filter(case_id=case.id).order_by("at", "id"))
+
+
+def blocking(materials: list[CaseMaterial]) -> list[CaseMaterial]:
+    """The required materials that still stop a submission."""
+    return [m for m in materials if m.required and m.source == "applicant" and m.status == MISSING]
+
+
+def spared_possible(materials: list[CaseMaterial]) -> int:
+    return sum(1 for m in materials if m.source == "certificate" and m.status != ATTACHED)
+
+
+def _encode_cursor(case: Case) -> str:
+    raw = msgspec.json.encode([case.created_at.isoformat(), case.id])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, case_id = msgspec.json.decode(raw, type=tuple[str, int])
+        created = dt.datetime.fromisoformat(at)
+        if created.tzinfo is None:
+            raise ValueError("naive")
+        return created, case_id
+    except (ValueError, TypeError, msgspec.DecodeError):
+        raise ApiError(400, "分页参数无效，请从第一页重新开始", "invalid cursor", "cursor") from None
+
+
+async def list_cases(principal: Principal, limit: int = 20, cursor: str | None = None) -> tuple[list[Case], str | None]:
+    """The caller's cases, newest first, keyset-paginated on (created_at, id)."""
+    query = Case.filter(applicant_id=principal.id)
+    if cursor:
+        created, case_id = _decode_cursor(cursor)
+        query = query.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=case_id))
+    rows = list(await query.order_by("-created_at", "-id").limit(limit + 1))
+    if len(rows) > limit:
+        return rows[:limit], _encode_cursor(rows[limit - 1])
+    return rows, None
+
+
+# --------------------------------------------------------------------------- drafts
+
+
+async def _guide(catalog: CatalogCache, item_code: str) -> ItemGuide:
+    guide = await catalog.guide(item_code)
+    if guide is None:
+        raise ApiError(404, f"没有找到这个事项：{item_code}", f"item not found: {item_code}", "item_code")
+    return guide
+
+
+def _listing(guide: ItemGuide, answers: dict[str, Any]) -> MaterialListOut:
+    try:
+        return material_list(guide, answers)
+    except AnswerError as exc:
+        raise ApiError(422, exc.message, exc.detail, exc.field) from None
+
+
+async def _version_id(guide: ItemGuide) -> int:
+    version_id = await ServiceItemVersion.filter(
+        item__code=guide.code, number=guide.version.number
+    ).first().values_list("id", flat=True)
+    if version_id is None:  # published and retired between two reads
+        raise ApiError(409, "事项刚刚更新，请重试", "item version changed, retry", "item_code")
+    return int(version_id)  # type: ignore[arg-type]
+
+
+def _check_form(form_data: dict[str, Any]) -> dict[str, Any]:
+    if len(msgspec.json.encode(form_data)) > MAX_FORM_BYTES:
+        raise ApiError(422, "表单内容太多", f"form_data exceeds {MAX_FORM_BYTES} bytes", "form_data")
+    return form_data
+
+
+def _materials_from(listing: MaterialListOut) -> list[dict[str, Any]]:
+    return [
+        {"code": m.code, "name": m.name, "required": m.required or m.conditional, "source": m.source,
+         "certificate_type": m.certificate_type if m.source == "certificate" else "", "reason": m.reason,
+         "sort_order": i}
+        for i, m in enumerate(listing.materials)
+    ]
+
+
+async def create_draft(
+    catalog: CatalogCache, principal: Principal, item_code: str, answers: dict[str, Any],
+    enterprise_uscc: str | None = None, *, now: dt.datetime | None = None, ttl: dt.timedelta | None = None,
+) -> Case:
+    """A draft with the exact checklist for the answers (422 naming the question on a bad answer)."""
+    now = now or _now()
+    guide = await _guide(catalog, item_code)
+    listing = _listing(guide, answers)
+    enterprise_id = None
+    if enterprise_uscc:
+        member = await EnterpriseMember.filter(
+            citizen_id=principal.id, enterprise__uscc=enterprise_uscc.strip().upper()
+        ).first()
+        if member is None:
+            raise ApiError(422, "您还没有绑定这家企业，不能代其申请", "the caller is not a member of this enterprise",
+                           "enterprise_uscc")
+        enterprise_id = member.enterprise_id  # type: ignore[attr-defined]
+    version_id = await _version_id(guide)
+    async with in_transaction() as conn:
+        case = await Case.create(
+            applicant_id=principal.id, enterprise_id=enterprise_id, item_version_id=version_id,
+            item_code=guide.code, item_name=guide.name, region=guide.region_code[:6],
+            situation_code=listing.situation.code, situation_name=listing.situation.name,
+            answers={a.code: a.answer for a in listing.answers}, form_data={}, state=DRAFT,
+            promised_limit=listing.promised_limit, promised_limit_unit=listing.promised_limit_unit,
+            expires_at=now + (ttl or draft_ttl()), using_db=conn,
+        )
+        for spec in _materials_from(listing):
+            await CaseMaterial.create(case_id=case.id, **spec, using_db=conn)
+    return case
+
+
+def _require_draft(case: Case) -> None:
+    if case.state != DRAFT:
+        raise ApiError(409, "已提交的办件不能再修改", f"case is {case.state}, not a draft", "state")
+
+
+async def update_draft(
+    catalog: CatalogCache, principal: Principal, case_id: int, *, form_data: dict[str, Any] | None = None,
+    answers: dict[str, Any] | None = None, now: dt.datetime | None = None, ttl: dt.timedelta | None = None,
+) -> Case:
+    """Change form data and/or answers. New answers re-derive the checklist from the item's current
+    version (a draft follows the catalog); attachments of materials still listed are kept, those of
+    materials no longer listed are dropped (their blobs go to the orphan sweep)."""
+    now = now or _now()
+    case = await own_case(principal, case_id)
+    _require_draft(case)
+    listing = version_id = None
+    if answers is not None:
+        guide = await _guide(catalog, case.item_code)
+        listing = _listing(guide, answers)
+        version_id = await _version_id(guide)
+    async with in_transaction() as conn:
+        case = await own_case(principal, case_id, conn, lock=True)
+        _require_draft(case)
+        if form_data is not None:
+            case.form_data = _check_form(form_data)
+        if listing is not None:
+            case.item_version_id = version_id  # type: ignore[attr-defined]
+            case.situation_code, case.situation_name = listing.situation.code, listing.situation.name
+            case.answers = {a.code: a.answer for a in listing.answers}
+            case.promised_limit, case.promised_limit_unit = listing.promised_limit, listing.promised_limit_unit
+            existing = {m.code: m for m in await materials_of(case, conn)}
+            wanted = _materials_from(listing)
+            for spec in wanted:
+                old = existing.pop(spec["code"], None)
+                if old is None:
+                    await CaseMaterial.create(case_id=case.id, **spec, using_db=conn)
+                else:
+                    old.update_from_dict(spec)
+                    await old.save(using_db=conn)
+            if existing:
+                await CaseMaterial.filter(id__in=[m.id for m in existing.values()]).using_db(conn).delete()
+        case.expires_at = now + (ttl or draft_ttl())  # touching a draft keeps it
+        await case.save(using_db=conn)
+    return case
+
+
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|]+')
+
+
+def sanitise_filename(name: str) -> str:
+    """A display name only (never a path): last path segment, no control or shell-special
+    characters, NFC, at most 200 characters with the extension kept."""
+    name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = _UNSAFE.sub("_", name).strip(" ._") or "file"
+    if len(name) > 200:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: 200 - len(ext) - 1] + "." + ext) if dot and len(ext) <= 16 else name[:200]
+    return name
+
+
+async def _draft_material(principal: Principal, case_id: int, code: str, conn: BaseDBAsyncClient) -> CaseMaterial:
+    case = await own_case(principal, case_id, conn, lock=True)
+    _require_draft(case)
+    material = await CaseMaterial.filter(case_id=case.id, code=code).using_db(conn).first()
+    if material is None:
+        raise ApiError(404, f"本办件的材料清单中没有这项材料：{code}", f"material not on this case's list: {code}",
+                       "material_id")
+    return material
+
+
+async def attach_material(
+    principal: Principal, case_id: int, material_code: str, blob: StoredBlob, filename: str, mime: str,
+    *, now: dt.datetime | None = None,
+) -> CaseMaterial:
+    """Point a checklist entry at a stored blob (the blob is already durable: see storage.base)."""
+    async with in_transaction() as conn:
+        material = await _draft_material(principal, case_id, material_code, conn)
+        material.status, material.blob_key = ATTACHED, blob.key
+        material.sha256, material.size = blob.sha256, blob.size
+        material.filename, material.mime = sanitise_filename(filename), (mime or "application/octet-stream")[:100]
+        material.attached_at = now or _now()
+        await material.save(using_db=conn)
+    return material
+
+
+async def detach_material(principal: Principal, case_id: int, material_code: str) -> CaseMaterial:
+    async with in_transaction() as conn:
+        material = await _draft_material(principal, case_id, material_code, conn)
+        material.status, material.blob_key, material.sha256, material.size = MISSING, None, "", None
+        material.filename, material.mime, material.attached_at = "", "", None
+        await material.save(using_db=conn)
+    return material
+
+
+async def material_file(principal: Principal, case_id: int, material_code: str) -> CaseMaterial:
+    """The attached material the applicant may download (404 when none is attached)."""
+    case = await own_case(principal, case_id)
+    material = await CaseMaterial.filter(case_id=case.id, code=material_code, status=ATTACHED).first()
+    if material is None or not material.blob_key:
+        raise ApiError(404, "这项材料还没有上传文件", f"no file attached to material: {material_code}", "material_id")
+    return material
+
+
+# --------------------------------------------------------------------------- submission
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    case: Case
+    query_code: str
+    replayed: bool  # True when the same Idempotency-Key was seen before: nothing was written
+
+
+async def next_sequence(conn: BaseDBAsyncClient, region: str, day: str) -> int:
+    """The next number of the (region, day) counter, in the caller's transaction.
+
+    One statement that inserts the row or increments it and returns the new value. On PostgreSQL the
+    upsert takes the row lock until the transaction ends, so concurrent submissions queue on it and
+    a rolled-back submission gives its number back (numbers stay consecutive); SQLite serialises
+    writing transactions altogether.
+    """
+    if conn.capabilities.dialect == "postgres":
+        sql = ("INSERT INTO case_counter (region, day, seq) VALUES ($1, $2, 1) "
+               "ON CONFLICT (region, day) DO UPDATE SET seq = case_counter.seq + 1 RETURNING seq")
+    else:
+        sql = ("INSERT INTO case_counter (region, day, seq) VALUES (?, ?, 1) "
+               "ON CONFLICT (region, day) DO UPDATE SET seq = case_counter.seq + 1 RETURNING seq")
+    rows = await conn.execute_query_dict(sql, [region, day])
+    return int(rows[0]["seq"])
+
+
+def _code_of(case: Case, secret: str) -> str:
+    assert case.number and case.query_code_salt
+    return numbering.query_code(secret, case.number, case.query_code_salt)
+
+
+async def submit(
+    principal: Principal, case_id: int, idempotency_key: str, secret: str, *, now: dt.datetime | None = None,
+) -> Submitted:
+    """Submit a draft: number, query code, event and audit entry in one transaction.
+
+    Retrying with the same Idempotency-Key returns the first result and writes nothing; another key
+    on an already submitted case is 409; a key this applicant already used on another case is 422.
+    """
+    if not IDEMPOTENCY_KEY_RE.fullmatch(idempotency_key or ""):
+        raise ApiError(400, "请求缺少有效的 Idempotency-Key", "Idempotency-Key must be 8–64 of [A-Za-z0-9._:-]",
+                       "Idempotency-Key")
+    now = now or _now()
+    try:
+        async with in_transaction() as conn:
+            case = await own_case(principal, case_id, conn, lock=True)
+            if case.state != DRAFT:
+                if case.idempotency_key == idempotency_key and case.number:
+                    return Submitted(case, _code_of(case, secret), True)
+                raise ApiError(409, "这个办件已经提交过了", f"case is already {case.state}", "state")
+            if await Case.filter(applicant_id=principal.id, idempotency_key=idempotency_key).using_db(conn).exists():
+                raise _key_reused()
+            missing = blocking(await materials_of(case, conn))
+            if missing:
+                raise MissingMaterials(missing)
+            day = numbering.china_day(now)
+            sequence = await next_sequence(conn, case.region, f"{day:%Y%m%d}")
+            if sequence > numbering.MAX_SEQUENCE:
+                raise ApiError(503, "今日受理量已达上限，请明天再提交", "daily case numbers exhausted")
+            number = numbering.case_number(case.region, day, sequence)
+            salt = secrets.token_hex(16)
+            code = numbering.query_code(secret, number, salt)
+            case.number, case.query_code_salt = number, salt
+            case.query_code_hash = numbering.query_code_hash(secret, number, code)
+            case.state, case.submitted_at, case.expires_at = SUBMITTED, now, None
+            case.idempotency_key = idempotency_key
+            await case.save(using_db=conn)
+            await CaseEvent.create(case_id=case.id, at=now, action="submit", actor=principal.subject,
+                                   from_state=DRAFT, to_state=SUBMITTED, using_db=conn)
+            await record(conn, principal.subject, "case.submit", "case", number, before={"state": DRAFT},
+                         after={"state": SUBMITTED, "id": case.id, "item_code": case.item_code,
+                                "submitted_at": now})
+            return Submitted(case, code, False)
+    except IntegrityError:  # the same key raced onto two cases of this applicant
+        raise _key_reused() from None
+
+
+def _key_reused() -> ApiError:
+    return ApiError(422, "这个 Idempotency-Key 已用于您的另一个办件", "Idempotency-Key already used for another case",
+                    "Idempotency-Key")
+
+
+async def withdraw(principal: Principal, case_id: int, *, now: dt.datetime | None = None) -> Case:
+    """Withdraw before a decision. Withdrawing a withdrawn case again changes nothing."""
+    now = now or _now()
+    async with in_transaction() as conn:
+        case = await own_case(principal, case_id, conn, lock=True)
+        if case.state == WITHDRAWN:
+            return case
+        if case.state not in WITHDRAWABLE:
+            raise ApiError(409, "这个办件现在不能撤回（草稿无需撤回，可直接放弃）",
+                           f"cannot withdraw a {case.state} case", "state")
+        before = case.state
+        case.state = WITHDRAWN
+        await case.save(using_db=conn)
+        await CaseEvent.create(case_id=case.id, at=now, action="withdraw", actor=principal.subject,
+                               from_state=before, to_state=WITHDRAWN, using_db=conn)
+        await record(conn, principal.subject, "case.withdraw", "case", case.number or str(case.id),
+                     before={"state": before}, after={"state": WITHDRAWN})
+    return case
+
+
+async def submitted_case(principal: Principal, case_id: int) -> Case:
+    case = await own_case(principal, case_id)
+    if case.number is None:
+        raise ApiError(404, "办件提交后才有回执", f"case {case_id} has no receipt before submission")
+    return case
+
+
+def receipt_code(case: Case, secret: str) -> str:
+    return _code_of(case, secret)
+
+
+def promised_date(case: Case) -> dt.date:
+    assert case.submitted_at is not None
+    return numbering.promised_date(case.submitted_at, case.promised_limit, case.promised_limit_unit)
+
+
+# --------------------------------------------------------------------------- tracking
+
+
+async def track(number: str, code: str, secret: str) -> Case | None:
+    """The submitted case with this number whose query code matches, else None. A wrong number and
+    a wrong code take the same path and give the same answer."""
+    case = None
+    if numbering.NUMBER_RE.fullmatch(number or "") and numbering.CODE_RE.fullmatch(code or ""):
+        case = await Case.filter(number=number).exclude(state=DRAFT).first()
+    expected = case.query_code_hash if case is not None else None
+    given = numbering.query_code_hash(secret, number or "", code or "")
+    if expected is None or not secrets.compare_digest(expected, given):
+        return None
+    return case
+
+
+# --------------------------------------------------------------------------- housekeeping
+
+
+async def expire_drafts(now: dt.datetime | None = None) -> list[str]:
+    """Delete drafts past their expiry; return the blob keys they referred to, for the orphan sweep
+    (``BlobStore.sweep_orphans(referenced_blob, …)`` removes those no other row still uses)."""
+    now = now or _now()
+    async with in_transaction() as conn:
+        ids = list(await Case.filter(state=DRAFT, expires_at__lt=now).using_db(conn).values_list("id", flat=True))
+        if not ids:
+            return []
+        keys = await CaseMaterial.filter(case_id__in=ids, blob_key__isnull=False).using_db(conn).values_list(
+            "blob_key", flat=True
+        )
+        await Case.filter(id__in=ids, state=DRAFT).using_db(conn).delete()
+    return sorted({str(k) for k in keys})
+
+
+async def referenced_blob(key: str) -> bool:
+    """Whether any case material still refers to a blob (the predicate for ``sweep_orphans``)."""
+    return await CaseMaterial.exists(blob_key=key)
