@@ -419,9 +419,12 @@ async def test_expired_drafts_are_deleted_and_their_blobs_swept(
 
 
 def test_draft_lifetime_is_configurable() -> None:
-    assert services.draft_ttl({}) == dt.timedelta(days=30)
-    assert services.draft_ttl({"ZHENGWU_DRAFT_TTL_DAYS": "7"}) == dt.timedelta(days=7)
-    assert services.draft_ttl({"ZHENGWU_DRAFT_TTL_DAYS": "-1"}) == dt.timedelta(days=30)
+    from api.core.settings import ConfigurationError, Settings
+
+    assert Settings.from_env({"ZHENGWU_SECRET_KEY": "k" * 40}).draft_ttl_days == 30
+    assert Settings.from_env({"ZHENGWU_SECRET_KEY": "k" * 40, "ZHENGWU_DRAFT_TTL_DAYS": "7"}).draft_ttl_days == 7
+    with pytest.raises(ConfigurationError, match="ZHENGWU_DRAFT_TTL_DAYS"):
+        Settings.from_env({"ZHENGWU_SECRET_KEY": "k" * 40, "ZHENGWU_DRAFT_TTL_DAYS": "-1"})
 
 
 def test_numbers_codes_and_promised_dates() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import datetime as dt
 import math
 import time
 from collections.abc import AsyncIterator
@@ -117,7 +118,7 @@ class CaseController(Controller):
     @post("", status_code=201, summary="Start an application: a draft with the exact material checklist")
     async def create(self, state: State, request: CitizenRequest, data: JSONBody[CaseCreate]) -> CaseOut:
         case = await services.create_draft(state.catalog, request.user, data.item_code, data.answers,
-                                           data.enterprise_uscc)
+                                           data.enterprise_uscc, ttl=_draft_ttl(state))
         return await case_out(case)
 
     @get("", summary="My applications, newest first (keyset pagination)")
@@ -141,7 +142,7 @@ class CaseController(Controller):
     async def update(self, state: State, request: CitizenRequest, id: FromPath[int],
                      data: JSONBody[CaseUpdate]) -> CaseOut:
         case = await services.update_draft(state.catalog, request.user, id, form_data=data.form_data,
-                                           answers=data.answers)
+                                           answers=data.answers, ttl=_draft_ttl(state))
         return await case_out(case)
 
     @post("/{id:int}/submit", status_code=200, summary="Submit a draft (Idempotency-Key header required)")
@@ -269,3 +270,7 @@ class TrackController(Controller):
 
 
 __all__ = ["CaseController", "TrackController", "case_out"]
+
+
+def _draft_ttl(state: State) -> dt.timedelta:
+    return dt.timedelta(days=state.settings.draft_ttl_days)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import os
 import re
 import secrets
 import unicodedata
@@ -61,13 +60,6 @@ MAX_FORM_BYTES = 64 * 1024
 WITHDRAWABLE = frozenset({SUBMITTED})
 IDEMPOTENCY_KEY_RE = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 ACTION_NAMES = {"submit": "提交申请", "withdraw": "撤回申请"}
-
-
-def draft_ttl(environ: dict[str, str] | None = None) -> dt.timedelta:
-    """How long an untouched draft is kept: ``ZHENGWU_DRAFT_TTL_DAYS`` (default 30)."""
-    raw = (os.environ if environ is None else environ).get("ZHENGWU_DRAFT_TTL_DAYS", "")
-    days = int(raw) if raw.strip().isdigit() and int(raw) > 0 else DEFAULT_DRAFT_TTL.days
-    return dt.timedelta(days=days)
 
 
 def _now() -> dt.datetime:
@@ -223,7 +215,7 @@ async def create_draft(
             situation_code=listing.situation.code, situation_name=listing.situation.name,
             answers={a.code: a.answer for a in listing.answers}, form_data={}, state=DRAFT,
             promised_limit=listing.promised_limit, promised_limit_unit=listing.promised_limit_unit,
-            expires_at=now + (ttl or draft_ttl()), using_db=conn,
+            expires_at=now + (ttl or DEFAULT_DRAFT_TTL), using_db=conn,
         )
         for spec in _materials_from(listing):
             await CaseMaterial.create(case_id=case.id, **spec, using_db=conn)
@@ -271,7 +263,7 @@ async def update_draft(
                     await old.save(using_db=conn)
             if existing:
                 await CaseMaterial.filter(id__in=[m.id for m in existing.values()]).using_db(conn).delete()
-        case.expires_at = now + (ttl or draft_ttl())  # touching a draft keeps it
+        case.expires_at = now + (ttl or DEFAULT_DRAFT_TTL)  # touching a draft keeps it
         await case.save(using_db=conn)
     return case
 

@@ -43,6 +43,7 @@ class Settings:
     catalog_version_check_interval: float = 1.0
     # Pre-serialise every guide in the background after the catalog (re)loads.
     catalog_prewarm: bool = True
+    draft_ttl_days: int = 30  # an untouched application draft (and its blobs) is removed after this
 
     @property
     def production(self) -> bool:
@@ -75,6 +76,9 @@ class Settings:
         if urlparse(public_url).scheme not in {"http", "https"}:
             raise ConfigurationError("ZHENGWU_PUBLIC_URL must start with http:// or https://")
         pwa_dist = Path(env.get("ZHENGWU_PWA_DIST") or PROJECT_ROOT / "pwa" / "dist")
+        raw_ttl = env.get("ZHENGWU_DRAFT_TTL_DAYS", "30").strip()
+        if not raw_ttl.isdigit() or not 1 <= int(raw_ttl) <= 3650:
+            raise ConfigurationError("ZHENGWU_DRAFT_TTL_DAYS must be a whole number of days from 1 to 3650")
         return cls(
             env=mode,
             database_url=database_url,
@@ -83,6 +87,7 @@ class Settings:
             previous_secret_keys=previous,
             public_url=public_url,
             pwa_dist=pwa_dist,
+            draft_ttl_days=int(raw_ttl),
         )
 
 
