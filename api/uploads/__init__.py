@@ -1,0 +1,1 @@
+"""Resumable material uploads (tus 1.0) and their validation."""
