@@ -27,6 +27,7 @@ from api.identity.controllers import AuthController, DevController, MeController
 from api.identity.services import OtpService, SessionService
 from api.identity.sms import DevelopmentSender, UnconfiguredSender
 from api.identity.tokens import TokenService
+from api.uploads.tus import UploadController
 from storage import open_store
 
 log = logging.getLogger("zhengwu")
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     sender = UnconfiguredSender() if settings.production else DevelopmentSender()
     handlers: list = [health, CatalogController, AuthController, MeController]
     handlers += [AdminOrganisationController, AdminItemController, AdminAuditController]
-    handlers += [CaseController, TrackController]
+    handlers += [CaseController, TrackController, UploadController]
     if not settings.production:
         handlers.append(DevController)
 

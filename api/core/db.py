@@ -13,7 +13,9 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 from api.core.settings import PROJECT_ROOT
 
 # Every domain package that owns models is listed here (the only place core names them).
-MODEL_MODULES: list[str] = ["api.catalog.models", "api.identity.models", "api.audit.models", "api.cases.models"]
+MODEL_MODULES: list[str] = [
+    "api.catalog.models", "api.identity.models", "api.audit.models", "api.cases.models", "api.uploads.models",
+]
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:

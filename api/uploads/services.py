@@ -1,0 +1,446 @@
+"""The rules of resumable uploads (tus 1.0), testable without HTTP.
+
+Durability: a chunk is appended to ``<storage root>/uploads/partial/<id>``, fsynced, and only then
+is the new offset committed; the committed ``upload_offset`` is what HEAD reports, so an offset
+once acknowledged survives a crash. Bytes past it (a crash between fsync and commit) are cut off
+before the next chunk is written.
+
+Concurrency: one PATCH at a time per upload — an asyncio lock per upload in this process, a
+non-blocking ``flock`` on the partial file against other processes on this host (the loser gets
+409), and the offset update is conditional on the offset read (``WHERE upload_offset = old``), so
+no process can ever append twice at one offset.
+
+Completion (offset == length): the partial file is validated/normalised (``api.uploads.validation
+.normalise`` when that module provides it), streamed into the blob store (durable on return), and
+the upload row is marked completed in the same transaction that attaches the blob to the case
+material; the partial file is removed only after that commit.
+
+Access: an upload or a case that is not the caller's does not exist for them (404, never 403).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import importlib
+import os
+import uuid
+import weakref
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiofiles
+from tortoise.transactions import in_transaction
+
+from api.cases import services as cases
+from api.cases.models import DRAFT, Case, CaseMaterial
+from api.catalog.document import DEFAULT_ACCEPTED_TYPES
+from api.catalog.models import MaterialRequirement
+from api.core.errors import ApiError
+from api.identity.principal import Principal
+from api.uploads.models import COMPLETED, EXPIRED, PARTIAL, REJECTED, Upload
+from storage import BlobStore, StoredBlob
+
+UPLOAD_TTL = dt.timedelta(hours=24)  # after the last activity
+MAX_UPLOAD_SIZE = 50 * 1024 * 1024  # Tus-Max-Size; per-material limits come from validation
+MAX_CHUNK_SIZE = 8 * 1024 * 1024  # one PATCH body (the route's request_max_body_size)
+ORPHAN_GRACE = dt.timedelta(hours=1)  # a partial file without a partial row is removed after this
+WRITE_BUFFER = 1024 * 1024  # batch network chunks into large writes (each write is a thread hop)
+
+_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def not_found(upload_id: str) -> ApiError:
+    return ApiError(404, "没有找到这个上传任务", f"upload not found: {upload_id}")
+
+
+def gone(upload: Upload) -> ApiError:
+    state = EXPIRED if upload.state == PARTIAL else upload.state
+    reason = "已过期" if state == EXPIRED else "未通过检查"
+    return ApiError(410, f"这个上传任务{reason}，请重新上传", f"upload is {state}")
+
+
+def partial_dir(storage_root: Path) -> Path:
+    return storage_root / "uploads" / "partial"
+
+
+def _partial_path(storage_root: Path, upload_id: str) -> Path:
+    return partial_dir(storage_root) / upload_id
+
+
+def _lock(upload_id: str) -> asyncio.Lock:
+    lock = _locks.get(upload_id)
+    if lock is None:
+        lock = _locks[upload_id] = asyncio.Lock()
+    return lock
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+def parse_metadata(header: str) -> dict[str, str]:
+    """``Upload-Metadata: key base64,key2 base64`` (tus creation extension) → text values."""
+    out: dict[str, str] = {}
+    for pair in (header or "").split(","):
+        pair = pair.strip()
+        if not pair:
+            continue
+        key, _, value = pair.partition(" ")
+        try:
+            out[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8") if value.strip() else ""
+        except (binascii.Error, UnicodeDecodeError):
+            raise ApiError(400, "上传信息格式不正确", f"Upload-Metadata value of '{key}' is not base64 UTF-8",
+                           "Upload-Metadata") from None
+    return out
+
+
+def parse_checksum(header: str | None) -> bytes | None:
+    """``Upload-Checksum: sha256 <base64 digest>`` → the digest (400 for other algorithms)."""
+    if not header:
+        return None
+    algorithm, _, value = header.strip().partition(" ")
+    if algorithm.lower() != "sha256":
+        raise ApiError(400, "不支持这种校验算法，请使用 sha256", f"unsupported checksum algorithm: {algorithm}",
+                       "Upload-Checksum")
+    try:
+        digest = base64.b64decode(value.strip(), validate=True)
+    except binascii.Error:
+        digest = b""
+    if len(digest) != 32:
+        raise ApiError(400, "校验值格式不正确", "Upload-Checksum is not a base64 sha256 digest", "Upload-Checksum")
+    return digest
+
+
+# --------------------------------------------------------------------------- reading
+
+
+async def own_upload(principal: Principal, upload_id: str, *, now: dt.datetime | None = None,
+                     allow_done: bool = True) -> Upload:
+    """The caller's upload: 404 when unknown or someone else's, 410 when expired or rejected."""
+    if principal.kind != "citizen" or len(upload_id) != 32:
+        raise not_found(upload_id)
+    upload = await Upload.filter(id=upload_id, owner=principal.subject).first()
+    if upload is None:
+        raise not_found(upload_id)
+    now = now or _now()
+    if upload.state in (REJECTED, EXPIRED) or (upload.state == PARTIAL and upload.expires_at <= now):
+        raise gone(upload)
+    if upload.state == COMPLETED and not allow_done:
+        raise ApiError(409, "这个文件已经上传完成", "upload already completed", "Upload-Offset")
+    return upload
+
+
+# --------------------------------------------------------------------------- creation
+
+
+async def create(principal: Principal, storage_root: Path, length: int, metadata: dict[str, str],
+                 *, now: dt.datetime | None = None, max_size: int = MAX_UPLOAD_SIZE) -> Upload:
+    """A new upload for a material on the caller's own draft (404 for anyone else's case)."""
+    if length < 0:
+        raise ApiError(400, "文件大小不正确", "Upload-Length must be a non-negative integer", "Upload-Length")
+    if length > max_size:
+        raise ApiError(413, f"文件太大，最大 {max_size // (1024 * 1024)} MB", f"Upload-Length exceeds {max_size}",
+                       "Upload-Length")
+    raw_case = metadata.get("case_id", "")
+    if not raw_case.isdigit():
+        raise ApiError(400, "上传信息缺少办件编号", "Upload-Metadata needs case_id", "case_id")
+    code = metadata.get("material_id", "")
+    if not code:
+        raise ApiError(400, "上传信息缺少材料编号", "Upload-Metadata needs material_id", "material_id")
+    case = await cases.own_case(principal, int(raw_case))
+    if case.state != DRAFT:
+        raise ApiError(409, "已提交的办件不能再修改", f"case is {case.state}, not a draft", "state")
+    if not await CaseMaterial.exists(case_id=case.id, code=code):
+        raise ApiError(404, f"本办件的材料清单中没有这项材料：{code}", f"material not on this case's list: {code}",
+                       "material_id")
+    now = now or _now()
+    upload = await Upload.create(
+        id=uuid.uuid4().hex, owner=principal.subject, case_id=case.id, material_code=code,
+        filename=cases.sanitise_filename(metadata.get("filename", "")), upload_length=length,
+        upload_offset=0, state=PARTIAL, expires_at=now + UPLOAD_TTL,
+    )
+    await asyncio.to_thread(_create_file, _partial_path(storage_root, upload.id))
+    return upload
+
+
+def _create_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _fsync_dir(path.parent)
+
+
+# --------------------------------------------------------------------------- appending
+
+
+@dataclass(slots=True)
+class Appended:
+    upload: Upload
+    completed: bool
+
+
+class _Partial:
+    """The partial file, opened and flock-ed for one PATCH (blocking calls: run in a thread)."""
+
+    def __init__(self, path: Path, offset: int) -> None:
+        try:
+            self.fd = os.open(path, os.O_RDWR)
+        except FileNotFoundError:
+            raise ApiError(410, "上传的临时文件已丢失，请重新上传", "partial file missing") from None
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise ApiError(409, "另一个请求正在上传这个文件，请稍后查询进度", "upload is locked by another request",
+                           "Upload-Offset") from None
+        os.ftruncate(self.fd, offset)  # bytes past the acknowledged offset were never acknowledged
+        os.lseek(self.fd, offset, os.SEEK_SET)
+        self.offset = offset
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.write(self.fd, view)
+            view = view[written:]
+        self.offset += len(data)
+
+    def rollback(self, offset: int) -> None:
+        os.ftruncate(self.fd, offset)
+        os.lseek(self.fd, offset, os.SEEK_SET)
+        self.offset = offset
+        os.fsync(self.fd)
+
+    def sync(self) -> None:
+        os.fsync(self.fd)
+
+    def close(self) -> None:
+        os.close(self.fd)  # also drops the flock
+
+
+async def append(
+    principal: Principal, storage_root: Path, blobs: BlobStore, upload_id: str, offset: int,
+    body: AsyncIterable[bytes], checksum: bytes | None = None, *, now: dt.datetime | None = None,
+) -> Appended:
+    """Append one PATCH body at ``offset``; complete the upload when it reaches its length."""
+    await own_upload(principal, upload_id, now=now, allow_done=False)
+    async with _lock(upload_id):
+        upload = await own_upload(principal, upload_id, now=now, allow_done=False)
+        start = upload.upload_offset
+        if offset != start:
+            raise ApiError(409, "上传位置不一致，请先查询已上传的进度", f"Upload-Offset {offset} != {start}",
+                           "Upload-Offset", headers={"Upload-Offset": str(start)})
+        partial = await asyncio.to_thread(_Partial, _partial_path(storage_root, upload_id), start)
+        try:
+            end = await _receive(partial, body, upload, checksum)
+            if end == start and upload.upload_length != 0:
+                return Appended(upload, False)
+            if end < upload.upload_length:
+                updated = await Upload.filter(id=upload_id, state=PARTIAL, upload_offset=start).update(
+                    upload_offset=end, expires_at=(now or _now()) + UPLOAD_TTL)
+                if not updated:  # another process moved it (only possible without a shared flock)
+                    await asyncio.to_thread(partial.rollback, start)
+                    raise ApiError(409, "上传位置不一致，请先查询已上传的进度", "offset changed concurrently",
+                                   "Upload-Offset")
+                upload.upload_offset = end
+                return Appended(upload, False)
+            await _complete(principal, storage_root, blobs, upload, start, now=now)
+            return Appended(upload, True)
+        finally:
+            await asyncio.to_thread(partial.close)
+
+
+async def _receive(partial: _Partial, body: AsyncIterable[bytes], upload: Upload, checksum: bytes | None) -> int:
+    """Write the body at the partial file's end; fsync; return the new length (durable on return).
+
+    Over-long bodies (past Upload-Length) and checksum mismatches leave the file as it was. A body
+    cut off by the client (no checksum given) keeps what arrived, as tus recommends."""
+    start = partial.offset
+    digest = hashlib.sha256()
+    buffer = bytearray()
+    try:
+        async for chunk in body:
+            if not chunk:
+                continue
+            if partial.offset + len(buffer) + len(chunk) > upload.upload_length:
+                raise ApiError(413, "上传的内容超出了声明的文件大小", "body goes past Upload-Length", "Upload-Length")
+            digest.update(chunk)
+            buffer += chunk
+            if len(buffer) >= WRITE_BUFFER:
+                await asyncio.to_thread(partial.write, bytes(buffer))
+                buffer.clear()
+        if buffer:
+            await asyncio.to_thread(partial.write, bytes(buffer))
+        if checksum is not None and digest.digest() != checksum:
+            raise ApiError(460, "数据校验失败，本段内容未保存，请重新上传这一段", "Upload-Checksum mismatch",
+                           "Upload-Checksum")
+        await asyncio.to_thread(partial.sync)
+        return partial.offset
+    except ApiError:
+        await asyncio.to_thread(partial.rollback, start)
+        raise
+    except BaseException:
+        # The connection dropped (or the task was cancelled): keep the bytes that arrived intact,
+        # unless a checksum was promised for the whole chunk. The caller's offset update does not
+        # run, so they are cut off again unless we acknowledge them here.
+        if checksum is not None or (not buffer and partial.offset == start):
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(partial.rollback, start)
+            raise
+        with contextlib.suppress(Exception):
+            if buffer:
+                await asyncio.to_thread(partial.write, bytes(buffer))
+            await asyncio.to_thread(partial.sync)
+            await Upload.filter(id=upload.id, state=PARTIAL, upload_offset=start).update(
+                upload_offset=partial.offset, expires_at=_now() + UPLOAD_TTL)
+        raise
+
+
+# --------------------------------------------------------------------------- completion
+
+
+@dataclass(frozen=True, slots=True)
+class ToStore:
+    path: Path  # the file to store (the partial file itself when nothing normalised it)
+    mime: str
+    cleanup: Path | None = None  # the normaliser's output file, removed after storing
+
+
+def _validation() -> Any:
+    """``api.uploads.validation`` when it exists and provides ``normalise``, else None."""
+    try:
+        module = importlib.import_module("api.uploads.validation")
+    except ModuleNotFoundError:
+        return None
+    return module if hasattr(module, "normalise") else None
+
+
+async def _requirement(upload: Upload) -> tuple[list[str], int]:
+    """The accepted types and size limit of the material in the case's catalog version."""
+    case = await Case.get(id=upload.case_id)  # type: ignore[attr-defined]
+    query = MaterialRequirement.filter(version_id=case.item_version_id, code=upload.material_code)  # type: ignore[attr-defined]
+    requirement = await query.filter(situation__code=case.situation_code).first() or await query.first()
+    if requirement is None or not requirement.accepted_types:
+        return list(DEFAULT_ACCEPTED_TYPES), (requirement.max_size_mb if requirement else 10) * 1024 * 1024
+    return list(requirement.accepted_types), requirement.max_size_mb * 1024 * 1024
+
+
+async def _normalise(path: Path, upload: Upload, storage_root: Path) -> ToStore:
+    validation = _validation()
+    if validation is None:  # nothing checks the type: never let a browser trust the name
+        return ToStore(path, "application/octet-stream")
+    accepted, max_bytes = await _requirement(upload)
+    workdir = storage_root / "uploads" / "normalised"
+    try:
+        result = await asyncio.to_thread(validation.normalise, path, accepted_types=accepted, max_bytes=max_bytes,
+                                         workdir=workdir)
+    except validation.MaterialRejected as exc:
+        raise ApiError(exc.status, exc.message_zh, exc.detail_en, "file") from None
+    return ToStore(Path(result.path), result.mime, Path(result.path))
+
+
+async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
+    async with aiofiles.open(path, "rb") as fh:
+        while chunk := await fh.read(WRITE_BUFFER):
+            yield chunk
+
+
+async def _reject(upload: Upload, storage_root: Path, start: int) -> None:
+    await Upload.filter(id=upload.id, state=PARTIAL, upload_offset=start).update(
+        state=REJECTED, upload_offset=upload.upload_length)
+    upload.state = REJECTED
+    with contextlib.suppress(FileNotFoundError):
+        await asyncio.to_thread(os.unlink, _partial_path(storage_root, upload.id))
+
+
+async def _complete(principal: Principal, storage_root: Path, blobs: BlobStore, upload: Upload, start: int,
+                    *, now: dt.datetime | None = None) -> None:
+    path = _partial_path(storage_root, upload.id)
+    try:
+        normalised = await _normalise(path, upload, storage_root)
+    except ApiError:
+        await _reject(upload, storage_root, start)
+        raise
+    try:
+        blob: StoredBlob = await blobs.write(_file_chunks(normalised.path))
+    finally:
+        if normalised.cleanup is not None:
+            with contextlib.suppress(FileNotFoundError):
+                normalised.cleanup.unlink()
+    now = now or _now()
+    try:
+        async with in_transaction() as conn:
+            done = await Upload.filter(id=upload.id, state=PARTIAL, upload_offset=start).using_db(conn).update(
+                state=COMPLETED, upload_offset=upload.upload_length, completed_at=now, blob_key=blob.key,
+                sha256=blob.sha256)
+            if not done:
+                raise ApiError(409, "上传位置不一致，请先查询已上传的进度", "offset changed concurrently",
+                               "Upload-Offset")
+            await cases.attach_material(principal, upload.case_id, upload.material_code,  # type: ignore[attr-defined]
+                                        blob, upload.filename or "file", normalised.mime, now=now)
+    except ApiError as exc:
+        if exc.status_code != 409 or exc.field != "Upload-Offset":
+            await _reject(upload, storage_root, start)  # e.g. the case was submitted meanwhile
+        raise
+    upload.state, upload.upload_offset, upload.completed_at = COMPLETED, upload.upload_length, now
+    upload.blob_key, upload.sha256 = blob.key, blob.sha256
+    with contextlib.suppress(FileNotFoundError):
+        await asyncio.to_thread(os.unlink, path)  # only after the commit
+
+
+# --------------------------------------------------------------------------- termination, expiry
+
+
+async def terminate(principal: Principal, storage_root: Path, upload_id: str) -> None:
+    """tus termination: the upload and its partial file go (an attached material stays attached)."""
+    upload = await own_upload(principal, upload_id)
+    async with _lock(upload_id):
+        await Upload.filter(id=upload.id, owner=principal.subject).delete()
+        with contextlib.suppress(FileNotFoundError):
+            await asyncio.to_thread(os.unlink, _partial_path(storage_root, upload_id))
+
+
+async def expire_uploads(storage_root: Path, *, now: dt.datetime | None = None,
+                         orphan_grace: dt.timedelta = ORPHAN_GRACE) -> int:
+    """Mark abandoned partial uploads expired and remove their partial files, plus partial files no
+    partial row refers to (uploads of deleted drafts, crashes after a commit). Returns files removed."""
+    now = now or _now()
+    await Upload.filter(state=PARTIAL, expires_at__lte=now).update(state=EXPIRED)
+    folder = partial_dir(storage_root)
+    if not folder.is_dir():
+        return 0
+    names = [p.name for p in folder.iterdir()]
+    live = set(await Upload.filter(id__in=names, state=PARTIAL).values_list("id", flat=True)) if names else set()
+    removed = 0
+    for name in names:
+        if name in live:
+            continue
+        path = folder / name
+        with contextlib.suppress(FileNotFoundError):
+            modified = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+            expired = await Upload.exists(id=name, state=EXPIRED)
+            if expired or now - modified > orphan_grace:
+                path.unlink()
+                removed += 1
+    return removed

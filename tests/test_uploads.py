@@ -1,0 +1,292 @@
+"""Resumable uploads (tus 1.0): protocol, errors, completion into the case checklist, and a real
+tus client (tuspy) against a live server, resumed from another process.
+
+In-process tests run on the shared demo database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from httpx import AsyncClient
+from litestar import Litestar
+from pypdf import PdfWriter
+from pypdf.generic import DecodedStreamObject, NameObject
+from tusclient.client import TusClient
+
+from api.cases.models import Case
+from api.core.settings import storage_root
+from api.uploads import services
+from api.uploads.models import EXPIRED, Upload
+from tests.identity_helpers import bearer, citizen_tokens
+from tests.processes import ROOT, running_server, sqlite_env, zhengwu
+
+UPLOADS = "/api/v1/uploads"
+LICENCE = "511Z5001050000-511900000000-000-11511900MB00102256-1-00"  # 营业执照遗失补领 (city)
+TUS = {"Tus-Resumable": "1.0.0"}
+CHUNK = {"Content-Type": "application/offset+octet-stream", **TUS}
+
+
+def pdf_bytes(size: int) -> bytes:
+    """A valid PDF of about ``size`` bytes (comments in its page content), stored byte for byte."""
+    writer = PdfWriter()
+    page = writer.add_blank_page(200, 200)
+    stream = DecodedStreamObject()
+    lines = [f"% {os.urandom(32).hex()}\n" for _ in range(size // 67 + 1)]
+    stream.set_data(("".join(lines) + "0 0 m\n").encode())
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def metadata(**values: object) -> str:
+    return ",".join(f"{k} {base64.b64encode(str(v).encode()).decode()}" for k, v in values.items())
+
+
+@pytest.fixture(autouse=True)
+async def _remove_cases(client: AsyncClient) -> AsyncIterator[None]:
+    yield
+    await Upload.all().delete()
+    await Case.all().delete()
+
+
+async def new_case(client: AsyncClient, tokens: dict) -> dict:
+    r = await client.post("/api/v1/cases", json={"item_code": LICENCE, "answers": {"reason": "lost", "agent": "no"}},
+                          headers=bearer(tokens))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def create(client: AsyncClient, tokens: dict, case: dict, length: int, code: str | None = None,
+                 filename: str = "申请书.pdf") -> str:
+    code = code or case["materials"][0]["code"]
+    r = await client.post(UPLOADS, headers={**bearer(tokens), **TUS, "Upload-Length": str(length),
+                                            "Upload-Metadata": metadata(case_id=case["id"], material_id=code,
+                                                                        filename=filename)})
+    assert r.status_code == 201, r.text
+    assert r.headers["Tus-Resumable"] == "1.0.0" and r.headers["Location"].startswith(f"{UPLOADS}/")
+    return r.headers["Location"]
+
+
+async def offset_of(client: AsyncClient, tokens: dict, url: str) -> int:
+    r = await client.head(url, headers={**bearer(tokens), **TUS})
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store" and r.headers["Upload-Expires"]
+    return int(r.headers["Upload-Offset"])
+
+
+async def test_options_is_public_and_describes_the_server(client: AsyncClient) -> None:
+    r = await client.options(UPLOADS)
+    assert r.status_code == 204
+    assert r.headers["Tus-Version"] == "1.0.0" and r.headers["Tus-Resumable"] == "1.0.0"
+    assert set(r.headers["Tus-Extension"].split(",")) == {"creation", "termination", "expiration", "checksum"}
+    assert int(r.headers["Tus-Max-Size"]) == services.MAX_UPLOAD_SIZE
+    assert r.headers["Tus-Checksum-Algorithm"] == "sha256"
+
+
+async def test_chunks_complete_into_the_case_checklist(client: AsyncClient, app: Litestar) -> None:
+    tokens = await citizen_tokens(client, app)
+    case = await new_case(client, tokens)
+    code = case["materials"][0]["code"]
+    data = pdf_bytes(200_000)
+    url = await create(client, tokens, case, len(data), code)
+    assert await offset_of(client, tokens, url) == 0
+    step = 64 * 1024
+    for start in range(0, len(data), step):
+        chunk = data[start:start + step]
+        digest = base64.b64encode(hashlib.sha256(chunk).digest()).decode()
+        r = await client.patch(url, content=chunk, headers={**bearer(tokens), **CHUNK, "Upload-Offset": str(start),
+                                                           "Upload-Checksum": f"sha256 {digest}"})
+        assert r.status_code == 204, r.text
+        assert r.headers["Upload-Offset"] == str(start + len(chunk)) and r.headers["Tus-Resumable"] == "1.0.0"
+        assert await offset_of(client, tokens, url) == start + len(chunk)
+
+    upload = await Upload.get(id=url.rsplit("/", 1)[1])
+    assert upload.state == "completed" and upload.sha256 == hashlib.sha256(data).hexdigest()
+    assert not (services.partial_dir(storage_root(app.state.settings)) / upload.id).exists()
+    r = await client.get(f"/api/v1/cases/{case['id']}", headers=bearer(tokens))
+    material = next(m for m in r.json()["materials"] if m["code"] == code)
+    assert material["status"] == "attached" and material["filename"] == "申请书.pdf"
+    assert material["mime"] == "application/pdf" and material["size"] == len(data)
+    r = await client.get(material["download_url"], headers=bearer(tokens))
+    assert r.status_code == 200 and r.content == data  # a valid PDF is stored byte for byte
+
+    # A completed upload cannot be appended to again.
+    r = await client.patch(url, content=b"x", headers={**bearer(tokens), **CHUNK, "Upload-Offset": str(len(data))})
+    assert r.status_code == 409
+
+
+async def test_bad_requests(client: AsyncClient, app: Litestar) -> None:
+    tokens = await citizen_tokens(client, app)
+    case = await new_case(client, tokens)
+    data = pdf_bytes(20_000)
+    url = await create(client, tokens, case, len(data))
+    auth = bearer(tokens)
+    r = await client.patch(url, content=data[:100], headers={**auth, **CHUNK, "Upload-Offset": "5"})
+    assert r.status_code == 409 and r.headers["Tus-Resumable"] == "1.0.0"
+    r = await client.patch(url, content=data[:100], headers={**auth, **TUS, "Upload-Offset": "0",
+                                                             "Content-Type": "application/octet-stream"})
+    assert r.status_code == 415
+    r = await client.patch(url, content=data[:100], headers={**auth, "Upload-Offset": "0",
+                                                             "Content-Type": "application/offset+octet-stream"})
+    assert r.status_code == 412 and r.headers["Tus-Version"] == "1.0.0" and r.headers["Tus-Resumable"] == "1.0.0"
+    wrong = base64.b64encode(hashlib.sha256(b"other").digest()).decode()
+    r = await client.patch(url, content=data[:100], headers={**auth, **CHUNK, "Upload-Offset": "0",
+                                                             "Upload-Checksum": f"sha256 {wrong}"})
+    assert r.status_code == 460 and r.json()["message"]
+    r = await client.patch(url, content=data[:100], headers={**auth, **CHUNK, "Upload-Offset": "0",
+                                                             "Upload-Checksum": f"md5 {wrong}"})
+    assert r.status_code == 400
+    assert await offset_of(client, tokens, url) == 0  # nothing appended
+    partial = services.partial_dir(storage_root(app.state.settings)) / url.rsplit("/", 1)[1]
+    assert partial.stat().st_size == 0
+
+    # Oversize: past Upload-Length, over the per-PATCH limit, over Tus-Max-Size.
+    r = await client.patch(url, content=data + b"extra", headers={**auth, **CHUNK, "Upload-Offset": "0"})
+    assert r.status_code == 413 and await offset_of(client, tokens, url) == 0 and partial.stat().st_size == 0
+    big = await create(client, tokens, case, services.MAX_UPLOAD_SIZE)
+    r = await client.patch(big, content=b"\0" * (services.MAX_CHUNK_SIZE + 1),
+                           headers={**auth, **CHUNK, "Upload-Offset": "0"})
+    assert r.status_code == 413 and await offset_of(client, tokens, big) == 0
+    r = await client.post(UPLOADS, headers={**auth, **TUS, "Upload-Length": str(services.MAX_UPLOAD_SIZE + 1),
+                                            "Upload-Metadata": metadata(case_id=case["id"], material_id="x")})
+    assert r.status_code == 413
+    r = await client.post(UPLOADS, headers={**auth, **TUS, "Upload-Length": "10",
+                                            "Upload-Metadata": metadata(case_id=case["id"], material_id="nope")})
+    assert r.status_code == 404 and r.json()["field"] == "material_id"
+    r = await client.post(UPLOADS, headers={**auth, "Upload-Length": "10"})
+    assert r.status_code == 412
+
+    # Unknown uploads.
+    for method in ("HEAD", "PATCH", "DELETE"):
+        r = await client.request(method, f"{UPLOADS}/{'0' * 32}", headers={**auth, **CHUNK, "Upload-Offset": "0"})
+        assert r.status_code == 404, method
+    # Without a token: 401 (OPTIONS alone is public).
+    r = await client.head(url, headers=TUS)
+    assert r.status_code == 401
+
+
+async def test_someone_elses_case_and_upload_do_not_exist(client: AsyncClient, app: Litestar) -> None:
+    owner, other = await citizen_tokens(client, app), await citizen_tokens(client, app)
+    case = await new_case(client, owner)
+    url = await create(client, owner, case, 100)
+    r = await client.post(UPLOADS, headers={**bearer(other), **TUS, "Upload-Length": "100",
+                                            "Upload-Metadata": metadata(case_id=case["id"], material_id="x")})
+    assert r.status_code == 404
+    for method in ("HEAD", "PATCH", "DELETE"):
+        r = await client.request(method, url, content=b"x" * 10,
+                                 headers={**bearer(other), **CHUNK, "Upload-Offset": "0"})
+        assert r.status_code == 404, method
+    assert await offset_of(client, owner, url) == 0
+
+
+async def test_termination_and_expiry(client: AsyncClient, app: Litestar) -> None:
+    tokens = await citizen_tokens(client, app)
+    case = await new_case(client, tokens)
+    root = storage_root(app.state.settings)
+    url = await create(client, tokens, case, 1000)
+    upload_id = url.rsplit("/", 1)[1]
+    r = await client.patch(url, content=b"a" * 300, headers={**bearer(tokens), **CHUNK, "Upload-Offset": "0"})
+    assert r.status_code == 204
+    r = await client.delete(url, headers={**bearer(tokens), **TUS})
+    assert r.status_code == 204 and r.headers["Tus-Resumable"] == "1.0.0"
+    assert not (services.partial_dir(root) / upload_id).exists()
+    assert (await client.head(url, headers={**bearer(tokens), **TUS})).status_code == 404
+
+    url = await create(client, tokens, case, 1000)
+    upload_id = url.rsplit("/", 1)[1]
+    later = dt.datetime.now(dt.UTC) + services.UPLOAD_TTL + dt.timedelta(minutes=1)
+    assert await services.expire_uploads(root, now=later) >= 1
+    assert (await Upload.get(id=upload_id)).state == EXPIRED
+    assert not (services.partial_dir(root) / upload_id).exists()
+    r = await client.head(url, headers={**bearer(tokens), **TUS})
+    assert r.status_code == 410  # expired: start a new upload
+
+
+async def test_a_refused_file_rejects_the_upload(client: AsyncClient, app: Litestar) -> None:
+    tokens = await citizen_tokens(client, app)
+    case = await new_case(client, tokens)
+    data = b"MZ this is not a document" * 40
+    url = await create(client, tokens, case, len(data))
+    r = await client.patch(url, content=data, headers={**bearer(tokens), **CHUNK, "Upload-Offset": "0"})
+    assert r.status_code == 415 and r.json()["message"] and r.headers["Tus-Resumable"] == "1.0.0"
+    assert (await Upload.get(id=url.rsplit("/", 1)[1])).state == "rejected"
+    assert (await client.head(url, headers={**bearer(tokens), **TUS})).status_code == 410
+    r = await client.get(f"/api/v1/cases/{case['id']}", headers=bearer(tokens))
+    assert r.json()["materials"][0]["status"] == "missing"
+
+
+# --------------------------------------------------------------------------- a real tus client
+
+RESUME = """
+import sys
+from tusclient.client import TusClient
+from tusclient.uploader import Uploader
+base, url, token, path = sys.argv[1:5]
+client = TusClient(base + "/api/v1/uploads", headers={"Authorization": "Bearer " + token})
+uploader = Uploader(file_path=path, url=url, client=client, chunk_size=256 * 1024)
+print("resumed at", uploader.offset, flush=True)
+uploader.upload()
+"""
+
+
+def _json(base: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(base + path, data=json.dumps(body).encode() if body is not None else None,
+                                     headers=headers, method="POST" if body is not None else "GET")
+    with urllib.request.urlopen(request, timeout=30) as r:
+        return json.loads(r.read() or b"{}")
+
+
+def test_tuspy_uploads_interrupted_and_resumed_from_another_process(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    env = sqlite_env(var)
+    assert zhengwu("migrate", env=env).returncode == 0
+    assert zhengwu("seed", "--demo", env=env).returncode == 0
+    data = pdf_bytes(1_500_000)
+    source = tmp_path / "材料.pdf"
+    source.write_bytes(data)
+    with running_server(env, tmp_path / "serve.log") as base:
+        phone = "13912345678"
+        _json(base, "/api/v1/auth/otp", {"phone": phone})
+        code = _json(base, f"/api/v1/dev/sms?phone={phone}")["codes"][0]
+        token = _json(base, "/api/v1/auth/token", {"phone": phone, "code": code})["access_token"]
+        case = _json(base, "/api/v1/cases", {"item_code": LICENCE, "answers": {"reason": "lost", "agent": "no"}},
+                     token)
+        material = case["materials"][0]["code"]
+
+        client = TusClient(f"{base}{UPLOADS}", headers={"Authorization": f"Bearer {token}"})
+        uploader = client.uploader(file_path=str(source), chunk_size=256 * 1024,
+                                   metadata={"case_id": str(case["id"]), "material_id": material,
+                                             "filename": source.name})
+        uploader.upload(stop_at=600_000)  # the app is killed after a few chunks
+        assert 600_000 <= uploader.offset < len(data)
+        stored_url = uploader.url
+        assert stored_url
+
+        done = subprocess.run([sys.executable, "-c", RESUME, base, stored_url, token, str(source)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert f"resumed at {uploader.offset}" in done.stdout
+
+        request = urllib.request.Request(f"{base}/api/v1/cases/{case['id']}",
+                                         headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=30) as r:
+            attached = next(m for m in json.load(r)["materials"] if m["code"] == material)
+        assert attached["status"] == "attached" and attached["sha256"] == hashlib.sha256(data).hexdigest()
+        request = urllib.request.Request(base + attached["download_url"],
+                                         headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=30) as r:
+            assert r.read() == data
