@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 PWA_SOURCES := $(shell find pwa/src pwa/public -type f 2>/dev/null) pwa/index.html pwa/vite.config.js
 
-.PHONY: run test install lint bench browser-deps clean
+.PHONY: run test install lint bench bench-uploads browser-deps clean
 
 run: install                                   ## install, migrate, load the demo, serve on :8000
 	$(BIN)/zhengwu migrate
@@ -45,6 +45,9 @@ lint:
 bench: install                                 ## catalog read benchmark (prints figures; not pass/fail)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk; }
 	$(BIN)/python tests/bench/bench_catalog.py
+
+bench-uploads: install                         ## tus upload throughput and RSS benchmark (prints figures)
+	$(BIN)/python tests/bench/bench_uploads.py
 
 clean:
 	rm -rf $(VENV) pwa/node_modules pwa/dist

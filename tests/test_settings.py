@@ -70,3 +70,25 @@ def test_a_route_without_an_access_rule_stops_the_app_from_building() -> None:
     check_access_rules(Litestar([open_]))
     with pytest.raises(MissingAccessRule, match="/api/v1/forgotten"):
         check_access_rules(Litestar([open_, forgotten]))
+
+
+def test_max_upload_size_is_configurable(tmp_path: Path) -> None:
+    base = {"ZHENGWU_VAR_DIR": str(tmp_path)}
+    assert Settings.from_env(base).max_upload_mb == 50
+    s = Settings.from_env({**base, "ZHENGWU_MAX_UPLOAD_MB": " 200 "})
+    assert s.max_upload_mb == 200 and s.max_upload_size == 200 * 1024 * 1024
+    for bad in ("0", "10241", "-5", "1.5", "lots", ""):
+        with pytest.raises(ConfigurationError, match="ZHENGWU_MAX_UPLOAD_MB"):
+            Settings.from_env({**base, "ZHENGWU_MAX_UPLOAD_MB": bad})
+
+
+def test_tus_max_size_follows_the_setting(tmp_path: Path) -> None:
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", storage_url=f"file://{tmp_path}",
+                        secret_key="k" * 40, catalog_prewarm=False, max_upload_mb=200)
+    with TestClient(create_app(settings, manage_database=False)) as client:
+        r = client.options("/api/v1/uploads")
+    assert r.status_code == 204 and r.headers["Tus-Max-Size"] == str(200 * 1024 * 1024)

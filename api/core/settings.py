@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_MAX_UPLOAD_MB = 50
 
 
 class ConfigurationError(RuntimeError):
@@ -44,10 +45,17 @@ class Settings:
     # Pre-serialise every guide in the background after the catalog (re)loads.
     catalog_prewarm: bool = True
     draft_ttl_days: int = 30  # an untouched application draft (and its blobs) is removed after this
+    # Largest upload accepted at all (Tus-Max-Size, Upload-Length); each material has its own,
+    # usually lower, max_size_mb in the catalog.
+    max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def max_upload_size(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
 
     @property
     def is_sqlite(self) -> bool:
@@ -79,6 +87,9 @@ class Settings:
         raw_ttl = env.get("ZHENGWU_DRAFT_TTL_DAYS", "30").strip()
         if not raw_ttl.isdigit() or not 1 <= int(raw_ttl) <= 3650:
             raise ConfigurationError("ZHENGWU_DRAFT_TTL_DAYS must be a whole number of days from 1 to 3650")
+        raw_upload = env.get("ZHENGWU_MAX_UPLOAD_MB", str(DEFAULT_MAX_UPLOAD_MB)).strip()
+        if not raw_upload.isdigit() or not 1 <= int(raw_upload) <= 10240:
+            raise ConfigurationError("ZHENGWU_MAX_UPLOAD_MB must be a whole number of MB from 1 to 10240")
         return cls(
             env=mode,
             database_url=database_url,
@@ -88,6 +99,7 @@ class Settings:
             public_url=public_url,
             pwa_dist=pwa_dist,
             draft_ttl_days=int(raw_ttl),
+            max_upload_mb=int(raw_upload),
         )
 
 

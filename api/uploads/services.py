@@ -44,12 +44,13 @@ from api.cases.models import DRAFT, Case, CaseMaterial
 from api.catalog.document import DEFAULT_ACCEPTED_TYPES
 from api.catalog.models import MaterialRequirement
 from api.core.errors import ApiError
+from api.core.settings import DEFAULT_MAX_UPLOAD_MB
 from api.identity.principal import Principal
 from api.uploads.models import COMPLETED, EXPIRED, PARTIAL, REJECTED, Upload
 from storage import BlobStore, StoredBlob
 
 UPLOAD_TTL = dt.timedelta(hours=24)  # after the last activity
-MAX_UPLOAD_SIZE = 50 * 1024 * 1024  # Tus-Max-Size; per-material limits come from validation
+MAX_UPLOAD_SIZE = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024  # default Tus-Max-Size (ZHENGWU_MAX_UPLOAD_MB)
 MAX_CHUNK_SIZE = 8 * 1024 * 1024  # one PATCH body (the route's request_max_body_size)
 ORPHAN_GRACE = dt.timedelta(hours=1)  # a partial file without a partial row is removed after this
 WRITE_BUFFER = 1024 * 1024  # batch network chunks into large writes (each write is a thread hop)

@@ -96,10 +96,11 @@ class UploadController(Controller):
 
     @route("", http_method="OPTIONS", opt=PUBLIC, status_code=204, include_in_schema=True,
            summary="tus capabilities (public: no data)")
-    async def capabilities(self) -> Response[None]:
+    async def capabilities(self, state: State) -> Response[None]:
+        settings: Settings = state.settings
         return Response(None, status_code=204, headers={
             "Tus-Resumable": TUS_VERSION, "Tus-Version": TUS_VERSION, "Tus-Extension": TUS_EXTENSIONS,
-            "Tus-Max-Size": str(services.MAX_UPLOAD_SIZE), "Tus-Checksum-Algorithm": "sha256",
+            "Tus-Max-Size": str(settings.max_upload_size), "Tus-Checksum-Algorithm": "sha256",
         })
 
     @post("", opt=CITIZEN, guards=[require_roles], status_code=201,
@@ -115,7 +116,8 @@ class UploadController(Controller):
             raise ApiError(400, "必须声明文件大小", "Upload-Defer-Length is not supported", "Upload-Length")
         length = _int_header(upload_length, "Upload-Length")
         upload = await services.create(request.user, _root(state), length,
-                                       services.parse_metadata(upload_metadata or ""))
+                                       services.parse_metadata(upload_metadata or ""),
+                                       max_size=state.settings.max_upload_size)
         return Response(None, status_code=201, headers=_headers(
             Location=f"{BASE}/{upload.id}", **{"Upload-Expires": _expires(upload), "Upload-Offset": "0"}))
 
