@@ -398,13 +398,17 @@ def _flatten(image: Image.Image) -> Image.Image:
 
 def _normalise_pdf(source: Path, size: int, workdir: Path, max_pages: int) -> Normalised:
     try:
-        reader = PdfReader(source, strict=False)
-        if reader.is_encrypted:
-            raise MaterialRejected(
-                422, "PDF 文件已加密，请去除密码后重新上传", "encrypted PDFs are not accepted", code="pdf_encrypted"
-            )
-        _scan_pdf(reader)
-        pages = len(reader.pages)
+        # An open file, not a path: given a path, pypdf reads the whole file into memory first
+        # (a 200 MB upload grew the server by ~400 MB in tests/bench/bench_uploads.py).
+        with source.open("rb") as fh:
+            reader = PdfReader(fh, strict=False)
+            if reader.is_encrypted:
+                raise MaterialRejected(
+                    422, "PDF 文件已加密，请去除密码后重新上传", "encrypted PDFs are not accepted", code="pdf_encrypted"
+                )
+            _scan_pdf(reader)
+            pages = len(reader.pages)
+            del reader  # drop the parsed objects before copying
     except MaterialRejected:
         raise
     except Exception as exc:  # pypdf raises many types on hostile input; all mean "unreadable"
