@@ -9,9 +9,7 @@ or upload creation, a 204 to a PATCH (with its ``Upload-Offset``), the 204 that 
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
-import io
 import os
 import random
 import re
@@ -25,10 +23,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pypdf import PdfWriter
-from pypdf.generic import DecodedStreamObject, NameObject
 
 from tests.processes import ROOT, free_port, http_status, zhengwu_exe
+from tests.tus_helpers import metadata, pdf_bytes
 
 LICENCE = "511Z5001050000-511900000000-000-11511900MB00102256-1-00"  # 营业执照遗失补领 (city)
 ANSWERS = {"reason": "lost", "agent": "no"}
@@ -80,25 +77,12 @@ class Server:
 # --------------------------------------------------------------------------- material files
 
 
-def pdf_bytes(size: int, rng: random.Random) -> bytes:
-    """A valid PDF of about ``size`` bytes, stored byte for byte (validation keeps valid PDFs)."""
-    writer = PdfWriter()
-    page = writer.add_blank_page(200, 200)
-    stream = DecodedStreamObject()
-    lines = [f"% {rng.randbytes(32).hex()}\n" for _ in range(size // 67 + 1)]
-    stream.set_data(("".join(lines) + "0 0 m\n").encode())
-    page[NameObject("/Contents")] = writer._add_object(stream)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def metadata(**values: object) -> str:
-    return ",".join(f"{k} {base64.b64encode(str(v).encode()).decode()}" for k, v in values.items())
 
 
 # --------------------------------------------------------------------------- the ledger

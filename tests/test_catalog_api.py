@@ -208,14 +208,14 @@ async def test_conditional_material_says_which_answer_requires_it(
 
 
 async def test_certificate_materials_are_marked_spared(client: AsyncClient, demo: CatalogDocument) -> None:
-    item = first_item(
-        demo, lambda i: not i.questions and any(m.source == "certificate" for m in i.situations[0].materials)
-    ) if any(not i.questions and any(m.source == "certificate" for m in i.situations[0].materials)
-             for i in demo.items) else None
-    if item is None:
-        item = first_item(demo, lambda i: any(m.source == "certificate" for s in i.situations for m in s.materials))
-    index = next(n for n, s in enumerate(item.situations) if any(m.source == "certificate" for m in s.materials))
-    answers = _answers_for(item, index) or {}
+    # The first situation (reachable by some answers) whose list has a certificate-sourced material.
+    item, answers = next(
+        (i, a)
+        for i in demo.items
+        for n, s in enumerate(i.situations)
+        if any(m.source == "certificate" and m.condition is None for m in s.materials)
+        and (a := _answers_for(i, n)) is not None
+    )
     body = (await client.post(f"/api/v1/items/{item.code}/material-list", json={"answers": answers})).json()
     spared = [m for m in body["materials"] if m["source"] == "certificate"]
     assert spared and body["spared_count"] == len(spared)

@@ -8,9 +8,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import io
 import json
-import os
 import subprocess
 import sys
 import urllib.request
@@ -20,8 +18,6 @@ from pathlib import Path
 import pytest
 from httpx import AsyncClient
 from litestar import Litestar
-from pypdf import PdfWriter
-from pypdf.generic import DecodedStreamObject, NameObject
 from tusclient.client import TusClient
 
 from api.cases.models import Case
@@ -30,6 +26,7 @@ from api.uploads import services
 from api.uploads.models import EXPIRED, Upload
 from tests.identity_helpers import bearer, citizen_tokens
 from tests.processes import ROOT, running_server, sqlite_env, zhengwu
+from tests.tus_helpers import metadata, pdf_bytes
 
 UPLOADS = "/api/v1/uploads"
 LICENCE = "511Z5001050000-511900000000-000-11511900MB00102256-1-00"  # 营业执照遗失补领 (city)
@@ -37,21 +34,8 @@ TUS = {"Tus-Resumable": "1.0.0"}
 CHUNK = {"Content-Type": "application/offset+octet-stream", **TUS}
 
 
-def pdf_bytes(size: int) -> bytes:
-    """A valid PDF of about ``size`` bytes (comments in its page content), stored byte for byte."""
-    writer = PdfWriter()
-    page = writer.add_blank_page(200, 200)
-    stream = DecodedStreamObject()
-    lines = [f"% {os.urandom(32).hex()}\n" for _ in range(size // 67 + 1)]
-    stream.set_data(("".join(lines) + "0 0 m\n").encode())
-    page[NameObject("/Contents")] = writer._add_object(stream)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
-def metadata(**values: object) -> str:
-    return ",".join(f"{k} {base64.b64encode(str(v).encode()).decode()}" for k, v in values.items())
 
 
 @pytest.fixture(autouse=True)
