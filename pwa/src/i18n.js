@@ -1,13 +1,23 @@
 import { createI18n } from "vue-i18n";
 import zh from "./locales/zh-CN.js";
 import en from "./locales/en.js";
+import applyZh from "./locales/apply.zh-CN.js";
+import applyEn from "./locales/apply.en.js";
+import casesZh from "./locales/cases.zh-CN.js";
+import casesEn from "./locales/cases.en.js";
+
+// Each area's texts live in their own module under its own top-level keys.
+export const messages = {
+  "zh-CN": { ...zh, ...applyZh, ...casesZh },
+  en: { ...en, ...applyEn, ...casesEn },
+};
 
 export function makeI18n(locale) {
   return createI18n({
     legacy: false,
     locale,
     fallbackLocale: "zh-CN",
-    messages: { "zh-CN": zh, en },
+    messages,
     missingWarn: false,
     fallbackWarn: false,
   });

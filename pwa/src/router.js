@@ -3,6 +3,8 @@
 import { createRouter, createWebHistory } from "vue-router";
 import Home from "./views/Home.vue";
 import { authGuard } from "./guard.js";
+import applyRoutes from "./routes/apply.js";
+import casesRoutes from "./routes/cases.js";
 
 export const routes = [
   { path: "/", name: "home", component: Home },
@@ -24,6 +26,8 @@ export const routes = [
   { path: "/login", name: "login", component: () => import("./views/Login.vue") },
   // meta.auth: signed-in citizens only; others go to sign-in and come back (?redirect=).
   { path: "/me", name: "me", component: () => import("./views/Me.vue"), meta: { auth: true } },
+  ...applyRoutes,
+  ...casesRoutes,
   { path: "/:rest(.*)*", name: "not-found", component: () => import("./views/NotFound.vue") },
 ];
 
