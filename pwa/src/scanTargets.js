@@ -1,0 +1,90 @@
+// What a scanned (or typed) QR text means to the app. Pure: no DOM, no router.
+//
+// Our own QR codes carry absolute URLs built from the server's ZHENGWU_PUBLIC_URL:
+//   item guide (api/catalog/controllers.py _item_url):  {PUBLIC_URL}/items/{code}
+//   receipt    (api/cases/controllers.py _tracking_url): {PUBLIC_URL}/track?number=…&code=…
+// A URL counts as ours only when its origin is one we trust (the page's own origin, where the
+// API serves the PWA at PUBLIC_URL, plus any configured at build time); everything else is shown
+// as text and never opened: a hall poster could have been pasted over with another site's code.
+
+export const ITEM_CODE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+export const CASE_NUMBER_RE = /^\d{20}$/; // region(6) + YYYYMMDD + sequence(6), api/cases/numbering.py
+export const QUERY_CODE_RE = /^\d{6}$/;
+const MAX_TEXT = 2048;
+
+/** The origins whose URLs are ours: the page's own and those of VITE_ZHENGWU_PUBLIC_URL (comma-separated). */
+export function trustedOrigins(pageOrigin, configured = "") {
+  const out = new Set();
+  for (const value of [pageOrigin, ...String(configured || "").split(",")]) {
+    const o = originOf(value);
+    if (o) out.add(o);
+  }
+  return [...out];
+}
+
+function originOf(value) {
+  try {
+    const u = new URL(String(value || "").trim());
+    return u.protocol === "http:" || u.protocol === "https:" ? u.origin : null;
+  } catch {
+    return null;
+  }
+}
+
+function safeDecode(s) {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+}
+
+/** The /track path for a number and (optionally) a code. */
+export function trackPath(number, code = "") {
+  const q = new URLSearchParams();
+  q.set("number", number);
+  if (code) q.set("code", code);
+  return `/track?${q.toString()}`;
+}
+
+/**
+ * Interpret a QR text. Returns one of
+ *   { kind: "item", code, path }            an item guide of ours
+ *   { kind: "track", number, code, path }   a receipt / tracking link of ours (code may be "")
+ *   { kind: "text", text, reason }          anything else: shown, never navigated to;
+ *                                           reason: "empty" | "foreign" (a URL of another site) |
+ *                                           "unknown" (our site, but no page we open) | "plain"
+ */
+export function scanTarget(raw, origins = []) {
+  const text = String(raw ?? "").trim();
+  if (!text) return { kind: "text", text: "", reason: "empty" };
+  if (text.length > MAX_TEXT) return { kind: "text", text: text.slice(0, MAX_TEXT), reason: "plain" };
+  // A bare case number typed from a paper receipt: open tracking with it filled in.
+  if (CASE_NUMBER_RE.test(text)) return { kind: "track", number: text, code: "", path: trackPath(text) };
+
+  let url;
+  try {
+    url = new URL(text);
+  } catch {
+    return { kind: "text", text, reason: "plain" };
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return { kind: "text", text, reason: "plain" };
+  // user:pass@host tricks, and anything not from a trusted origin, are not ours.
+  if (url.username || url.password || !origins.includes(url.origin)) return { kind: "text", text, reason: "foreign" };
+
+  const path = url.pathname.replace(/\/+$/, "") || "/";
+  const item = /^\/items\/([^/]+)$/.exec(path);
+  if (item) {
+    const code = safeDecode(item[1]);
+    if (code && ITEM_CODE_RE.test(code)) return { kind: "item", code, path: `/items/${encodeURIComponent(code)}` };
+    return { kind: "text", text, reason: "unknown" };
+  }
+  if (path === "/track") {
+    const number = (url.searchParams.get("number") || "").trim();
+    const code = (url.searchParams.get("code") || "").trim();
+    if (!CASE_NUMBER_RE.test(number)) return { kind: "text", text, reason: "unknown" };
+    const okCode = QUERY_CODE_RE.test(code) ? code : "";
+    return { kind: "track", number, code: okCode, path: trackPath(number, okCode) };
+  }
+  return { kind: "text", text, reason: "unknown" };
+}
