@@ -91,7 +91,7 @@ export function buildQuery(params) {
   return s ? `?${s}` : "";
 }
 
-export async function request(method, path, { params, body, signal, fetchImpl, token } = {}) {
+export async function request(method, path, { params, body, signal, fetchImpl, token, headers: extra, as } = {}) {
   const doFetch = fetchImpl || globalThis.fetch.bind(globalThis);
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal.reason);
@@ -107,6 +107,7 @@ export async function request(method, path, { params, body, signal, fetchImpl, t
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
+  Object.assign(headers, extra); // e.g. Idempotency-Key
   let res;
   try {
     res = await doFetch(API_BASE + path + buildQuery(params), {
@@ -123,6 +124,7 @@ export async function request(method, path, { params, body, signal, fetchImpl, t
     clearTimeout(timer);
     signal?.removeEventListener?.("abort", onAbort);
   }
+  if (as === "blob" && res.ok) return res.blob(); // e.g. the receipt's QR image
   let data = null;
   const text = await res.text().catch(() => "");
   if (text) {
@@ -348,4 +350,13 @@ export const api = {
   me: (opts) => auth.authed("GET", "/me", opts),
   updateProfile: (name, idNumber) => auth.authed("PUT", "/me/profile", { body: { name, id_number: idNumber } }),
   bindEnterprise: (uscc, name, role) => auth.authed("POST", "/me/enterprises", { body: { uscc, name, role } }),
+
+  // applications (shapes: api/cases/schemas.py); uploads go through tus (src/uploadQueue.js)
+  createCase: (itemCode, answers) => auth.authed("POST", "/cases", { body: { item_code: itemCode, answers } }),
+  myCases: (params) => auth.authed("GET", "/cases", { params }),
+  getCase: (id) => auth.authed("GET", `/cases/${id}`),
+  updateCase: (id, change) => auth.authed("PATCH", `/cases/${id}`, { body: change }),
+  submitCase: (id, key) => auth.authed("POST", `/cases/${id}/submit`, { headers: { "Idempotency-Key": key } }),
+  receipt: (id) => auth.authed("GET", `/cases/${id}/receipt`),
+  receiptQr: (id) => auth.authed("GET", `/cases/${id}/receipt.svg`, { as: "blob" }),
 };

@@ -1,0 +1,342 @@
+// The outbox of an application draft: brings the server in line with what the citizen did on the
+// phone, online or not. One run, in order:
+//   1. create the server draft (POST /cases) if there is none yet;
+//   2. send changed answers / form data (PATCH, a plain overwrite: repeating it is harmless);
+//   3. upload the queued files one by one (tus: resumable, each chunk acknowledged);
+//   4. submit, if the citizen asked to, with the draft's own Idempotency-Key.
+// Every step may be repeated after a failure without doing anything twice: creation checks which
+// draft an unanswered POST may have made before posting again, uploads resume at the server's
+// offset, and the submission key is generated once per draft. A network failure ends the run and
+// leaves everything queued; the page starts a new run when the browser is back online.
+//
+// The module is pure of the browser where it matters: `createSync` takes the draft store, the API
+// client and the uploader as arguments (tests pass fakes), and `tusUploader` wraps tus-js-client.
+import { ApiError, errorFromResponse } from "./api.js";
+
+export const CHUNK_SIZE = 1024 * 1024; // small chunks: a weak phone connection loses less per drop
+export const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000, 20000];
+
+const isNetwork = (e) => !(e instanceof ApiError) || e.kind === "network" || e.kind === "timeout";
+const plainError = (e) => ({
+  message: e?.zh || "",
+  detail: e?.en || String(e?.message || ""),
+  field: e?.field || null,
+  status: e?.status || 0,
+  kind: e?.kind || "unknown",
+});
+
+/** What the queue of a draft holds, for the UI ("2 份材料等待上传"). */
+export function queueSummary(files) {
+  const s = { waiting: 0, uploading: 0, failed: 0, done: 0, total: files.length };
+  for (const f of files) {
+    if (f.status === "done") s.done++;
+    else if (f.status === "error") s.failed++;
+    else if (f.status === "uploading") s.uploading++;
+    else s.waiting++;
+  }
+  return s;
+}
+
+/** The revision bookkeeping of a draft: which local edits the server has not seen yet. */
+export function pendingChanges(d) {
+  const rev = d.rev || { answers: 0, form: 0 };
+  const synced = d.synced || { answers: 0, form: 0 };
+  return { answers: rev.answers > synced.answers, form: rev.form > synced.form };
+}
+
+/** A local edit: merge `fields` into the form data (or set the answers) and count a revision. */
+export function editDraft(d, { formData, answers } = {}) {
+  const rev = { answers: 0, form: 0, ...(d.rev || {}) };
+  const out = { rev };
+  if (formData) {
+    out.formData = { ...d.formData, ...formData };
+    rev.form++;
+  }
+  if (answers) {
+    out.answers = { ...answers };
+    rev.answers++;
+  }
+  return out;
+}
+
+/** The checklist fields kept from a server case (CaseOut). */
+function fromCase(c) {
+  return {
+    caseId: c.id,
+    checklist: c.materials,
+    missingRequired: c.missing_required,
+    caseState: c.state,
+    caseUpdatedAt: c.updated_at,
+  };
+}
+
+/**
+ * The sync engine. deps:
+ *  store:    getDraft, updateDraft, filesOf, updateFile, deleteDraft (src/drafts.js)
+ *  client:   createCase(itemCode, answers), myCases(params), getCase(id), updateCase(id, change),
+ *            submitCase(id, key) (src/api.js `api`)
+ *  upload:   (file, draft, { onUrl, onProgress }) → Promise; rejects with an ApiError
+ *  isOnline: () → boolean
+ *  onChange: (draftId) → void, after any stored change; onProgress: (fileId, sent, total)
+ *  onSubmitted: (draftId, SubmitOut) → void; the draft is deleted from the device afterwards
+ */
+export function createSync({ store, client, upload, isOnline = () => true, onChange = () => {}, onProgress = () => {}, onSubmitted = () => {} }) {
+  const running = new Map(); // draftId → { promise, again }
+
+  async function save(id, change) {
+    const d = await store.updateDraft(id, change);
+    onChange(id);
+    return d;
+  }
+
+  async function saveFile(draftId, fileId, change) {
+    const f = await store.updateFile(fileId, change);
+    onChange(draftId);
+    return f;
+  }
+
+  // 1. The server draft. A POST whose answer was lost may still have created one: before posting
+  // again, look for a draft of this item that was not there before the first attempt.
+  async function ensureCase(d) {
+    if (d.creating) {
+      const page = await client.myCases({ limit: 20 });
+      const known = new Set(d.creating.knownIds);
+      const made = page.items.find((c) => c.state === "draft" && c.item_code === d.itemCode && !known.has(c.id));
+      if (made) {
+        const c = await client.getCase(made.id);
+        return save(d.id, { ...fromCase(c), creating: null, error: null });
+      }
+    } else {
+      const page = await client.myCases({ limit: 20 });
+      d = await save(d.id, { creating: { at: new Date().toISOString(), knownIds: page.items.map((c) => c.id) } });
+    }
+    const rev = (d.rev || {}).answers || 0;
+    const c = await client.createCase(d.itemCode, d.answers);
+    return save(d.id, (cur) => ({
+      ...fromCase(c),
+      creating: null,
+      error: null,
+      synced: { form: 0, ...(cur.synced || {}), answers: rev },
+    }));
+  }
+
+  // 2. Changed answers (re-derive the checklist) and form data.
+  async function pushChanges(d) {
+    const pending = pendingChanges(d);
+    const rev = { ...(d.rev || {}) };
+    const change = {};
+    if (pending.form) change.form_data = d.formData;
+    if (pending.answers) change.answers = d.answers;
+    const c = await client.updateCase(d.caseId, change);
+    return save(d.id, (cur) => ({
+      ...fromCase(c),
+      error: null,
+      synced: {
+        answers: pending.answers ? rev.answers : (cur.synced || {}).answers || 0,
+        form: pending.form ? rev.form : (cur.synced || {}).form || 0,
+      },
+    }));
+  }
+
+  // 3. Files, one at a time (a phone uplink is better used by one stream).
+  async function uploadAll(d) {
+    const listed = new Set((d.checklist || []).map((m) => m.code));
+    let changed = false;
+    for (const f of await store.filesOf(d.id)) {
+      if (f.status === "done" || (f.status === "error" && !f.error?.retry)) continue;
+      if (!listed.has(f.materialCode)) {
+        await saveFile(d.id, f.id, {
+          status: "error",
+          error: { message: "这项材料已不在您的材料清单中", detail: "material no longer on the checklist", field: f.materialCode, status: 0 },
+        });
+        continue;
+      }
+      await saveFile(d.id, f.id, { status: "uploading", error: null });
+      try {
+        await upload(f, d, {
+          onUrl: (url) => store.updateFile(f.id, { uploadUrl: url }),
+          onProgress: (sent, total) => {
+            onProgress(f.id, sent, total);
+          },
+          onChunk: (sent) => store.updateFile(f.id, { bytesSent: sent }),
+        });
+        await saveFile(d.id, f.id, { status: "done", bytesSent: f.size, error: null });
+        changed = true;
+      } catch (e) {
+        if (isNetwork(e)) {
+          await saveFile(d.id, f.id, { status: "queued" });
+          throw e;
+        }
+        if (e.status === 410 || e.status === 404) {
+          // The upload expired or is unknown: start it again next time, from byte 0.
+          await saveFile(d.id, f.id, { status: "queued", uploadUrl: null, bytesSent: 0, error: { ...plainError(e), retry: true } });
+          continue;
+        }
+        if (e.status === 401) throw e; // the session is over: sign in again, keep the queue
+        // Refused (415 type, 413 size, 422 content): the citizen must choose another file.
+        await saveFile(d.id, f.id, { status: "error", uploadUrl: null, error: plainError(e) });
+        if (e.status === 409 && e.field === "state") throw e; // the case is no longer a draft
+      }
+    }
+    if (changed) {
+      const c = await client.getCase(d.caseId);
+      d = await save(d.id, fromCase(c));
+    }
+    return d;
+  }
+
+  // 4. Submission (the same key every time: a replay returns the first result).
+  async function submit(d) {
+    const files = await store.filesOf(d.id);
+    if (files.some((f) => f.status === "queued" || f.status === "uploading")) return d; // not yet
+    try {
+      const out = await client.submitCase(d.caseId, d.idempotencyKey);
+      await save(d.id, { submitRequested: false, error: null, submitted: { caseId: d.caseId, number: out.number } });
+      onSubmitted(d.id, out);
+      await store.deleteDraft(d.id);
+      onChange(d.id);
+      return null;
+    } catch (e) {
+      if (isNetwork(e) || e.status === 401) throw e;
+      // 422: materials missing (named in the message) — refresh the checklist so each shows it.
+      const change = { submitRequested: false, error: { ...plainError(e), step: "submit" } };
+      if (e.status === 422 || e.status === 409) {
+        try {
+          Object.assign(change, fromCase(await client.getCase(d.caseId)));
+        } catch {
+          /* the error itself is what matters */
+        }
+      }
+      return save(d.id, change);
+    }
+  }
+
+  async function runOnce(id) {
+    let d = await store.getDraft(id);
+    if (!d) return { done: true };
+    if (!isOnline()) return { offline: true };
+    try {
+      if (!d.caseId) d = await ensureCase(d);
+      const pending = pendingChanges(d);
+      if (pending.answers || pending.form) d = await pushChanges(d);
+      d = await uploadAll(d);
+      if (d.submitRequested) d = await submit(d);
+      return { done: true };
+    } catch (e) {
+      if (isNetwork(e)) return { offline: true, error: e };
+      if (e instanceof ApiError && e.status === 404 && d.caseId && e.field !== "material_id") {
+        // The server draft is gone (expired after its lifetime): start a new one next run, and
+        // send every file again.
+        await save(id, { caseId: null, checklist: null, creating: null, synced: { answers: 0, form: 0 } });
+        for (const f of await store.filesOf(id)) await saveFile(id, f.id, { status: "queued", uploadUrl: null, bytesSent: 0, error: null });
+        return { again: true };
+      }
+      if (e instanceof ApiError && e.status === 401) return { signedOut: true, error: e };
+      await save(id, { error: plainError(e) });
+      return { failed: true, error: e };
+    }
+  }
+
+  /**
+   * Run the queue of a draft. Runs of one draft never overlap: a call while one is running makes
+   * that run go round once more (to pick up what was queued meanwhile) and shares its result.
+   */
+  function sync(id) {
+    const cur = running.get(id);
+    if (cur) {
+      cur.again = true;
+      return cur.promise;
+    }
+    const entry = { again: false, promise: null };
+    entry.promise = (async () => {
+      let result;
+      let rounds = 0;
+      do {
+        entry.again = false;
+        result = await runOnce(id);
+        if (result.again) entry.again = true;
+      } while (entry.again && !result.offline && ++rounds < 5);
+      return result;
+    })().finally(() => running.delete(id));
+    running.set(id, entry);
+    return entry.promise;
+  }
+
+  return { sync, isRunning: (id) => running.has(id) };
+}
+
+/** The ApiError of a failed tus request (the server answers JSON with zh `message`). */
+export function tusError(err) {
+  const res = err?.originalResponse;
+  const status = res?.getStatus?.() || 0;
+  if (!status) return new ApiError({ kind: "network" });
+  let body = null;
+  try {
+    body = JSON.parse(res.getBody() || "null");
+  } catch {
+    body = null;
+  }
+  return errorFromResponse(status, body, { get: (h) => res.getHeader(h) });
+}
+
+/**
+ * An uploader for createSync on tus-js-client (loaded on first use, so it stays out of the home
+ * bundle). `auth` is the api.js auth object: every request gets the current access token, and a
+ * 401 refreshes it once (single-flight with the rest of the app) before tus retries.
+ */
+export function tusUploader({ auth, endpoint = "/api/v1/uploads", chunkSize = CHUNK_SIZE, retryDelays = RETRY_DELAYS, loadTus = () => import("tus-js-client") } = {}) {
+  return async function upload(f, d, { onUrl, onProgress, onChunk }) {
+    const tus = await loadTus();
+    return new Promise((resolve, reject) => {
+      let refreshed = false;
+      const up = new tus.Upload(f.blob, {
+        endpoint,
+        uploadUrl: f.uploadUrl || null, // resume where the last run (or the last page) stopped
+        chunkSize,
+        retryDelays,
+        // We keep the upload URL ourselves (in IndexedDB, next to the Blob): tus's own
+        // fingerprints are built from File names and dates, which a stored Blob does not have.
+        storeFingerprintForResuming: false,
+        removeFingerprintOnSuccess: true,
+        metadata: { case_id: String(d.caseId), material_id: f.materialCode, filename: f.name, filetype: f.type },
+        async onBeforeRequest(req) {
+          const t = auth.tokens.get();
+          if (t) req.setHeader("Authorization", `Bearer ${t.access}`);
+        },
+        onShouldRetry(err) {
+          const status = err?.originalResponse?.getStatus?.() || 0;
+          if (status === 401) {
+            // onAfterResponse has refreshed the token: repeat once with it, then give up.
+            if (refreshed || !auth.tokens.get()) return false;
+            refreshed = true;
+            return true;
+          }
+          if (globalThis.navigator && navigator.onLine === false) return false; // resumed on "online"
+          return !(status >= 400 && status < 500) || status === 409 || status === 423;
+        },
+        async onAfterResponse(req, res) {
+          if (res.getStatus() === 401) {
+            const t = auth.tokens.get();
+            if (t) await auth.refresh(t.refresh).catch(() => {});
+          }
+        },
+        onUploadUrlAvailable() {
+          onUrl?.(up.url);
+        },
+        onProgress(sent, total) {
+          onProgress?.(sent, total);
+        },
+        onChunkComplete(_size, accepted) {
+          onChunk?.(accepted);
+        },
+        onSuccess() {
+          resolve();
+        },
+        onError(err) {
+          reject(tusError(err));
+        },
+      });
+      up.start();
+    });
+  };
+}

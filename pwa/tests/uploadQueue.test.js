@@ -1,0 +1,322 @@
+// The draft outbox: creation, changes, uploads and submission reach the server exactly once each,
+// whatever fails in between. The store is the real src/drafts.js on fake-indexeddb; the server
+// is a small in-memory stand-in with the API's answers (api/cases) and a switch for the network.
+import "fake-indexeddb/auto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import * as store from "../src/drafts.js";
+import { ApiError } from "../src/api.js";
+import { createSync, editDraft, pendingChanges, queueSummary, tusError } from "../src/uploadQueue.js";
+
+const net = () => new ApiError({ kind: "network" });
+const http = (status, message, field = null) => new ApiError({ kind: "http", status, message, detail: message, field });
+
+function fakeServer() {
+  const s = {
+    online: true,
+    dropAfterCreate: false, // the POST reaches the server but its answer is lost
+    cases: new Map(),
+    nextId: 1,
+    calls: [],
+    submits: new Map(), // key → number
+  };
+  const caseOut = (c) => ({
+    id: c.id,
+    state: c.state,
+    item_code: c.item_code,
+    updated_at: new Date().toISOString(),
+    form_data: c.form_data,
+    answers: c.answers,
+    materials: c.materials.map((m) => ({ ...m })),
+    missing_required: c.materials.filter((m) => m.required && m.source === "applicant" && m.status === "missing").map((m) => m.code),
+  });
+  const guard = (name) => {
+    s.calls.push(name);
+    if (!s.online) throw net();
+  };
+  s.client = {
+    async myCases() {
+      guard("list");
+      return { items: [...s.cases.values()].reverse().map((c) => ({ id: c.id, state: c.state, item_code: c.item_code })) };
+    },
+    async createCase(itemCode, answers) {
+      guard("create");
+      if (answers.reason === "bad") throw http(422, "请回答：申请原因", "answers.reason");
+      const c = {
+        id: s.nextId++,
+        item_code: itemCode,
+        state: "draft",
+        answers,
+        form_data: {},
+        materials: [
+          { code: "application", name: "申请表", required: true, source: "applicant", status: "missing" },
+          { code: "licence", name: "营业执照", required: true, source: "certificate", status: "missing" },
+        ],
+      };
+      s.cases.set(c.id, c);
+      if (s.dropAfterCreate) {
+        s.dropAfterCreate = false;
+        throw net();
+      }
+      return caseOut(c);
+    },
+    async getCase(id) {
+      guard("get");
+      if (!s.cases.has(id)) throw http(404, "没有找到这个办件");
+      return caseOut(s.cases.get(id));
+    },
+    async updateCase(id, change) {
+      guard("patch");
+      const c = s.cases.get(id);
+      if (!c) throw http(404, "没有找到这个办件");
+      if (change.form_data) c.form_data = change.form_data;
+      if (change.answers) c.answers = change.answers;
+      return caseOut(c);
+    },
+    async submitCase(id, key) {
+      guard("submit");
+      const c = s.cases.get(id);
+      if (c.state !== "draft") {
+        if (s.submits.get(key)) return { number: s.submits.get(key), query_code: "ABCD2345" };
+        throw http(409, "这个办件已经提交过了", "state");
+      }
+      const missing = c.materials.filter((m) => m.required && m.source === "applicant" && m.status === "missing");
+      if (missing.length) throw http(422, `还缺 ${missing.length} 份必需材料`, missing[0].code);
+      c.state = "submitted";
+      const number = `5119002026112800000${c.id}`;
+      s.submits.set(key, number);
+      return { number, query_code: "ABCD2345" };
+    },
+  };
+  // A tus stand-in: offsets per upload URL; `dropAt` cuts the connection once that many bytes are in.
+  s.uploads = new Map();
+  s.dropAt = null;
+  s.refuse = null; // an ApiError for the completing PATCH
+  s.upload = async (f, d, { onUrl, onProgress, onChunk }) => {
+    s.calls.push("upload");
+    if (!s.online) throw net();
+    let url = f.uploadUrl;
+    if (!url || !s.uploads.has(url)) {
+      url = `/api/v1/uploads/${s.uploads.size + 1}`;
+      s.uploads.set(url, { offset: 0, caseId: d.caseId, code: f.materialCode, starts: [] });
+      await onUrl(url);
+    }
+    const u = s.uploads.get(url);
+    u.starts.push(u.offset);
+    while (u.offset < f.size) {
+      const next = Math.min(f.size, u.offset + 4);
+      if (s.dropAt !== null && next > s.dropAt) {
+        s.dropAt = null;
+        throw net();
+      }
+      u.offset = next;
+      onProgress(u.offset, f.size);
+      await onChunk(u.offset);
+    }
+    if (s.refuse) throw s.refuse;
+    const c = s.cases.get(d.caseId);
+    c.materials.find((m) => m.code === f.materialCode).status = "attached";
+  };
+  return s;
+}
+
+async function wipe() {
+  await store.closeDatabase();
+  await new Promise((resolve) => {
+    const r = indexedDB.deleteDatabase(store.DB_NAME);
+    r.onsuccess = r.onerror = resolve;
+  });
+}
+
+let server;
+let submitted;
+let sync;
+beforeEach(async () => {
+  await wipe();
+  server = fakeServer();
+  submitted = [];
+  sync = createSync({
+    store,
+    client: server.client,
+    upload: server.upload,
+    isOnline: () => server.online,
+    onSubmitted: (id, out) => submitted.push([id, out.number]),
+  }).sync;
+});
+afterEach(wipe);
+
+const newDraft = (answers = { reason: "lost" }) => store.createDraft({ owner: "citizen:1", itemCode: "LIC", answers });
+const photo = (n = 10) => new Blob([new Uint8Array(n).fill(7)], { type: "image/jpeg" });
+
+describe("createSync", () => {
+  it("creates the server draft, sends the form, uploads and submits once", async () => {
+    const d = await newDraft();
+    await store.updateDraft(d.id, (cur) => editDraft(cur, { formData: { contact_name: "张三" } }));
+    await store.addFile(d.id, "application", photo(10), { name: "a.jpg" });
+    await store.updateDraft(d.id, { submitRequested: true });
+    expect(await sync(d.id)).toEqual({ done: true });
+    const c = server.cases.get(1);
+    expect(c.form_data).toEqual({ contact_name: "张三" });
+    expect(c.state).toBe("submitted");
+    expect(submitted).toEqual([[d.id, "51190020261128000001"]]);
+    expect(await store.getDraft(d.id)).toBeNull(); // gone from the phone once submitted
+    expect(server.calls.filter((x) => x === "create")).toHaveLength(1);
+  });
+
+  it("offline: nothing is sent and nothing is lost; back online it all goes", async () => {
+    server.online = false;
+    const d = await newDraft();
+    await store.addFile(d.id, "application", photo(), { name: "a.jpg" });
+    expect(await sync(d.id)).toEqual({ offline: true });
+    expect(server.calls).toEqual([]);
+    expect(queueSummary(await store.filesOf(d.id))).toMatchObject({ waiting: 1, done: 0 });
+    server.online = true;
+    expect(await sync(d.id)).toEqual({ done: true });
+    expect(queueSummary(await store.filesOf(d.id))).toMatchObject({ waiting: 0, done: 1 });
+    expect((await store.getDraft(d.id)).missingRequired).toEqual([]);
+  });
+
+  it("adopts the draft an unanswered POST created instead of creating a second one", async () => {
+    const d = await newDraft();
+    server.dropAfterCreate = true;
+    expect((await sync(d.id)).offline).toBe(true);
+    expect(server.cases.size).toBe(1);
+    expect((await store.getDraft(d.id)).caseId).toBeNull();
+    expect(await sync(d.id)).toEqual({ done: true });
+    expect(server.cases.size).toBe(1);
+    expect((await store.getDraft(d.id)).caseId).toBe(1);
+  });
+
+  it("resumes an interrupted upload at the server's offset, not from zero", async () => {
+    const d = await newDraft();
+    const f = await store.addFile(d.id, "application", photo(20), { name: "big.jpg" });
+    server.dropAt = 10;
+    expect((await sync(d.id)).offline).toBe(true);
+    const mid = await store.getFile(f.id);
+    expect(mid).toMatchObject({ status: "queued", bytesSent: 8, uploadUrl: "/api/v1/uploads/1" });
+    expect(await sync(d.id)).toEqual({ done: true });
+    expect(server.uploads.get("/api/v1/uploads/1").starts).toEqual([0, 8]);
+    expect(await store.getFile(f.id)).toMatchObject({ status: "done", bytesSent: 20 });
+  });
+
+  it("submits with the same Idempotency-Key after a lost answer (the server replays, no second case)", async () => {
+    const d = await newDraft();
+    await store.addFile(d.id, "application", photo(), { name: "a.jpg" });
+    await sync(d.id);
+    await store.updateDraft(d.id, { submitRequested: true });
+    const real = server.client.submitCase;
+    const keys = [];
+    server.client.submitCase = async (id, key) => {
+      keys.push(key);
+      const out = await real(id, key);
+      if (keys.length === 1) throw net(); // submitted, but the phone never heard
+      return out;
+    };
+    expect((await sync(d.id)).offline).toBe(true);
+    expect(await store.getDraft(d.id)).toMatchObject({ submitRequested: true });
+    expect(await sync(d.id)).toEqual({ done: true });
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toBe(keys[1]);
+    expect(keys[0]).toBe(d.idempotencyKey);
+    expect(submitted).toHaveLength(1);
+  });
+
+  it("does not submit while files are still waiting", async () => {
+    const d = await newDraft();
+    await store.addFile(d.id, "application", photo(20), { name: "a.jpg" });
+    await store.updateDraft(d.id, { submitRequested: true });
+    server.dropAt = 4;
+    await sync(d.id);
+    expect(server.calls).not.toContain("submit");
+    expect((await store.getDraft(d.id)).submitRequested).toBe(true);
+  });
+
+  it("keeps the server's Chinese message on a refused file, and does not retry it", async () => {
+    const d = await newDraft();
+    const f = await store.addFile(d.id, "application", photo(), { name: "a.exe" });
+    server.refuse = http(415, "不支持这种文件类型，请上传 JPG、PNG 或 PDF", "file");
+    expect(await sync(d.id)).toEqual({ done: true });
+    const rec = await store.getFile(f.id);
+    expect(rec.status).toBe("error");
+    expect(rec.error).toMatchObject({ message: "不支持这种文件类型，请上传 JPG、PNG 或 PDF", status: 415 });
+    server.calls.length = 0;
+    await sync(d.id);
+    expect(server.calls).not.toContain("upload");
+  });
+
+  it("shows a 422 on submission on the draft with the checklist refreshed", async () => {
+    const d = await newDraft();
+    await store.updateDraft(d.id, { submitRequested: true });
+    expect((await sync(d.id)).done).toBe(true);
+    const after = await store.getDraft(d.id);
+    expect(after.submitRequested).toBe(false);
+    expect(after.error).toMatchObject({ status: 422, field: "application", step: "submit" });
+    expect(after.missingRequired).toEqual(["application"]);
+  });
+
+  it("keeps an answer error on the draft for the page to show next to the question", async () => {
+    const d = await newDraft({ reason: "bad" });
+    expect((await sync(d.id)).failed).toBe(true);
+    expect((await store.getDraft(d.id)).error).toMatchObject({ status: 422, field: "answers.reason", message: "请回答：申请原因" });
+  });
+
+  it("sends only what changed, and an edit made during a run is sent by the next one", async () => {
+    const d = await newDraft();
+    await sync(d.id);
+    server.calls.length = 0;
+    await sync(d.id);
+    expect(server.calls).not.toContain("patch");
+    await store.updateDraft(d.id, (cur) => editDraft(cur, { formData: { a: 1 } }));
+    const real = server.client.updateCase;
+    server.client.updateCase = async (id, change) => {
+      // the citizen types while the PATCH is on its way
+      await store.updateDraft(d.id, (cur) => editDraft(cur, { formData: { b: 2 } }));
+      return real(id, change);
+    };
+    await sync(d.id);
+    expect(pendingChanges(await store.getDraft(d.id))).toEqual({ answers: false, form: true });
+    server.client.updateCase = real;
+    await sync(d.id);
+    expect(server.cases.get(1).form_data).toEqual({ a: 1, b: 2 });
+    expect(pendingChanges(await store.getDraft(d.id))).toEqual({ answers: false, form: false });
+  });
+
+  it("starts again when the server draft has expired", async () => {
+    const d = await newDraft();
+    const f = await store.addFile(d.id, "application", photo(), { name: "a.jpg" });
+    await sync(d.id);
+    server.cases.clear();
+    await store.updateDraft(d.id, (cur) => editDraft(cur, { formData: { a: 1 } }));
+    expect(await sync(d.id)).toEqual({ done: true });
+    const again = await store.getDraft(d.id);
+    expect(again.caseId).toBe(2);
+    expect(server.cases.get(2).form_data).toEqual({ a: 1 });
+    expect(await store.getFile(f.id)).toMatchObject({ status: "done" });
+    expect(server.cases.get(2).materials[0].status).toBe("attached");
+  });
+
+  it("never runs two syncs of one draft at once", async () => {
+    const d = await newDraft();
+    const [a, b] = await Promise.all([sync(d.id), sync(d.id)]);
+    expect(a).toEqual(b);
+    expect(server.calls.filter((x) => x === "create")).toHaveLength(1);
+  });
+});
+
+describe("helpers", () => {
+  it("summarises the queue", () => {
+    expect(queueSummary([{ status: "queued" }, { status: "uploading" }, { status: "done" }, { status: "error" }, { status: "queued" }])).toEqual({
+      waiting: 2, uploading: 1, failed: 1, done: 1, total: 5,
+    });
+  });
+
+  it("maps a refused tus request to the API's error, and no answer to a network error", () => {
+    const res = {
+      getStatus: () => 422,
+      getBody: () => JSON.stringify({ message: "图片无法识别", detail: "cannot decode", field: "file" }),
+      getHeader: () => null,
+    };
+    const e = tusError({ originalResponse: res });
+    expect(e).toMatchObject({ kind: "http", status: 422, zh: "图片无法识别", field: "file" });
+    expect(tusError({ originalResponse: null }).kind).toBe("network");
+  });
+});
