@@ -5,9 +5,10 @@ S3-compatible backend can be added next to the local one without touching them.
 
 Contract, in the order an upload uses it:
 
-1. ``write`` streams the body into the store, computing SHA-256 and enforcing ``max_bytes`` on the
-   way; it returns only after the blob is durable. On any failure or cancellation it leaves nothing
-   behind. Blobs are content-addressed, so writing identical content twice yields one blob.
+1. ``write`` (or ``write_file`` for a file already on local disk) streams the body into the store,
+   computing SHA-256 and enforcing ``max_bytes`` on the way; it returns only after the blob is
+   durable. On any failure or cancellation it leaves nothing behind. Blobs are content-addressed,
+   so writing identical content twice yields one blob.
 2. The caller then commits the database row that refers to ``StoredBlob.key``.
 3. ``sweep_orphans`` later removes blobs no row refers to, but only once they are older than a
    grace period, so a blob written in step 1 whose row is not committed yet is never swept. A write
@@ -22,6 +23,9 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, C
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+
+import aiofiles
 
 #: Which keys the database still refers to: a set (or any container) read beforehand, or a
 #: per-key predicate, sync or async, asked just before each deletion.
@@ -96,6 +100,22 @@ class BlobStore(abc.ABC):
         when the device is full, and re-raises whatever the stream raises (a dropped connection);
         in every failure case, cancellation included, nothing is left behind.
         """
+
+    async def write_file(self, path: Path, *, sha256: str | None = None) -> StoredBlob:
+        """Store the content of a finished local file; durable on return, like :meth:`write`.
+
+        ``sha256`` (lower-case hex), when the caller already computed it while receiving the
+        bytes, lets a backend skip hashing. The caller must not modify the file afterwards (the
+        local backend may share its bytes with the blob): delete it or leave it as it is. This
+        default streams the file through :meth:`write`.
+        """
+
+        async def chunks() -> AsyncIterator[bytes]:
+            async with aiofiles.open(path, "rb") as f:
+                while chunk := await f.read(1024 * 1024):
+                    yield chunk
+
+        return await self.write(chunks())
 
     @abc.abstractmethod
     def open(self, key: str) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:

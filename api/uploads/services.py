@@ -11,9 +11,12 @@ non-blocking ``flock`` on the partial file against other processes on this host 
 no process can ever append twice at one offset.
 
 Completion (offset == length): the partial file is validated/normalised (``api.uploads.validation
-.normalise`` when that module provides it), streamed into the blob store (durable on return), and
+.normalise`` when that module provides it) and put into the blob store (durable on return), and
 the upload row is marked completed in the same transaction that attaches the blob to the case
-material; the partial file is removed only after that commit.
+material; the partial file is removed only after that commit. The SHA-256 of the acknowledged
+bytes is kept up to date while they arrive (in this process; recomputed from the file once after
+a restart), so an accepted PDF is hard-linked into the store without being read or copied again:
+the last PATCH of a 200 MB file costs a PDF object walk, not 400 MB of I/O.
 
 Access: an upload or a case that is not the caller's does not exist for them (404, never 403).
 """
@@ -25,18 +28,19 @@ import base64
 import binascii
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import importlib
 import os
 import uuid
 import weakref
-from collections.abc import AsyncIterable, AsyncIterator
+from collections import OrderedDict
+from collections.abc import AsyncIterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiofiles
 from tortoise.transactions import in_transaction
 
 from api.cases import services as cases
@@ -56,6 +60,9 @@ ORPHAN_GRACE = dt.timedelta(hours=1)  # a partial file without a partial row is 
 WRITE_BUFFER = 1024 * 1024  # batch network chunks into large writes (each write is a thread hop)
 
 _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+# upload id → (acknowledged offset, SHA-256 of the bytes up to it), most recently used last.
+_running: OrderedDict[str, tuple[int, Any]] = OrderedDict()
+RUNNING_HASHES = 10_000  # bound the cache; an evicted upload is re-hashed from its file once
 
 
 def _now() -> dt.datetime:
@@ -203,34 +210,78 @@ class Appended:
 
 
 class _Partial:
-    """The partial file, opened and flock-ed for one PATCH (blocking calls: run in a thread)."""
+    """The partial file, opened and flock-ed for one PATCH (blocking calls: run in a thread).
 
-    def __init__(self, path: Path, offset: int) -> None:
-        try:
-            self.fd = os.open(path, os.O_RDWR)
-        except FileNotFoundError:
-            raise ApiError(410, "上传的临时文件已丢失，请重新上传", "partial file missing") from None
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self.fd)
-            raise ApiError(409, "另一个请求正在上传这个文件，请稍后查询进度", "upload is locked by another request",
-                           "Upload-Offset") from None
+    ``digest`` hashes the whole file as it grows (seeded from the running cache or by reading the
+    acknowledged prefix); ``chunk_digest`` only this PATCH's body, when a checksum was sent."""
+
+    def __init__(self, path: Path, offset: int, upload_id: str) -> None:
+        self.fd = self._open_locked(path)
+        if os.fstat(self.fd).st_nlink > 1:
+            # A completion linked this file into the blob store and the process died before its
+            # commit: the inode is the stored blob's too, so write to a private copy instead.
+            self._unshare(path, offset)
         os.ftruncate(self.fd, offset)  # bytes past the acknowledged offset were never acknowledged
         os.lseek(self.fd, offset, os.SEEK_SET)
         self.offset = offset
+        cached = _running.get(upload_id)
+        if cached is not None and cached[0] == offset:
+            self.digest = cached[1].copy()  # a copy: a rolled-back PATCH must not touch the cache
+        else:
+            self.digest = _hash_prefix(self.fd, offset)
+        self.chunk_digest: Any = None
+        self.failed = False  # a write raised: the file's end is unknown, so nothing more is kept
 
-    def write(self, data: bytes) -> None:
+    @staticmethod
+    def _open_locked(path: Path) -> int:
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except FileNotFoundError:
+            raise ApiError(410, "上传的临时文件已丢失，请重新上传", "partial file missing") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ApiError(409, "另一个请求正在上传这个文件，请稍后查询进度", "upload is locked by another request",
+                           "Upload-Offset") from None
+        return fd
+
+    def _unshare(self, path: Path, offset: int) -> None:
+        temp = path.with_name(f"{path.name}.unshare")
+        with open(temp, "wb") as out:
+            os.lseek(self.fd, 0, os.SEEK_SET)
+            remaining = offset
+            while remaining > 0 and (block := os.read(self.fd, min(WRITE_BUFFER, remaining))):
+                out.write(block)
+                remaining -= len(block)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+        _fsync_dir(path.parent)
+        os.close(self.fd)
+        self.fd = self._open_locked(path)
+
+    def write(self, data: bytes | bytearray) -> None:
+        if self.failed:
+            raise OSError(errno.EIO, "an earlier write to this partial file failed")
         view = memoryview(data)
-        while view:
-            written = os.write(self.fd, view)
-            view = view[written:]
+        try:
+            while view:
+                written = os.write(self.fd, view)
+                view = view[written:]
+        except OSError:
+            self.failed = True
+            raise
+        self.digest.update(data)
+        if self.chunk_digest is not None:
+            self.chunk_digest.update(data)
         self.offset += len(data)
 
     def rollback(self, offset: int) -> None:
         os.ftruncate(self.fd, offset)
         os.lseek(self.fd, offset, os.SEEK_SET)
         self.offset = offset
+        self.digest = None  # no longer the file's hash: never cache it
         os.fsync(self.fd)
 
     def sync(self) -> None:
@@ -238,6 +289,30 @@ class _Partial:
 
     def close(self) -> None:
         os.close(self.fd)  # also drops the flock
+
+
+def _hash_prefix(fd: int, length: int) -> Any:
+    digest = hashlib.sha256()
+    os.lseek(fd, 0, os.SEEK_SET)
+    remaining = length
+    while remaining > 0 and (block := os.read(fd, min(WRITE_BUFFER, remaining))):
+        digest.update(block)
+        remaining -= len(block)
+    os.lseek(fd, length, os.SEEK_SET)
+    return digest
+
+
+def _remember(upload_id: str, offset: int, digest: Any) -> None:
+    if digest is None:
+        return
+    _running[upload_id] = (offset, digest)
+    _running.move_to_end(upload_id)
+    while len(_running) > RUNNING_HASHES:
+        _running.popitem(last=False)
+
+
+def _forget(upload_id: str) -> None:
+    _running.pop(upload_id, None)
 
 
 async def append(
@@ -252,7 +327,7 @@ async def append(
         if offset != start:
             raise ApiError(409, "上传位置不一致，请先查询已上传的进度", f"Upload-Offset {offset} != {start}",
                            "Upload-Offset", headers={"Upload-Offset": str(start)})
-        partial = await asyncio.to_thread(_Partial, _partial_path(storage_root, upload_id), start)
+        partial = await asyncio.to_thread(_Partial, _partial_path(storage_root, upload_id), start, upload_id)
         try:
             end = await _receive(partial, body, upload, checksum)
             if end == start and upload.upload_length != 0:
@@ -265,8 +340,9 @@ async def append(
                     raise ApiError(409, "上传位置不一致，请先查询已上传的进度", "offset changed concurrently",
                                    "Upload-Offset")
                 upload.upload_offset = end
+                _remember(upload_id, end, partial.digest)
                 return Appended(upload, False)
-            await _complete(principal, storage_root, blobs, upload, start, now=now)
+            await _complete(principal, storage_root, blobs, upload, start, partial.digest.hexdigest(), now=now)
             return Appended(upload, True)
         finally:
             await asyncio.to_thread(partial.close)
@@ -276,46 +352,73 @@ async def _receive(partial: _Partial, body: AsyncIterable[bytes], upload: Upload
     """Write the body at the partial file's end; fsync; return the new length (durable on return).
 
     Over-long bodies (past Upload-Length) and checksum mismatches leave the file as it was. A body
-    cut off by the client (no checksum given) keeps what arrived, as tus recommends."""
+    cut off by the client (no checksum given) keeps what arrived, as tus recommends.
+
+    Receiving and writing overlap: while one buffer is hashed and written in a thread, the next is
+    received (awaiting each write stalled the socket: uvicorn stops reading when the app does)."""
     start = partial.offset
-    digest = hashlib.sha256()
+    if checksum is not None:
+        partial.chunk_digest = hashlib.sha256()
+    received = start
     buffer = bytearray()
+    writing: asyncio.Future[None] | None = None
     try:
         async for chunk in body:
             if not chunk:
                 continue
-            if partial.offset + len(buffer) + len(chunk) > upload.upload_length:
+            received += len(chunk)
+            if received > upload.upload_length:
                 raise ApiError(413, "上传的内容超出了声明的文件大小", "body goes past Upload-Length", "Upload-Length")
-            digest.update(chunk)
             buffer += chunk
             if len(buffer) >= WRITE_BUFFER:
-                await asyncio.to_thread(partial.write, bytes(buffer))
-                buffer.clear()
+                data, buffer = buffer, bytearray()
+                if writing is not None:
+                    await writing
+                writing = asyncio.ensure_future(asyncio.to_thread(partial.write, data))
+        if writing is not None:
+            await writing
         if buffer:
-            await asyncio.to_thread(partial.write, bytes(buffer))
-        if checksum is not None and digest.digest() != checksum:
+            data, buffer = buffer, bytearray()
+            await asyncio.to_thread(partial.write, data)
+        if checksum is not None and partial.chunk_digest.digest() != checksum:
             raise ApiError(460, "数据校验失败，本段内容未保存，请重新上传这一段", "Upload-Checksum mismatch",
                            "Upload-Checksum")
         await asyncio.to_thread(partial.sync)
         return partial.offset
     except ApiError:
+        await _settle(writing)
         await asyncio.to_thread(partial.rollback, start)
         raise
-    except BaseException:
+    except BaseException as exc:
+        await _settle(writing)
         # The connection dropped (or the task was cancelled): keep the bytes that arrived intact,
-        # unless a checksum was promised for the whole chunk. The caller's offset update does not
-        # run, so they are cut off again unless we acknowledge them here.
-        if checksum is not None or (not buffer and partial.offset == start):
+        # unless a checksum was promised for the whole chunk or a write failed. The caller's
+        # offset update does not run, so they are cut off again unless we acknowledge them here.
+        if checksum is not None or partial.failed or (not buffer and partial.offset == start):
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(partial.rollback, start)
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise ApiError(507, "服务器存储空间暂时不足，本段内容未保存，请稍后继续上传",
+                               "no space left for uploads; nothing of this request was kept") from None
             raise
         with contextlib.suppress(Exception):
             if buffer:
                 await asyncio.to_thread(partial.write, bytes(buffer))
             await asyncio.to_thread(partial.sync)
-            await Upload.filter(id=upload.id, state=PARTIAL, upload_offset=start).update(
-                upload_offset=partial.offset, expires_at=_now() + UPLOAD_TTL)
+            if not partial.failed:
+                await Upload.filter(id=upload.id, state=PARTIAL, upload_offset=start).update(
+                    upload_offset=partial.offset, expires_at=_now() + UPLOAD_TTL)
         raise
+
+
+async def _settle(writing: asyncio.Future[None] | None) -> None:
+    """Wait for a write in flight to end (its thread runs on regardless of cancellation) before
+    the file is rolled back or acknowledged."""
+    while writing is not None and not writing.done():
+        with contextlib.suppress(BaseException):
+            await asyncio.shield(writing)
+    if writing is not None and not writing.cancelled():
+        writing.exception()  # retrieved: the failure itself is handled through partial.failed
 
 
 # --------------------------------------------------------------------------- completion
@@ -326,6 +429,7 @@ class ToStore:
     path: Path  # the file to store (the partial file itself when nothing normalised it)
     mime: str
     cleanup: Path | None = None  # the normaliser's output file, removed after storing
+    sha256: str | None = None  # known when ``path`` is the partial file (hashed while receiving)
 
 
 def _validation() -> Any:
@@ -347,10 +451,10 @@ async def _requirement(upload: Upload) -> tuple[list[str], int]:
     return list(requirement.accepted_types), requirement.max_size_mb * 1024 * 1024
 
 
-async def _normalise(path: Path, upload: Upload, storage_root: Path) -> ToStore:
+async def _normalise(path: Path, upload: Upload, storage_root: Path, sha256: str) -> ToStore:
     validation = _validation()
     if validation is None:  # nothing checks the type: never let a browser trust the name
-        return ToStore(path, "application/octet-stream")
+        return ToStore(path, "application/octet-stream", sha256=sha256)
     accepted, max_bytes = await _requirement(upload)
     workdir = storage_root / "uploads" / "normalised"
     try:
@@ -358,16 +462,13 @@ async def _normalise(path: Path, upload: Upload, storage_root: Path) -> ToStore:
                                          workdir=workdir)
     except validation.MaterialRejected as exc:
         raise ApiError(exc.status, exc.message_zh, exc.detail_en, "file") from None
+    if getattr(result, "is_source", False):  # stored byte for byte: the partial file itself
+        return ToStore(path, result.mime, sha256=sha256)
     return ToStore(Path(result.path), result.mime, Path(result.path))
 
 
-async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
-    async with aiofiles.open(path, "rb") as fh:
-        while chunk := await fh.read(WRITE_BUFFER):
-            yield chunk
-
-
 async def _reject(upload: Upload, storage_root: Path, start: int) -> None:
+    _forget(upload.id)
     await Upload.filter(id=upload.id, state=PARTIAL, upload_offset=start).update(
         state=REJECTED, upload_offset=upload.upload_length)
     upload.state = REJECTED
@@ -376,15 +477,15 @@ async def _reject(upload: Upload, storage_root: Path, start: int) -> None:
 
 
 async def _complete(principal: Principal, storage_root: Path, blobs: BlobStore, upload: Upload, start: int,
-                    *, now: dt.datetime | None = None) -> None:
+                    sha256: str, *, now: dt.datetime | None = None) -> None:
     path = _partial_path(storage_root, upload.id)
     try:
-        normalised = await _normalise(path, upload, storage_root)
+        normalised = await _normalise(path, upload, storage_root, sha256)
     except ApiError:
         await _reject(upload, storage_root, start)
         raise
     try:
-        blob: StoredBlob = await blobs.write(_file_chunks(normalised.path))
+        blob: StoredBlob = await blobs.write_file(normalised.path, sha256=normalised.sha256)
     finally:
         if normalised.cleanup is not None:
             with contextlib.suppress(FileNotFoundError):
@@ -406,6 +507,7 @@ async def _complete(principal: Principal, storage_root: Path, blobs: BlobStore, 
         raise
     upload.state, upload.upload_offset, upload.completed_at = COMPLETED, upload.upload_length, now
     upload.blob_key, upload.sha256 = blob.key, blob.sha256
+    _forget(upload.id)
     with contextlib.suppress(FileNotFoundError):
         await asyncio.to_thread(os.unlink, path)  # only after the commit
 
@@ -418,6 +520,7 @@ async def terminate(principal: Principal, storage_root: Path, upload_id: str) ->
     upload = await own_upload(principal, upload_id)
     async with _lock(upload_id):
         await Upload.filter(id=upload.id, owner=principal.subject).delete()
+        _forget(upload_id)
         with contextlib.suppress(FileNotFoundError):
             await asyncio.to_thread(os.unlink, _partial_path(storage_root, upload_id))
 
