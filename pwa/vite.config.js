@@ -18,7 +18,7 @@ export const CSP = [
   "img-src 'self' data: blob:",
   "font-src 'self'",
   "connect-src 'self'",
-  "worker-src 'self'",
+  "worker-src 'self' blob:", // qr-scanner's decoder worker is created from a blob: URL (Scan.vue)
   "manifest-src 'self'",
   "object-src 'none'",
   "base-uri 'self'",

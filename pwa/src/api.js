@@ -359,4 +359,9 @@ export const api = {
   submitCase: (id, key) => auth.authed("POST", `/cases/${id}/submit`, { headers: { "Idempotency-Key": key } }),
   receipt: (id) => auth.authed("GET", `/cases/${id}/receipt`),
   receiptQr: (id) => auth.authed("GET", `/cases/${id}/receipt.svg`, { as: "blob" }),
+  withdrawCase: (id) => auth.authed("POST", `/cases/${id}/withdraw`),
+  // download_url is an API path ("/api/v1/cases/…/file") that needs the bearer token
+  materialFile: (downloadUrl) => auth.authed("GET", downloadUrl.replace(/^\/api\/v1(?=\/)/, ""), { as: "blob" }),
+  // public tracking: no sign-in, never memoised (the state changes; 429 carries retryAfter)
+  track: (number, code, opts) => request("GET", "/track", { params: { number, code }, ...opts }),
 };

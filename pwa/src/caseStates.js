@@ -4,17 +4,18 @@
 // States of DESIGN §3; the API knows draft/submitted/withdrawn today, the workflow issue adds the
 // rest. Unknown states still show: with the API's own Chinese `state_name` and a neutral symbol.
 
+// Symbols from common text fonts (no emoji: not every phone or font has them as text).
 export const STATES = {
   draft: { icon: "✎", tone: "grey" },
-  submitted: { icon: "⏳", tone: "blue" },
-  accepted: { icon: "📥", tone: "blue" },
-  in_review: { icon: "🔍", tone: "blue" },
+  submitted: { icon: "◷", tone: "blue" },
+  accepted: { icon: "▷", tone: "blue" },
+  in_review: { icon: "⟳", tone: "blue" },
   correction_requested: { icon: "!", tone: "amber" },
-  suspended: { icon: "⏸", tone: "amber" },
+  suspended: { icon: "‖", tone: "amber" },
   approved: { icon: "✓", tone: "green" },
   denied: { icon: "✕", tone: "grey" },
   refused: { icon: "✕", tone: "grey" },
-  delivered: { icon: "✓", tone: "green" },
+  delivered: { icon: "✔", tone: "green" },
   withdrawn: { icon: "↩", tone: "grey" },
 };
 const UNKNOWN = { icon: "•", tone: "grey" };

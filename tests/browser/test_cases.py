@@ -1,0 +1,514 @@
+"""我的办件, case detail (timeline, promised date, receipt, materials, withdrawal), public tracking
+from the receipt's QR code, the scanner and elder mode on these screens.
+
+Cases are made over HTTP against the test server the way the app makes them: a draft, its
+materials uploaded with tus, then submitted. The citizen signs in ONCE for the module through the
+real endpoints (the development SMS inbox; the server allows 10 codes an hour per address) and the
+browser gets the tokens in its storage. Refresh tokens rotate, so signed-in contexts store their
+state back for the next test (as test_identity.py does).
+
+The server's ZHENGWU_PUBLIC_URL is left at its default (http://127.0.0.1:8000) while it listens on
+a free port, so the URLs in its QR codes name another origin than the page's. A deployment serves
+the PWA at its PUBLIC_URL; the tests therefore open the QR code's path and query on the test
+server, after checking the decoded QR is exactly PUBLIC_URL + that path.
+
+The scanner tests need a camera: they use their own Chromium with Chromium's fake capture device
+(`--use-fake-device-for-media-stream`), which without a permission grant gives a real
+NotAllowedError, and with one plays a video file made here from a QR code image.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+import qrcode
+import zxingcpp
+from PIL import Image
+from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect
+
+from tests.browser.conftest import CHROMIUM_ARGS, PHONE
+from tests.tus_helpers import metadata, pdf_bytes
+
+PHONE_NUMBER = "13912340205"
+MASKED_PHONE = "139****0205"
+NAME = "欧阳明月"
+LICENCE = "511Z5001050000-511900000000-000-11511900MB00102256-1-00"  # 营业执照遗失补领 (demo seed)
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+NOT_FOUND = "没有找到这个办件，请核对办件编号和查询码"  # api/cases/controllers.py _NOT_FOUND
+
+
+def with_check_digit(first17: str) -> str:
+    """A resident ID number with a correct GB 11643 check character."""
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return first17 + "10X98765432"[sum(int(d) * w for d, w in zip(first17, weights, strict=True)) % 11]
+
+
+ID_NUMBER = with_check_digit("11010519800101123")
+
+
+def zh_date(iso: str) -> str:
+    y, m, d = (int(p) for p in iso[:10].split("-"))
+    return f"{y}年{m}月{d}日"
+
+
+def decode_qr(png: bytes) -> str:
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert len(found) == 1, found
+    return found[0].text
+
+
+# --------------------------------------------------------------------------- API side
+
+
+class Citizen:
+    """The module's citizen over HTTP (bearer token), as the PWA would call the API."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.http = httpx.Client(base_url=base, timeout=30)
+        r = self.http.post("/api/v1/auth/otp", json={"phone": PHONE_NUMBER})
+        assert r.status_code == 202, r.text
+        code = self.http.get("/api/v1/dev/sms", params={"phone": PHONE_NUMBER}).json()["codes"][0]
+        r = self.http.post("/api/v1/auth/token", json={"phone": PHONE_NUMBER, "code": code})
+        assert r.status_code == 200, r.text
+        self.tokens = r.json()
+        r = self.call("PUT", "/api/v1/me/profile", json={"name": NAME, "id_number": ID_NUMBER})
+        assert r.status_code == 200, r.text
+
+    def call(self, method: str, path: str, **kw) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens['access_token']}", **kw.pop("headers", {})}
+        return self.http.request(method, path, headers=headers, **kw)
+
+    def draft(self) -> dict:
+        body = {"item_code": LICENCE, "answers": {"reason": "lost", "agent": "no"}}
+        r = self.call("POST", "/api/v1/cases", json=body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def upload(self, case: dict, code: str, data: bytes, filename: str) -> None:
+        """One material through tus: create, then one PATCH with the whole file."""
+        tus = {"Tus-Resumable": "1.0.0"}
+        r = self.call("POST", "/api/v1/uploads", headers={
+            **tus, "Upload-Length": str(len(data)),
+            "Upload-Metadata": metadata(case_id=case["id"], material_id=code, filename=filename)})
+        assert r.status_code == 201, r.text
+        r = self.call("PATCH", r.headers["Location"], content=data, headers={
+            **tus, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"})
+        assert r.status_code == 204, r.text
+
+    def submitted(self) -> tuple[dict, dict[str, bytes]]:
+        """A submitted case (its submit answer) and the bytes uploaded per material code."""
+        case = self.draft()
+        files = {}
+        for m in case["materials"]:
+            if m["required"] and m["source"] == "applicant":
+                files[m["code"]] = pdf_bytes(3000)
+                self.upload(case, m["code"], files[m["code"]], f"{m['code']}.pdf")
+        r = self.call("POST", f"/api/v1/cases/{case['id']}/submit", headers={"Idempotency-Key": uuid.uuid4().hex})
+        assert r.status_code == 200, r.text
+        return r.json(), files
+
+    def receipt(self, case_id: int) -> dict:
+        r = self.call("GET", f"/api/v1/cases/{case_id}/receipt")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+@pytest.fixture(scope="module")
+def citizen(server: str) -> Iterator[Citizen]:
+    c = Citizen(server)
+    yield c
+    c.http.close()
+
+
+@pytest.fixture(scope="module")
+def session(server: str, citizen: Citizen) -> dict:
+    """Browser storage holding the citizen's tokens (src/api.js, key zw.auth)."""
+    t = citizen.tokens
+    stored = {"access": t["access_token"], "refresh": t["refresh_token"],
+              "expiresAt": int(time.time() * 1000) + t["expires_in"] * 1000}
+    return {"storage": {"cookies": [], "origins": [
+        {"origin": server, "localStorage": [{"name": "zw.auth", "value": json.dumps(stored)}]}]}}
+
+
+def _new_page(ctx: BrowserContext) -> tuple[Page, list[str]]:
+    errors: list[str] = []
+    page = ctx.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page, errors
+
+
+@pytest.fixture
+def signed_in(browser: Browser, server: str, session: dict) -> Iterator[Page]:
+    ctx = browser.new_context(base_url=server, service_workers="block", storage_state=session["storage"], **PHONE)
+    ctx.set_default_timeout(15_000)
+    page, errors = _new_page(ctx)
+    yield page
+    session["storage"] = ctx.storage_state()  # the refresh token may have rotated
+    ctx.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture
+def signed_out(browser: Browser, server: str) -> Iterator[Page]:
+    ctx = browser.new_context(base_url=server, service_workers="block", **PHONE)
+    ctx.set_default_timeout(15_000)
+    page, errors = _new_page(ctx)
+    yield page
+    ctx.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def _no_dialogs(page: Page) -> list[str]:
+    seen: list[str] = []
+
+    def on_dialog(d: Dialog) -> None:
+        seen.append(d.message)
+        d.dismiss()
+
+    page.on("dialog", on_dialog)
+    return seen
+
+
+# --------------------------------------------------------------------------- 我的办件 and detail
+
+
+def test_my_cases_list_and_detail_with_timeline(signed_in: Page, citizen: Citizen, shot) -> None:
+    page = signed_in
+    dialogs = _no_dialogs(page)
+    done, files = citizen.submitted()
+    case = done["case"]
+    draft = citizen.draft()
+    receipt = citizen.receipt(case["id"])
+
+    page.goto("/")
+    page.get_by_test_id("nav-cases").click()
+    page.wait_for_url(re.compile(r"/cases$"))
+    expect(page.get_by_role("heading", name="我的办件")).to_be_visible()
+    expect(page.get_by_test_id("nav-cases")).to_have_attribute("aria-current", "page")
+
+    card = page.locator(f"[data-testid=case-card][data-case-id='{case['id']}']")
+    expect(card).to_contain_text(case["item_name"])
+    expect(card).to_contain_text(done["number"])
+    badge = card.get_by_test_id("case-state")
+    expect(badge).to_have_text(re.compile(r"◷\s*已提交，等待受理"))  # a symbol and words
+    # The draft is listed too (newest first) and continues in the apply flow.
+    draft_card = page.locator(f"[data-testid=case-card][data-case-id='{draft['id']}']")
+    expect(draft_card.get_by_test_id("case-state")).to_have_text(re.compile("草稿"))
+    expect(draft_card).to_contain_text("继续申请")
+    expect(draft_card).to_have_attribute("href", f"/apply/{draft['id']}")
+    ids = [int(x) for x in page.locator("[data-testid=case-card]").evaluate_all(
+        "els => els.map(e => e.dataset.caseId)")]
+    assert ids.index(draft["id"]) < ids.index(case["id"]), "newest first"
+    shot(page, "40-my-cases")
+
+    card.click()
+    page.wait_for_url(re.compile(rf"/cases/{case['id']}$"))
+    expect(page.get_by_test_id("case-item-name")).to_have_text(case["item_name"])
+    expect(page.get_by_test_id("detail-number")).to_have_text(done["number"])
+    expect(page.get_by_test_id("promised-date")).to_contain_text(zh_date(receipt["promised_date"]))
+    entries = page.get_by_test_id("timeline-entry")
+    expect(entries).to_have_count(1)
+    expect(entries.first).to_contain_text("提交申请")
+    expect(entries.first).to_contain_text("（当前）")
+    expect(entries.first.get_by_test_id("case-state")).to_have_text(re.compile("已提交，等待受理"))
+    # The receipt: query code and its QR image (fetched with the token, shown from a blob: URL).
+    expect(page.get_by_test_id("query-code")).to_have_text(receipt["query_code"])
+    qr = page.get_by_test_id("receipt-qr")
+    expect(qr).to_have_attribute("src", re.compile(r"^blob:"))
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=qr.element_handle())
+    expect(page.get_by_test_id("open-tracking")).to_have_attribute(
+        "href", f"/track?number={done['number']}&code={receipt['query_code']}")
+
+    # Materials: each uploaded one downloads byte for byte.
+    code = next(iter(files))
+    material = page.locator(f"[data-testid=material][data-code='{code}']")
+    expect(material).to_contain_text("已上传")
+    with page.expect_download() as dl:
+        material.get_by_test_id("download").click()
+    assert dl.value.suggested_filename == f"{code}.pdf"
+    assert Path(dl.value.path()).read_bytes() == files[code]
+    shot(page, "41-case-detail-timeline")
+
+    # Withdraw: confirmed in the page (no pop-up); "keep it" changes nothing.
+    page.get_by_test_id("withdraw").click()
+    confirm = page.get_by_test_id("withdraw-confirm")
+    expect(confirm).to_contain_text("确定撤回这个申请吗？")
+    expect(page.locator("#withdraw-confirm-title")).to_be_focused()
+    page.get_by_test_id("withdraw-no").click()
+    expect(confirm).to_have_count(0)
+    expect(page.get_by_test_id("withdraw")).to_be_focused()
+    page.get_by_test_id("withdraw").click()
+    with page.expect_response(lambda r: r.url.endswith(f"/api/v1/cases/{case['id']}/withdraw") and r.ok):
+        page.get_by_test_id("withdraw-yes").click()
+    expect(page.get_by_test_id("withdraw-done")).to_have_text("已撤回申请")
+    expect(page.locator(".state-line").get_by_test_id("case-state")).to_have_text(re.compile(r"↩\s*已撤回"))
+    expect(entries).to_have_count(2)
+    expect(entries.first).to_contain_text("撤回申请")
+    expect(entries.first).to_contain_text("（当前）")
+    expect(page.get_by_test_id("withdraw")).to_have_count(0)  # nothing left to withdraw
+    assert not dialogs, dialogs
+
+
+def test_a_draft_detail_continues_in_the_apply_flow(signed_in: Page, citizen: Citizen) -> None:
+    page = signed_in
+    draft = citizen.draft()
+    page.goto(f"/cases/{draft['id']}")
+    expect(page.locator(".state-line").get_by_test_id("case-state")).to_have_text(re.compile("草稿"))
+    expect(page.get_by_test_id("continue-apply")).to_have_attribute("href", f"/apply/{draft['id']}")
+    expect(page.get_by_test_id("timeline-empty")).to_have_text("还没有办理记录")
+    expect(page.get_by_test_id("receipt")).to_have_count(0)
+    expect(page.get_by_test_id("withdraw")).to_have_count(0)
+
+
+def test_signed_out_cases_go_to_sign_in(signed_out: Page) -> None:
+    signed_out.goto("/cases")
+    signed_out.wait_for_url(re.compile(r"/login\?redirect=(%2F|/)cases$"))
+
+
+# --------------------------------------------------------------------------- public tracking
+
+
+def test_tracking_from_the_receipt_qr_shows_progress_and_nothing_personal(
+    signed_out: Page, citizen: Citizen, server: str, shot
+) -> None:
+    page = signed_out
+    done, _ = citizen.submitted()
+    receipt = citizen.receipt(done["case"]["id"])
+    r = citizen.call("GET", receipt["qr_png_url"])
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    link = decode_qr(r.content)
+    assert link == receipt["tracking_url"]
+    parts = urlsplit(link)
+    assert f"{parts.scheme}://{parts.netloc}" == DEFAULT_PUBLIC_URL and parts.path == "/track"
+
+    calls: list[tuple[str, str | None]] = []
+    page.on("request", lambda q: calls.append((q.url, q.headers.get("authorization")))
+            if "/api/" in q.url else None)
+    with page.expect_response(lambda resp: "/api/v1/track?" in resp.url and resp.ok):
+        page.goto(f"{parts.path}?{parts.query}")  # looked up at once, without pressing anything
+    result = page.get_by_test_id("track-result")
+    expect(page.get_by_test_id("track-item")).to_have_text(receipt["item_name"])
+    expect(page.get_by_test_id("track-item")).to_be_focused()
+    expect(result.get_by_test_id("case-state")).to_have_text(re.compile(r"◷\s*已提交，等待受理"))
+    expect(page.get_by_test_id("track-number")).to_have_text(receipt["number"])
+    expect(page.get_by_test_id("track-promised")).to_contain_text(zh_date(receipt["promised_date"]))
+    expect(page.get_by_test_id("timeline-entry")).to_have_count(1)
+    expect(page.get_by_test_id("timeline-entry")).to_contain_text("提交申请")
+    shot(page, "42-track-result")
+
+    # Nothing personal anywhere in the page, and nothing signed in was asked for.
+    for text in (page.locator("body").inner_text(), page.content()):
+        for secret in (NAME, PHONE_NUMBER, MASKED_PHONE, ID_NUMBER, ID_NUMBER[:6] + "*" * 8, "欧阳"):
+            assert secret not in text
+    assert calls and all("/api/v1/track?" in u and auth is None for u, auth in calls), calls
+
+    # A wrong query code and a wrong number get the same answer.
+    wrong_code = f"{(int(receipt['query_code']) + 1) % 1_000_000:06d}"
+    page.get_by_test_id("track-again").click()
+    expect(page.get_by_label("办件编号")).to_be_focused()
+    page.get_by_label("办件编号").fill(receipt["number"])
+    page.get_by_label("查询码").fill(wrong_code)
+    with page.expect_response(lambda resp: "/api/v1/track?" in resp.url and resp.status == 404) as first:
+        page.get_by_test_id("track-submit").click()
+    error = page.get_by_test_id("track-error")
+    expect(error).to_have_text(re.compile(re.escape(NOT_FOUND)))
+    by_code = error.inner_text()
+    wrong_number = receipt["number"][:-6] + f"{(int(receipt['number'][-6:]) + 500) % 1_000_000:06d}"
+    page.get_by_label("办件编号").fill(wrong_number)
+    page.get_by_label("查询码").fill(receipt["query_code"])
+    with page.expect_response(lambda resp: "/api/v1/track?" in resp.url and resp.status == 404) as second:
+        page.get_by_test_id("track-submit").click()
+    expect(error).to_have_text(by_code)
+    assert first.value.json() == second.value.json()
+    expect(page.get_by_test_id("track-result")).to_have_count(0)
+
+
+def test_tracking_form_checks_and_rate_limit(signed_out: Page) -> None:
+    page = signed_out
+    page.goto("/track")
+    requests: list[str] = []
+    page.on("request", lambda q: requests.append(q.url) if "/api/v1/track" in q.url else None)
+    page.get_by_test_id("track-submit").click()
+    number_field = page.locator(".field", has=page.locator("#tr-number"))
+    expect(number_field.get_by_test_id("number-error")).to_have_text(re.compile("请输入办件编号"))
+    expect(page.locator(".field", has=page.locator("#tr-code")).get_by_test_id("code-error")).to_have_text(
+        re.compile("请输入查询码"))
+    expect(page.get_by_label("办件编号")).to_be_focused()
+    expect(page.get_by_label("办件编号")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("办件编号").fill("5119 0020 2611 2800 0001")  # as printed, in groups
+    page.get_by_label("查询码").fill("12345")
+    page.get_by_test_id("track-submit").click()
+    expect(page.get_by_test_id("code-error")).to_have_text(re.compile("查询码应为 6 位数字"))
+    expect(page.get_by_test_id("number-error")).to_have_count(0)
+    assert not requests, "nothing is sent before the fields are right"
+
+    # 429: the server's Retry-After is shown as the wait, and the button waits too.
+    page.route("**/api/v1/track?*", lambda route: route.fulfill(
+        status=429, headers={"Retry-After": "30", "Content-Type": "application/json"},
+        body=json.dumps({"status_code": 429, "message": "查询太频繁，请稍后再试",
+                         "detail": "too many tracking requests"})))
+    page.get_by_label("查询码").fill("123456")
+    page.get_by_test_id("track-submit").click()
+    expect(page.get_by_test_id("track-error")).to_have_text(re.compile(r"查询太频繁，请 (30|29|28) 秒后再试"))
+    expect(page.get_by_test_id("track-submit")).to_be_disabled()
+
+
+# --------------------------------------------------------------------------- elder mode
+
+
+def test_tracking_in_elder_mode_has_large_text_and_targets(signed_out: Page, citizen: Citizen, shot) -> None:
+    page = signed_out
+    dialogs = _no_dialogs(page)
+    done, _ = citizen.submitted()
+    receipt = citizen.receipt(done["case"]["id"])
+    page.add_init_script("localStorage.setItem('zw.elder', 'true'); localStorage.setItem('zw.fontSize', '18');")
+
+    # Smallest text and tap targets of the visible page (computed styles, laid-out boxes).
+    measure = """() => {
+      // (the skip link waits off-screen until focused: not shown, not measured)
+      const visible = (el) => { const r = el.getBoundingClientRect(); const s = getComputedStyle(el);
+        return r.width > 1 && r.height > 1 && r.right > 0 && s.visibility !== 'hidden' && s.display !== 'none'; };
+      const texts = [];
+      const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+        const el = n.parentElement;
+        if (!n.textContent.trim() || !el || !visible(el) || el.closest('[aria-hidden=true]')) continue;
+        texts.push([parseFloat(getComputedStyle(el).fontSize), n.textContent.trim().slice(0, 20)]);
+      }
+      const taps = [...document.querySelectorAll('a, button, input, select, textarea')].filter(visible)
+        .map((el) => { const r = el.getBoundingClientRect(); return [Math.round(r.width), Math.round(r.height),
+          el.textContent.trim().slice(0, 12) || el.id]; });
+      return { texts, taps, elder: document.documentElement.classList.contains('elder') };
+    }"""
+
+    def check(where: str) -> None:
+        m = page.evaluate(measure)
+        assert m["elder"], "elder mode is on"
+        small = [t for t in m["texts"] if t[0] < 18]
+        assert not small, f"{where}: text under 18 px: {small}"
+        tiny = [t for t in m["taps"] if t[0] < 60 or t[1] < 60]
+        assert not tiny, f"{where}: tap targets under 60×60 px: {tiny}"
+
+    page.goto("/track")
+    expect(page.get_by_test_id("track-form")).to_be_visible()
+    page.get_by_test_id("track-submit").click()  # field errors are large too
+    expect(page.get_by_test_id("number-error")).to_be_visible()
+    check("form")
+    page.get_by_label("办件编号").fill(receipt["number"])
+    page.get_by_label("查询码").fill(receipt["query_code"])
+    page.get_by_test_id("track-submit").click()
+    expect(page.get_by_test_id("track-item")).to_have_text(receipt["item_name"])
+    check("result")
+    shot(page, "44-track-elder")
+    assert not dialogs, dialogs
+
+
+# --------------------------------------------------------------------------- scanning
+
+
+def _y4m(image: Image.Image, path: Path, size: int = 480) -> None:
+    """One-frame YUV4MPEG2 video (Chromium loops it as the fake camera) showing `image`."""
+    frame = Image.new("L", (size, size), 255)
+    img = image.convert("L")
+    img.thumbnail((size - 40, size - 40))
+    frame.paste(img, ((size - img.width) // 2, (size - img.height) // 2))
+    chroma = bytes([128]) * ((size // 2) * (size // 2))
+    path.write_bytes(f"YUV4MPEG2 W{size} H{size} F15:1 Ip A1:1 C420jpeg\n".encode()
+                     + b"FRAME\n" + frame.tobytes() + chroma + chroma)
+
+
+@pytest.fixture(scope="module")
+def camera_browser(browser: Browser, server: str,
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Browser, str]]:
+    """Chromium with a fake camera that shows the QR code of an item guide of this server
+    (launched through the session's Playwright: only one sync Playwright may run)."""
+    guide_url = f"{server}/items/{LICENCE}"  # what the item QR says where PUBLIC_URL is this server
+    video = tmp_path_factory.mktemp("camera") / "qr.y4m"
+    _y4m(qrcode.make(guide_url, border=4).get_image(), video)
+    exe = shutil.which("chromium")
+    assert exe, "Debian's chromium is not installed"
+    b = browser.browser_type.launch(executable_path=exe, args=[
+        *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={video}"])
+    yield b, guide_url
+    b.close()
+
+
+def test_scan_without_camera_permission_offers_manual_entry(
+    camera_browser: tuple[Browser, str], server: str, shot
+) -> None:
+    browser, _ = camera_browser
+    ctx = browser.new_context(base_url=server, service_workers="block", **PHONE)  # no camera grant
+    ctx.set_default_timeout(15_000)
+    try:
+        page, errors = _new_page(ctx)
+        item_qr = httpx.get(f"{server}/api/v1/items/{LICENCE}/qr.png", timeout=30)
+        assert item_qr.status_code == 200
+        decoded = decode_qr(item_qr.content)
+        assert decoded == f"{DEFAULT_PUBLIC_URL}/items/{LICENCE}"
+
+        page.goto("/")
+        page.get_by_test_id("home-scan").click()
+        page.wait_for_url(re.compile(r"/scan$"))
+        problem = page.get_by_test_id("scan-problem")
+        expect(problem).to_have_attribute("data-problem", "denied")
+        expect(problem).to_contain_text("没有相机权限")
+        expect(problem).to_contain_text("手动输入")
+        manual = page.get_by_label("二维码内容、网址或办件编号")
+        expect(manual).to_be_visible()
+        shot(page, "43-scan-denied")
+
+        # Another site's address, even with our path: shown as text, not opened, no link.
+        foreign = f"https://example.com/items/{LICENCE}"
+        manual.fill(foreign)
+        page.get_by_test_id("scan-manual-go").click()
+        result = page.get_by_test_id("scan-result")
+        expect(result).to_have_attribute("data-reason", "foreign")
+        expect(result.get_by_test_id("scan-text")).to_have_text(foreign)
+        expect(result.locator("a")).to_have_count(0)
+        assert urlsplit(page.url).path == "/scan"
+        shot(page, "45-scan-foreign")
+
+        # The item QR's URL typed in (on this server's origin) opens the guide.
+        manual.fill(f"{server}{urlsplit(decoded).path}")
+        manual.press("Enter")
+        page.wait_for_url(re.compile(rf"/items/{re.escape(LICENCE)}$"))
+        guide = httpx.get(f"{server}/api/v1/items/{LICENCE}", timeout=30).json()
+        expect(page.get_by_role("heading", level=1)).to_have_text(guide["short_name"] or guide["name"])
+        assert not errors, errors
+    finally:
+        ctx.close()
+
+
+def test_scanning_an_item_qr_with_the_camera_opens_the_guide(camera_browser: tuple[Browser, str], server: str,
+                                                             shot) -> None:
+    """The whole path under the real Content-Security-Policy: camera → decoder (BarcodeDetector is
+    not on Linux Chromium, so qr-scanner and its blob: worker) → our URL → the guide."""
+    browser, guide_url = camera_browser
+    ctx = browser.new_context(base_url=server, service_workers="block", permissions=["camera"],
+                              **{k: v for k, v in PHONE.items() if k != "bypass_csp"})
+    ctx.set_default_timeout(20_000)
+    try:
+        page, errors = _new_page(ctx)
+        violations: list[str] = []
+        page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+        page.goto("/scan")
+        expect(page.get_by_test_id("scan-status")).to_have_text(re.compile("将二维码放入框内|已识别"))
+        shot(page, "46-scan-camera", full_page=False)
+        page.wait_for_url(re.compile(rf"/items/{re.escape(LICENCE)}$"))
+        assert guide_url.endswith(urlsplit(page.url).path)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        assert not violations, violations
+        assert not errors, errors
+    finally:
+        ctx.close()
