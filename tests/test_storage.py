@@ -360,6 +360,55 @@ async def test_sweeping_an_empty_store(tmp_path: Path) -> None:
     assert await store.sweep_orphans(set(), older_than=timedelta(0)) == 0
 
 
+# -- storing a finished file ---------------------------------------------------------------------
+
+
+async def test_write_file_links_the_file_into_the_store_without_a_copy(store: LocalBlobStore, tmp_path: Path) -> None:
+    data = payload(3 * MiB + 5, seed=11)
+    source = tmp_path / "received"
+    source.write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+
+    blob = await store.write_file(source, sha256=sha)
+
+    assert (blob.sha256, blob.size) == (sha, len(data))
+    stored = store.root / blob.key
+    assert stored.stat().st_ino == source.stat().st_ino and source.stat().st_nlink == 2  # one copy on disk
+    assert temp_files(store) == []
+    source.unlink()  # what the caller does after committing the row that refers to the blob
+    assert await read_all(store, blob.key) == data
+
+
+async def test_write_file_hashes_when_not_told_and_dedupes(store: LocalBlobStore, tmp_path: Path) -> None:
+    data = payload(200 * KiB, seed=12)
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.write_bytes(data)
+    second.write_bytes(data)
+    one = await store.write_file(first)
+    two = await store.write_file(second)
+    assert one == two and one.sha256 == hashlib.sha256(data).hexdigest()
+    assert blob_files(store) == [store.root / one.key] and temp_files(store) == []
+    assert second.stat().st_nlink == 1  # the duplicate was not linked
+
+
+async def test_write_file_refuses_a_malformed_digest(store: LocalBlobStore, tmp_path: Path) -> None:
+    source = tmp_path / "x"
+    source.write_bytes(b"x")
+    with pytest.raises(ValueError):
+        await store.write_file(source, sha256="../../etc")
+    assert blob_files(store) == [] and temp_files(store) == []
+
+
+async def test_the_interface_default_streams_the_file(store: LocalBlobStore, tmp_path: Path) -> None:
+    # What a backend without local files (S3) inherits: the file is read and written through write().
+    data = payload(1 * MiB + 3, seed=13)
+    source = tmp_path / "received"
+    source.write_bytes(data)
+    blob = await BlobStore.write_file(store, source)
+    assert blob.sha256 == hashlib.sha256(data).hexdigest() and source.stat().st_nlink == 1
+    assert await read_all(store, blob.key) == data
+
+
 # -- a full disk ---------------------------------------------------------------------------------
 
 

@@ -376,6 +376,24 @@ def test_plain_pdf_passes_byte_identical(tmp_path: Path) -> None:
     assert result.pages == 3 and result.width is None and result.height is None
     assert result.path.read_bytes() == src.read_bytes()
     assert result.size == src.stat().st_size
+    assert result.is_source and result.path == src  # stored as is: never copied
+    assert not (tmp_path / "work").exists() or list((tmp_path / "work").iterdir()) == []
+
+
+def test_javascript_hidden_in_a_compressed_object_stream_is_422(tmp_path: Path) -> None:
+    # PDF 1.5 object streams compress dictionaries; the scan must see inside them.
+    import pikepdf
+
+    src = tmp_path / "objstm.pdf"
+    with pikepdf.new() as pdf:
+        pdf.add_blank_page()
+        action = pdf.make_indirect(pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)")))
+        pdf.Root.Names = pikepdf.Dictionary(JavaScript=pdf.make_indirect(pikepdf.Dictionary(
+            Names=pikepdf.Array([pikepdf.String("x"), action]))))
+        pdf.save(src, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    assert b"/JavaScript" not in src.read_bytes()  # really hidden from a byte search
+    err = _rejected(src, tmp_path)
+    assert err.code == "pdf_active_content"
 
 
 def test_pdf_with_destination_open_action_passes(tmp_path: Path) -> None:
