@@ -367,50 +367,73 @@ def test_tracking_form_checks_and_rate_limit(signed_out: Page) -> None:
 # --------------------------------------------------------------------------- elder mode
 
 
+# Smallest text and tap targets of the visible page (computed styles, laid-out boxes).
+# (the skip link waits off-screen until focused: not shown, not measured)
+MEASURE_JS = """() => {
+  const visible = (el) => { const r = el.getBoundingClientRect(); const s = getComputedStyle(el);
+    return r.width > 1 && r.height > 1 && r.right > 0 && s.visibility !== 'hidden' && s.display !== 'none'; };
+  const texts = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const el = n.parentElement;
+    if (!n.textContent.trim() || !el || !visible(el) || el.closest('[aria-hidden=true]')) continue;
+    texts.push([parseFloat(getComputedStyle(el).fontSize), n.textContent.trim().slice(0, 20)]);
+  }
+  const taps = [...document.querySelectorAll('a, button, input, select, textarea')].filter(visible)
+    .map((el) => { const r = el.getBoundingClientRect(); return [Math.round(r.width), Math.round(r.height),
+      el.textContent.trim().slice(0, 12) || el.id]; });
+  return { texts, taps, elder: document.documentElement.classList.contains('elder') };
+}"""
+ELDER_INIT = "localStorage.setItem('zw.elder', 'true'); localStorage.setItem('zw.fontSize', '18');"
+
+
+def _elder_sizes(page: Page, where: str) -> None:
+    """适老化 (MIIT): text ≥ 18 px and tap targets ≥ 60×60 px."""
+    m = page.evaluate(MEASURE_JS)
+    assert m["elder"], "elder mode is on"
+    small = [t for t in m["texts"] if t[0] < 18]
+    assert not small, f"{where}: text under 18 px: {small}"
+    tiny = [t for t in m["taps"] if t[0] < 60 or t[1] < 60]
+    assert not tiny, f"{where}: tap targets under 60×60 px: {tiny}"
+
+
 def test_tracking_in_elder_mode_has_large_text_and_targets(signed_out: Page, citizen: Citizen, shot) -> None:
     page = signed_out
     dialogs = _no_dialogs(page)
     done, _ = citizen.submitted()
     receipt = citizen.receipt(done["case"]["id"])
-    page.add_init_script("localStorage.setItem('zw.elder', 'true'); localStorage.setItem('zw.fontSize', '18');")
-
-    # Smallest text and tap targets of the visible page (computed styles, laid-out boxes).
-    measure = """() => {
-      // (the skip link waits off-screen until focused: not shown, not measured)
-      const visible = (el) => { const r = el.getBoundingClientRect(); const s = getComputedStyle(el);
-        return r.width > 1 && r.height > 1 && r.right > 0 && s.visibility !== 'hidden' && s.display !== 'none'; };
-      const texts = [];
-      const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-      for (let n = walk.nextNode(); n; n = walk.nextNode()) {
-        const el = n.parentElement;
-        if (!n.textContent.trim() || !el || !visible(el) || el.closest('[aria-hidden=true]')) continue;
-        texts.push([parseFloat(getComputedStyle(el).fontSize), n.textContent.trim().slice(0, 20)]);
-      }
-      const taps = [...document.querySelectorAll('a, button, input, select, textarea')].filter(visible)
-        .map((el) => { const r = el.getBoundingClientRect(); return [Math.round(r.width), Math.round(r.height),
-          el.textContent.trim().slice(0, 12) || el.id]; });
-      return { texts, taps, elder: document.documentElement.classList.contains('elder') };
-    }"""
-
-    def check(where: str) -> None:
-        m = page.evaluate(measure)
-        assert m["elder"], "elder mode is on"
-        small = [t for t in m["texts"] if t[0] < 18]
-        assert not small, f"{where}: text under 18 px: {small}"
-        tiny = [t for t in m["taps"] if t[0] < 60 or t[1] < 60]
-        assert not tiny, f"{where}: tap targets under 60×60 px: {tiny}"
+    page.add_init_script(ELDER_INIT)
 
     page.goto("/track")
     expect(page.get_by_test_id("track-form")).to_be_visible()
     page.get_by_test_id("track-submit").click()  # field errors are large too
     expect(page.get_by_test_id("number-error")).to_be_visible()
-    check("form")
+    _elder_sizes(page, "form")
     page.get_by_label("办件编号").fill(receipt["number"])
     page.get_by_label("查询码").fill(receipt["query_code"])
     page.get_by_test_id("track-submit").click()
     expect(page.get_by_test_id("track-item")).to_have_text(receipt["item_name"])
-    check("result")
+    _elder_sizes(page, "result")
     shot(page, "44-track-elder")
+    assert not dialogs, dialogs
+
+
+def test_my_cases_detail_and_scan_in_elder_mode(signed_in: Page, citizen: Citizen) -> None:
+    page = signed_in
+    dialogs = _no_dialogs(page)
+    done, _ = citizen.submitted()
+    page.add_init_script(ELDER_INIT)
+    page.goto("/cases")
+    expect(page.locator(f"[data-testid=case-card][data-case-id='{done['case']['id']}']")).to_be_visible()
+    _elder_sizes(page, "my cases")
+    page.goto(f"/cases/{done['case']['id']}")
+    expect(page.get_by_test_id("query-code")).to_be_visible()
+    page.get_by_test_id("withdraw").click()  # the confirmation is in the page, large too
+    expect(page.get_by_test_id("withdraw-confirm")).to_be_visible()
+    _elder_sizes(page, "case detail")
+    page.goto("/scan")
+    expect(page.get_by_test_id("scan-problem")).to_be_visible()  # this browser has no camera
+    _elder_sizes(page, "scan")
     assert not dialogs, dialogs
 
 
