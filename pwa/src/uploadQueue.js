@@ -63,6 +63,7 @@ export function editDraft(d, { formData, answers } = {}) {
 function fromCase(c) {
   return {
     caseId: c.id,
+    situationName: c.situation_name,
     checklist: c.materials,
     missingRequired: c.missing_required,
     caseState: c.state,
@@ -339,4 +340,84 @@ export function tusUploader({ auth, endpoint = "/api/v1/uploads", chunkSize = CH
       up.start();
     });
   };
+}
+
+// ---- the checklist as the screens show it
+
+const DEFAULT_TYPES = ["image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf"];
+
+/**
+ * One entry per listed material: the server case's checklist (its status is the truth once the
+ * case exists) joined with the catalog's details from the 一单载明 answer (originals, electronic
+ * copies, accepted types), and the file queued on this phone. Before the server case exists the
+ * catalog list alone is shown (the codes are the same: the server derives its list from it).
+ * state: spared (免提交) | done | uploading | queued | error | missing.
+ */
+export function checklistOf(draft, files = []) {
+  const listed = new Map(((draft.listing && draft.listing.materials) || []).map((m) => [m.code, m]));
+  const base = draft.checklist || [...listed.values()].map((m) => ({
+    code: m.code,
+    name: m.name,
+    required: m.required || m.conditional,
+    source: m.source,
+    reason: m.reason,
+    status: "missing",
+  }));
+  const byCode = new Map(files.map((f) => [f.materialCode, f]));
+  return base.map((m) => {
+    const info = listed.get(m.code) || {};
+    const file = byCode.get(m.code) || null;
+    let state;
+    if (file && file.status !== "done") state = file.status;
+    else if (m.status === "attached" || (file && file.status === "done")) state = "done";
+    else if (m.source === "certificate") state = "spared";
+    else state = "missing";
+    return {
+      code: m.code,
+      name: m.name,
+      required: !!m.required,
+      source: m.source,
+      reason: m.reason || info.reason || "",
+      description: info.description || "",
+      bringOriginal: !!info.bring_original,
+      electronicAccepted: info.electronic_accepted !== false,
+      certificateTypeName: info.certificate_type_name || "",
+      acceptedTypes: info.accepted_types && info.accepted_types.length ? info.accepted_types : DEFAULT_TYPES,
+      maxSizeMb: info.max_size_mb || 10,
+      serverStatus: m.status,
+      filename: (file && file.name) || m.filename || "",
+      size: file ? file.size : m.size || null,
+      file,
+      state,
+    };
+  });
+}
+
+/** Required materials that nothing will fill: no file on the server, none queued (or refused). */
+export function blockingMaterials(entries) {
+  return entries.filter((e) => e.required && e.source !== "certificate" && (e.state === "missing" || e.state === "error"));
+}
+
+/**
+ * Why a chosen file cannot be queued for a material, as an i18n key with parameters, or null.
+ * The server checks again from the bytes; this only saves a doomed upload.
+ */
+export function fileProblem(file, entry) {
+  const type = String(file.type || "").toLowerCase();
+  const types = entry.acceptedTypes || DEFAULT_TYPES;
+  const isImage = type.startsWith("image/");
+  if (!types.includes(type) && !(isImage && types.some((t) => t.startsWith("image/")))) {
+    return { key: "apply.fileType" };
+  }
+  const max = (entry.maxSizeMb || 10) * 1024 * 1024;
+  if (file.size > max) return { key: "apply.fileTooBig", params: { size: formatBytes(file.size), max: entry.maxSizeMb || 10 } };
+  return null;
+}
+
+/** 1.2 MB, 850 KB, 12 B. */
+export function formatBytes(n) {
+  if (!Number.isFinite(n)) return "";
+  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  if (n >= 1024) return `${Math.round(n / 1024)} KB`;
+  return `${n} B`;
 }
