@@ -28,6 +28,7 @@ from api.identity.services import OtpService, SessionService
 from api.identity.sms import DevelopmentSender, UnconfiguredSender
 from api.identity.tokens import TokenService
 from api.uploads.tus import UploadController
+from api.worker import MaintenanceScheduler
 from storage import open_store
 
 log = logging.getLogger("zhengwu")
@@ -66,13 +67,18 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             await catalog.close()
             await close_orm()
 
+    blobs = open_store(settings.storage_url)
+    lifespan: list = [database] if manage_database else []
+    if manage_database and settings.maintenance_interval > 0:
+        maintenance = MaintenanceScheduler(settings, blobs, interval=settings.maintenance_interval)
+        lifespan.append(lambda app: maintenance.running())
     app = Litestar(
         route_handlers=[*handlers, *pwa_routers(settings.pwa_dist)],
-        lifespan=[database] if manage_database else [],
+        lifespan=lifespan,
         state=State({
             "settings": settings, "catalog": catalog, "tokens": tokens,
             "otp": OtpService(settings.secret_key, sender), "sessions": SessionService(tokens),
-            "blobs": open_store(settings.storage_url),
+            "blobs": blobs,
         }),
         exception_handlers={**exception_handlers, NotFoundException: spa_fallback(settings.pwa_dist)},
         response_headers=SECURITY_HEADERS,

@@ -1,4 +1,4 @@
-"""The ``zhengwu`` command: serve, migrate, seed, import-catalog, export-catalog."""
+"""The ``zhengwu`` command: serve, migrate, seed, import-catalog, export-catalog, create-staff, maintenance."""
 
 from __future__ import annotations
 
@@ -215,6 +215,33 @@ def export_catalog(file: Path) -> None:
     else:
         raise click.ClickException("只支持 .xlsx 或 .json 文件 (only .xlsx or .json)")
     console.print(f"[green]exported[/] {len(doc.items)} items to {file}")  # type: ignore[attr-defined]
+
+
+@main.command()
+@click.option("--every", type=click.IntRange(10, 86400), default=None,
+              help="Keep running, one round every N seconds (default: one round, then exit).")
+def maintenance(every: int | None) -> None:
+    """Expire untouched drafts and abandoned uploads; sweep orphaned blobs (see api/worker.py)."""
+    from api.core.db import orm_session
+    from api.worker import run_once_locked
+    from storage import open_store
+
+    settings = _settings()
+    blobs = open_store(settings.storage_url)
+
+    async def run() -> None:
+        async with orm_session(settings.database_url):
+            while True:
+                report = await run_once_locked(settings, blobs)
+                if report is None:
+                    console.print("[yellow]another process is running maintenance; skipped[/]")
+                else:
+                    console.print(f"[green]maintenance[/]: {report}")
+                if every is None:
+                    return
+                await asyncio.sleep(every)
+
+    asyncio.run(run())
 
 
 if __name__ == "__main__":

@@ -408,14 +408,14 @@ async def test_expired_drafts_are_deleted_and_their_blobs_swept(
     await services.attach_material(who, fresh.id, "application", kept_blob, "b.pdf", "application/pdf")
     _, done = await submitted(client, app, tokens)
 
-    keys = await services.expire_drafts()
-    assert keys == [lost_blob.key]
+    count, keys = await services.expire_drafts()
+    assert (count, keys) == (1, [lost_blob.key])
     assert not await Case.exists(id=old.id)
     assert await Case.exists(id=fresh.id) and await Case.exists(id=done["case"]["id"])
     removed = await store.sweep_orphans(services.referenced_blob, older_than=dt.timedelta(0))
     assert removed == 1
     assert not await store.exists(lost_blob.key) and await store.exists(kept_blob.key)
-    assert await services.expire_drafts() == []
+    assert await services.expire_drafts() == (0, [])
 
 
 def test_draft_lifetime_is_configurable() -> None:

@@ -34,6 +34,13 @@ def test_seed_needs_exactly_one_source(seeded: dict[str, str]) -> None:
     assert zhengwu("seed", "--demo", "--synthetic", "10", env=seeded).returncode != 0
 
 
+def test_maintenance_runs_one_round_and_reports_it(seeded: dict[str, str]) -> None:
+    done = zhengwu("maintenance", env=seeded)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout + done.stderr
+    assert "0 drafts expired" in out and "orphaned blobs swept" in out
+
+
 def test_export_then_import_round_trips(seeded: dict[str, str], tmp_path: Path) -> None:
     xlsx, again = tmp_path / "catalog.xlsx", tmp_path / "again.json"
     first = tmp_path / "first.json"

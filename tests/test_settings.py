@@ -37,6 +37,8 @@ def test_production_requires_a_secret_key(tmp_path: Path) -> None:
         ({"ZHENGWU_DATABASE_URL": "mysql://x@y/z"}, "ZHENGWU_DATABASE_URL"),
         ({"ZHENGWU_STORAGE_URL": "s3://bucket"}, "ZHENGWU_STORAGE_URL"),
         ({"ZHENGWU_PUBLIC_URL": "ftp://x"}, "ZHENGWU_PUBLIC_URL"),
+        ({"ZHENGWU_MAINTENANCE_INTERVAL": "5"}, "ZHENGWU_MAINTENANCE_INTERVAL"),
+        ({"ZHENGWU_MAINTENANCE_INTERVAL": "soon"}, "ZHENGWU_MAINTENANCE_INTERVAL"),
     ],
 )
 def test_bad_configuration_is_refused(env: dict, message: str, tmp_path: Path) -> None:
@@ -92,3 +94,9 @@ def test_tus_max_size_follows_the_setting(tmp_path: Path) -> None:
     with TestClient(create_app(settings, manage_database=False)) as client:
         r = client.options("/api/v1/uploads")
     assert r.status_code == 204 and r.headers["Tus-Max-Size"] == str(200 * 1024 * 1024)
+
+
+def test_maintenance_interval_can_be_turned_off(tmp_path: Path) -> None:
+    assert Settings.from_env({"ZHENGWU_VAR_DIR": str(tmp_path)}).maintenance_interval == 600
+    off = Settings.from_env({"ZHENGWU_VAR_DIR": str(tmp_path), "ZHENGWU_MAINTENANCE_INTERVAL": "0"})
+    assert off.maintenance_interval == 0

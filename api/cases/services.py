@@ -464,19 +464,20 @@ async def track(number: str, code: str, secret: str) -> Case | None:
 # --------------------------------------------------------------------------- housekeeping
 
 
-async def expire_drafts(now: dt.datetime | None = None) -> list[str]:
-    """Delete drafts past their expiry; return the blob keys they referred to, for the orphan sweep
-    (``BlobStore.sweep_orphans(referenced_blob, …)`` removes those no other row still uses)."""
+async def expire_drafts(now: dt.datetime | None = None) -> tuple[int, list[str]]:
+    """Delete drafts past their expiry; return how many, and the blob keys they referred to, for the
+    orphan sweep (``BlobStore.sweep_orphans(referenced_blob, …)`` removes those no other row uses)."""
     now = now or _now()
     async with in_transaction() as conn:
         ids = list(await Case.filter(state=DRAFT, expires_at__lt=now).using_db(conn).values_list("id", flat=True))
         if not ids:
-            return []
+            return 0, []
         keys = await CaseMaterial.filter(case_id__in=ids, blob_key__isnull=False).using_db(conn).values_list(
             "blob_key", flat=True
         )
+        # Not delete()'s count: on SQLite it includes the rows the cascade removed.
         await Case.filter(id__in=ids, state=DRAFT).using_db(conn).delete()
-    return sorted({str(k) for k in keys})
+    return len(ids), sorted({str(k) for k in keys})
 
 
 async def referenced_blob(key: str) -> bool:

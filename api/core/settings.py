@@ -48,6 +48,9 @@ class Settings:
     # Largest upload accepted at all (Tus-Max-Size, Upload-Length); each material has its own,
     # usually lower, max_size_mb in the catalog.
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
+    # Seconds between maintenance rounds (draft and upload expiry, orphan sweep; api/worker.py)
+    # in each server process; 0 = none (run `zhengwu maintenance` from cron or a worker instead).
+    maintenance_interval: float = 600.0
 
     @property
     def production(self) -> bool:
@@ -90,6 +93,9 @@ class Settings:
         raw_upload = env.get("ZHENGWU_MAX_UPLOAD_MB", str(DEFAULT_MAX_UPLOAD_MB)).strip()
         if not raw_upload.isdigit() or not 1 <= int(raw_upload) <= 10240:
             raise ConfigurationError("ZHENGWU_MAX_UPLOAD_MB must be a whole number of MB from 1 to 10240")
+        raw_interval = env.get("ZHENGWU_MAINTENANCE_INTERVAL", "600").strip()
+        if not raw_interval.isdigit() or int(raw_interval) > 86400 or 0 < int(raw_interval) < 10:
+            raise ConfigurationError("ZHENGWU_MAINTENANCE_INTERVAL must be 0 (off) or whole seconds from 10 to 86400")
         return cls(
             env=mode,
             database_url=database_url,
@@ -100,6 +106,7 @@ class Settings:
             pwa_dist=pwa_dist,
             draft_ttl_days=int(raw_ttl),
             max_upload_mb=int(raw_upload),
+            maintenance_interval=float(raw_interval),
         )
 
 
