@@ -45,6 +45,7 @@ NAME = "欧阳明月"
 LICENCE = "511Z5001050000-511900000000-000-11511900MB00102256-1-00"  # 营业执照遗失补领 (demo seed)
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 NOT_FOUND = "没有找到这个办件，请核对办件编号和查询码"  # api/cases/controllers.py _NOT_FOUND
+CONTRAST_JS = (Path(__file__).parent / "contrast.js").read_text()  # texts below 4.5:1
 
 
 def with_check_digit(first17: str) -> str:
@@ -271,6 +272,36 @@ def test_a_draft_detail_continues_in_the_apply_flow(signed_in: Page, citizen: Ci
     expect(page.get_by_test_id("withdraw")).to_have_count(0)
 
 
+def test_my_cases_pages_on_as_the_list_scrolls(signed_in: Page, citizen: Citizen) -> None:
+    """Keyset paging: 20 a page; scrolling to the end loads the rest, each case once."""
+    page = signed_in
+
+    def all_ids() -> list[int]:
+        ids, cursor = [], None
+        while True:
+            r = citizen.call("GET", "/api/v1/cases", params={"limit": 100, **({"cursor": cursor} if cursor else {})})
+            ids += [c["id"] for c in r.json()["items"]]
+            cursor = r.json()["next_cursor"]
+            if not cursor:
+                return ids
+
+    for _ in range(max(0, 41 - len(all_ids()))):
+        citizen.draft()
+    expected = all_ids()
+    assert len(expected) > 40, "three pages at least"
+
+    page.goto("/cases")
+    cards = page.get_by_test_id("case-card")
+    expect(cards).to_have_count(20)
+    while cards.count() < len(expected):
+        before = cards.count()
+        page.get_by_test_id("case-list").locator("li").last.scroll_into_view_if_needed()
+        expect(cards).not_to_have_count(before)
+    expect(page.get_by_text("没有更多了")).to_be_visible()
+    shown = [int(x) for x in cards.evaluate_all("els => els.map(e => e.dataset.caseId)")]
+    assert shown == expected
+
+
 def test_signed_out_cases_go_to_sign_in(signed_out: Page) -> None:
     signed_out.goto("/cases")
     signed_out.wait_for_url(re.compile(r"/login\?redirect=(%2F|/)cases$"))
@@ -328,7 +359,7 @@ def test_tracking_from_the_receipt_qr_shows_progress_and_nothing_personal(
     page.get_by_label("办件编号").fill(wrong_number)
     page.get_by_label("查询码").fill(receipt["query_code"])
     with page.expect_response(lambda resp: "/api/v1/track?" in resp.url and resp.status == 404) as second:
-        page.get_by_test_id("track-submit").click()
+        page.get_by_label("查询码").press("Enter")  # the form works from the keyboard
     expect(error).to_have_text(by_code)
     assert first.value.json() == second.value.json()
     expect(page.get_by_test_id("track-result")).to_have_count(0)
@@ -395,6 +426,8 @@ def _elder_sizes(page: Page, where: str) -> None:
     assert not small, f"{where}: text under 18 px: {small}"
     tiny = [t for t in m["taps"] if t[0] < 60 or t[1] < 60]
     assert not tiny, f"{where}: tap targets under 60×60 px: {tiny}"
+    low = page.evaluate(CONTRAST_JS)
+    assert not low, f"{where}: text below 4.5:1 contrast: {low[:5]}"
 
 
 def test_tracking_in_elder_mode_has_large_text_and_targets(signed_out: Page, citizen: Citizen, shot) -> None:
