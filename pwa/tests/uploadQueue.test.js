@@ -5,7 +5,18 @@ import "fake-indexeddb/auto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import * as store from "../src/drafts.js";
 import { ApiError } from "../src/api.js";
-import { createSync, editDraft, pendingChanges, queueSummary, tusError } from "../src/uploadQueue.js";
+import {
+  blockingMaterials,
+  checklistOf,
+  createSync,
+  editDraft,
+  fileProblem,
+  formatBytes,
+  pendingChanges,
+  queueSummary,
+  tusError,
+} from "../src/uploadQueue.js";
+import { fitWithin, jpegName } from "../src/imageCompress.js";
 
 const net = () => new ApiError({ kind: "network" });
 const http = (status, message, field = null) => new ApiError({ kind: "http", status, message, detail: message, field });
@@ -318,5 +329,70 @@ describe("helpers", () => {
     const e = tusError({ originalResponse: res });
     expect(e).toMatchObject({ kind: "http", status: 422, zh: "图片无法识别", field: "file" });
     expect(tusError({ originalResponse: null }).kind).toBe("network");
+  });
+});
+
+describe("the checklist shown", () => {
+  const listing = {
+    materials: [
+      { code: "id_card", name: "身份证", required: true, conditional: false, source: "certificate", bring_original: true, electronic_accepted: true, certificate_type_name: "居民身份证", accepted_types: [], max_size_mb: 10 },
+      { code: "photo", name: "照片", required: true, conditional: false, source: "applicant", bring_original: false, electronic_accepted: true, accepted_types: ["image/jpeg", "image/png"], max_size_mb: 2, reason: "因为您回答了…" },
+      { code: "poa", name: "委托书", required: false, conditional: true, source: "applicant", bring_original: false, electronic_accepted: false, accepted_types: [], max_size_mb: 10 },
+      { code: "extra", name: "其他", required: false, conditional: false, source: "applicant", accepted_types: [], max_size_mb: 10 },
+    ],
+  };
+
+  it("works from the catalog list before the server draft exists", () => {
+    const rows = checklistOf({ listing, checklist: null }, [{ materialCode: "photo", status: "queued", name: "p.jpg", size: 5 }]);
+    expect(rows.map((r) => [r.code, r.state, r.required])).toEqual([
+      ["id_card", "spared", true],
+      ["photo", "queued", true],
+      ["poa", "missing", true], // conditional and listed: its condition held
+      ["extra", "missing", false],
+    ]);
+    expect(rows[0]).toMatchObject({ bringOriginal: true, certificateTypeName: "居民身份证" });
+    expect(rows[1]).toMatchObject({ acceptedTypes: ["image/jpeg", "image/png"], maxSizeMb: 2, filename: "p.jpg" });
+    expect(rows[2].electronicAccepted).toBe(false);
+    expect(blockingMaterials(rows).map((r) => r.code)).toEqual(["poa"]);
+  });
+
+  it("takes the server's status once the case exists; a refused file blocks again", () => {
+    const checklist = [
+      { code: "id_card", name: "身份证", required: true, source: "certificate", status: "missing" },
+      { code: "photo", name: "照片", required: true, source: "applicant", status: "attached", filename: "s.jpg", size: 9 },
+      { code: "poa", name: "委托书", required: true, source: "applicant", status: "missing" },
+    ];
+    const rows = checklistOf({ listing, checklist }, [{ materialCode: "poa", status: "error", name: "x.exe", size: 1 }]);
+    expect(rows.map((r) => r.state)).toEqual(["spared", "done", "error"]);
+    expect(rows[1].filename).toBe("s.jpg");
+    expect(blockingMaterials(rows).map((r) => r.code)).toEqual(["poa"]);
+  });
+
+  it("checks a chosen file's type and size before queueing it", () => {
+    const photo = { acceptedTypes: ["image/jpeg", "image/png"], maxSizeMb: 2 };
+    expect(fileProblem({ type: "image/jpeg", size: 1000 }, photo)).toBeNull();
+    expect(fileProblem({ type: "image/heic", size: 1000 }, photo)).toBeNull(); // the server decides
+    expect(fileProblem({ type: "application/pdf", size: 1000 }, photo)).toEqual({ key: "apply.fileType" });
+    expect(fileProblem({ type: "image/jpeg", size: 3 * 1024 * 1024 }, photo)).toEqual({ key: "apply.fileTooBig", params: { size: "3.0 MB", max: 2 } });
+    expect(fileProblem({ type: "application/pdf", size: 1 }, { acceptedTypes: ["application/pdf"], maxSizeMb: 10 })).toBeNull();
+  });
+
+  it("formats sizes", () => {
+    expect([formatBytes(12), formatBytes(2048), formatBytes(5 * 1024 * 1024 + 1)]).toEqual(["12 B", "2 KB", "5.0 MB"]);
+  });
+});
+
+describe("photo compression sizes", () => {
+  it("bounds the long side and never upscales", () => {
+    expect(fitWithin(4000, 3000)).toEqual({ width: 2000, height: 1500, scaled: true });
+    expect(fitWithin(3000, 4000)).toEqual({ width: 1500, height: 2000, scaled: true });
+    expect(fitWithin(800, 600)).toEqual({ width: 800, height: 600, scaled: false });
+    expect(fitWithin(2000, 10)).toEqual({ width: 2000, height: 10, scaled: false });
+  });
+
+  it("names the JPEG after the original", () => {
+    expect(jpegName("IMG_0001.HEIC")).toBe("IMG_0001.jpg");
+    expect(jpegName("扫描件.png")).toBe("扫描件.jpg");
+    expect(jpegName("")).toBe("photo.jpg");
   });
 });

@@ -324,6 +324,74 @@ def test_upload_cut_by_going_offline_resumes_where_it_stopped(app, shot) -> None
     )
 
 
+def test_upload_progress_survives_a_reload_mid_upload(app, shot) -> None:
+    _, page = app
+    code = item_code(page, MARRIAGE)
+    start_application(page, code, {"military": "no", "remarry": "yes"})
+
+    # Hold the upload at 3 MiB (the connection keeps failing there) until the page has reloaded.
+    log: list[tuple[str, int | None]] = []
+    hold = {"on": True}
+
+    def route(r: Route) -> None:
+        offset = r.request.headers.get("upload-offset")
+        log.append((r.request.method, int(offset) if offset is not None else None))
+        if r.request.method == "PATCH" and hold["on"] and int(offset or 0) >= 3 * MIB:
+            r.abort("connectionreset")
+            return
+        r.continue_()
+
+    page.route("**/api/v1/uploads**", route)
+    pdf = pdf_bytes(5 * MIB)
+    with page.expect_event("requestfailed", lambda q: q.method == "PATCH"):
+        material(page, "prior").get_by_test_id("file-prior").set_input_files(
+            files=[{"name": "离婚证.pdf", "mimeType": "application/pdf", "buffer": pdf}])
+    before_reload = len(log)
+
+    page.reload()
+    prior = material(page, "prior")
+    text = prior.get_by_test_id("progress-text")
+    expect(text).to_contain_text(re.compile(r"已上传 [34]\.\d MB / 5\.0 MB"))  # kept on the phone
+    shot(page, "48-upload-progress-after-reload")
+    hold["on"] = False
+    expect(prior.get_by_test_id("material-state")).to_contain_text("已上传", timeout=40_000)
+
+    after = log[before_reload:]
+    assert not [m for m, _ in after if m == "POST"], f"the same upload went on after the reload: {log}"
+    assert min(o for m, o in after if m == "PATCH") == 3 * MIB, log
+
+
+def test_refused_file_shows_the_server_message_and_an_expired_token_is_refreshed(app, shot) -> None:
+    _, page = app
+    code = item_code(page, REISSUE)
+    start_application(page, code, {"type": "marriage", "archive": "yes"})
+    photo = material(page, "photo")
+
+    # Not an image at all, whatever its name says: the server refuses it, in Chinese, here.
+    photo.get_by_test_id("file-photo").set_input_files(
+        files=[{"name": "photo.png", "mimeType": "image/png", "buffer": b"this is not a picture" * 50}])
+    expect(photo.get_by_test_id("material-state")).to_contain_text("未通过")
+    error = photo.get_by_test_id("material-error")
+    expect(error).to_have_attribute("role", "alert")
+    expect(error).to_contain_text(re.compile(r"[\u4e00-\u9fff]"))
+    expect(page.get_by_test_id("queue-status")).to_contain_text("1 份材料未通过检查")
+    shot(page, "49-upload-refused")
+
+    # The access token has expired meanwhile: the upload refreshes it once and goes on.
+    page.evaluate(
+        "() => { const t = JSON.parse(localStorage.getItem('zw.auth'));"
+        " t.access = t.access.slice(0, -4) + 'AAAA'; localStorage.setItem('zw.auth', JSON.stringify(t)); }")
+    statuses: list[int] = []
+    page.on("response", lambda r: statuses.append(r.status) if "/api/v1/uploads" in r.url else None)
+    png = io.BytesIO()
+    Image.new("RGB", (600, 800), (200, 30, 30)).save(png, "PNG")
+    photo.get_by_test_id("file-photo").set_input_files(
+        files=[{"name": "合影.png", "mimeType": "image/png", "buffer": png.getvalue()}])
+    expect(photo.get_by_test_id("material-state")).to_contain_text("已上传")
+    expect(photo.get_by_test_id("material-error")).to_have_count(0)
+    assert statuses[0] == 401 and 201 in statuses, statuses
+
+
 def test_draft_with_a_queued_photo_survives_an_offline_reload(offline_app, shot) -> None:
     ctx, page = offline_app
     page.goto("/")
