@@ -88,3 +88,16 @@ export function scanTarget(raw, origins = []) {
   }
   return { kind: "text", text, reason: "unknown" };
 }
+
+/**
+ * Why the camera could not be opened, from getUserMedia's error (DOMException name; the older
+ * Chrome names too): "denied" | "noCamera" | "busy" | "failed". Each has its own message, and
+ * manual entry is offered for all of them.
+ */
+export function cameraProblem(error) {
+  const name = error?.name || "";
+  if (["NotAllowedError", "SecurityError", "PermissionDeniedError"].includes(name)) return "denied";
+  if (["NotFoundError", "OverconstrainedError", "DevicesNotFoundError"].includes(name)) return "noCamera";
+  if (["NotReadableError", "TrackStartError", "AbortError"].includes(name)) return "busy";
+  return "failed";
+}

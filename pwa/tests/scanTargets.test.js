@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { scanTarget, trustedOrigins, trackPath } from "../src/scanTargets.js";
+import { cameraProblem, scanTarget, trustedOrigins, trackPath } from "../src/scanTargets.js";
 
 const ORIGIN = "https://zwfw.bazhong.gov.cn";
 const origins = trustedOrigins(ORIGIN);
@@ -68,5 +68,18 @@ describe("anything else is shown, never opened", () => {
 
   it("nothing is ours without trusted origins", () => {
     expect(scanTarget(`${ORIGIN}/items/${ITEM}`, []).reason).toBe("foreign");
+  });
+});
+
+describe("camera problems", () => {
+  const err = (name) => Object.assign(new Error(name), { name });
+  it("maps getUserMedia errors to what the citizen can do", () => {
+    expect(cameraProblem(err("NotAllowedError"))).toBe("denied");
+    expect(cameraProblem(err("SecurityError"))).toBe("denied");
+    expect(cameraProblem(err("NotFoundError"))).toBe("noCamera");
+    expect(cameraProblem(err("OverconstrainedError"))).toBe("noCamera");
+    expect(cameraProblem(err("NotReadableError"))).toBe("busy");
+    expect(cameraProblem(err("TypeError"))).toBe("failed");
+    expect(cameraProblem(undefined)).toBe("failed");
   });
 });

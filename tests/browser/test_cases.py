@@ -568,3 +568,56 @@ def test_scanning_an_item_qr_with_the_camera_opens_the_guide(camera_browser: tup
         assert not errors, errors
     finally:
         ctx.close()
+
+
+def test_scanning_a_receipt_with_the_native_detector_opens_tracking(
+    camera_browser: tuple[Browser, str], server: str, citizen: Citizen
+) -> None:
+    """Where the browser has BarcodeDetector (Chrome on Android) it is used and qr-scanner is never
+    loaded. Linux Chromium has none, so a stand-in reads the receipt's tracking link (on this
+    server's origin) from the camera frames."""
+    browser, _ = camera_browser
+    done, _ = citizen.submitted()
+    receipt = citizen.receipt(done["case"]["id"])
+    parts = urlsplit(receipt["tracking_url"])
+    link = f"{server}{parts.path}?{parts.query}"
+    ctx = browser.new_context(base_url=server, service_workers="block", permissions=["camera"], **PHONE)
+    ctx.set_default_timeout(15_000)
+    stand_in = """window.BarcodeDetector = class {
+      static async getSupportedFormats() { return ["qr_code", "ean_13"]; }
+      async detect(source) { return source && source.videoWidth ? [{ rawValue: QR_TEXT, format: "qr_code" }] : []; }
+    };"""
+    # and the streams the page opens, to see them released
+    keep_streams = """const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    window.__streams = [];
+    navigator.mediaDevices.getUserMedia = async (c) => {
+      const s = await gum(c); window.__streams.push(s); return s; };"""
+    ctx.add_init_script(f"(() => {{ const QR_TEXT = {json.dumps(link)}; {stand_in} {keep_streams} }})();")
+    try:
+        page, errors = _new_page(ctx)
+        scripts: list[str] = []
+        page.on("request", lambda q: scripts.append(q.url) if q.resource_type == "script" else None)
+        page.goto("/scan")
+        page.wait_for_url(re.compile(r"/track\?number=\d{20}&code=\d{6}$"))
+        expect(page.get_by_test_id("track-item")).to_have_text(receipt["item_name"])
+        expect(page.get_by_test_id("track-number")).to_have_text(receipt["number"])
+        assert not [u for u in scripts if "qr-scanner" in u], scripts
+        # Gone from the scan screen, the camera is released.
+        assert page.evaluate("() => window.__streams.flatMap((s) => s.getTracks()).map((t) => t.readyState)") == [
+            "ended"]
+
+        assert not errors, errors
+    finally:
+        ctx.close()
+
+
+def test_a_typed_case_number_opens_tracking_with_it_filled_in(signed_out: Page) -> None:
+    page = signed_out
+    page.goto("/scan")
+    expect(page.get_by_test_id("scan-problem")).to_have_attribute("data-problem", "noCamera")  # no device here
+    page.get_by_label("二维码内容、网址或办件编号").fill("51190020261128000042")
+    page.get_by_test_id("scan-manual-go").click()
+    page.wait_for_url(re.compile(r"/track\?number=51190020261128000042$"))
+    expect(page.get_by_label("办件编号")).to_have_value("51190020261128000042")
+    expect(page.get_by_label("查询码")).to_be_focused()
+    expect(page.get_by_test_id("track-result")).to_have_count(0)
