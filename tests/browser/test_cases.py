@@ -270,6 +270,9 @@ def test_a_draft_detail_continues_in_the_apply_flow(signed_in: Page, citizen: Ci
     expect(page.get_by_test_id("timeline-empty")).to_have_text("还没有办理记录")
     expect(page.get_by_test_id("receipt")).to_have_count(0)
     expect(page.get_by_test_id("withdraw")).to_have_count(0)
+    # 继续申请 hands the draft to the apply flow, which takes it onto this phone and opens its form.
+    page.get_by_test_id("continue-apply").click()
+    page.wait_for_url(re.compile(r"/apply/[0-9a-f]{8}-[0-9a-f-]{27}$"))  # the phone's draft id (a UUID)
 
 
 def test_my_cases_pages_on_as_the_list_scrolls(signed_in: Page, citizen: Citizen) -> None:
