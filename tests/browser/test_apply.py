@@ -187,6 +187,7 @@ def test_apply_with_a_photo_then_submit_and_receipt(app, shot) -> None:
     expect(id_card.get_by_test_id("material-state")).to_contain_text("免提交")
     expect(photo.get_by_test_id("material-state")).to_contain_text("未上传")
     expect(photo.get_by_test_id("camera-photo")).to_have_attribute("capture", "environment")
+    expect(photo.get_by_test_id("material-formats")).to_have_text("格式：JPG、PNG；不超过 10 MB")
     expect(page.get_by_test_id("sync-status")).to_contain_text("已同步到服务器")
     shot(page, "40-apply-checklist")
 
@@ -392,7 +393,7 @@ def test_refused_file_shows_the_server_message_and_an_expired_token_is_refreshed
     assert statuses[0] == 401 and 201 in statuses, statuses
 
 
-def test_draft_with_a_queued_photo_survives_an_offline_reload(offline_app, shot) -> None:
+def test_draft_with_a_queued_photo_survives_an_offline_reload_and_submits_when_online(offline_app, shot) -> None:
     ctx, page = offline_app
     page.goto("/")
     page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=30_000)
@@ -422,11 +423,28 @@ def test_draft_with_a_queued_photo_survives_an_offline_reload(offline_app, shot)
     expect(material(page, "photo").get_by_test_id("material-state")).to_contain_text("等待上传（离线）")
     shot(page, "46-draft-after-offline-reload")
 
-    # Back online: the queued photo goes, and the draft keeps its place.
+    # Submitted while still offline: noted on the phone, sent once online and the photo is up.
+    page.get_by_test_id("step-check").click()
+    page.get_by_test_id("submit").click()
+    expect(page.get_by_test_id("submit-queued")).to_contain_text("联网并上传完材料后将自动提交")
+    expect(page.get_by_test_id("submit")).to_be_disabled()
+    shot(page, "50-submit-queued-offline")
+    assert page.url.endswith(draft_path + "/check")
+
     ctx.set_offline(False)
-    expect(material(page, "photo").get_by_test_id("material-state")).to_contain_text("已上传", timeout=30_000)
-    expect(page.get_by_test_id("queue-status")).to_have_count(0)
-    assert page.url.endswith(draft_path + "/materials")
+    page.wait_for_url(re.compile(r"/receipt/\d+$"), timeout=30_000)
+    expect(page.get_by_test_id("receipt-number")).to_have_text(re.compile(r"^\s*511900\d{14}\s*$"))
+    case_id = int(page.url.rsplit("/", 1)[-1])
+    headers = {"Authorization": f"Bearer {access_token(page)}"}
+    case = page.request.get(f"/api/v1/cases/{case_id}", headers=headers).json()
+    assert case["state"] == "submitted"
+    assert case["form_data"]["note"] == "请尽快办理"
+    assert {m["code"]: m["status"] for m in case["materials"]}["photo"] == "attached"
+    # The draft is gone from the phone once submitted.
+    assert page.evaluate(
+        "() => new Promise((ok) => { const r = indexedDB.open('zw-drafts');"
+        " r.onsuccess = () => { const c = r.result.transaction('drafts').objectStore('drafts').count();"
+        " c.onsuccess = () => ok(c.result); }; })") == 0
 
 
 def test_elder_mode_on_the_checklist(app, shot) -> None:

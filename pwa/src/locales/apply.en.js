@@ -64,6 +64,7 @@ export default {
     progress: "{sent} of {total} uploaded",
     progressLabel: "Upload progress of {name}",
     fileTooBig: "The file is too big ({size}); at most {max} MB",
+    formats: "Formats: {types}; at most {max} MB",
     fileType: "Please upload a JPG, PNG or PDF file",
     missingRequired: "{n} required document(s) still missing",
     allSet: "All required documents are in",

@@ -67,6 +67,7 @@ export default {
     progress: "已上传 {sent} / {total}",
     progressLabel: "{name} 上传进度",
     fileTooBig: "文件太大（{size}），最大 {max} MB",
+    formats: "格式：{types}；不超过 {max} MB",
     fileType: "请上传 JPG、PNG 或 PDF 文件",
     missingRequired: "还有 {n} 份必需材料未上传",
     allSet: "必需材料已齐全",
