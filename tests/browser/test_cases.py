@@ -398,6 +398,24 @@ def test_tracking_form_checks_and_rate_limit(signed_out: Page) -> None:
     expect(page.get_by_test_id("track-submit")).to_be_disabled()
 
 
+def test_tracking_in_english(signed_out: Page, citizen: Citizen) -> None:
+    page = signed_out
+    done, _ = citizen.submitted()
+    receipt = citizen.receipt(done["case"]["id"])
+    page.add_init_script("localStorage.setItem('zw.locale', JSON.stringify('en'));")
+    page.goto(f"/track?number={receipt['number']}&code={receipt['query_code']}")
+    result = page.get_by_test_id("track-result")
+    expect(result.get_by_test_id("case-state")).to_have_text(re.compile(r"Submitted, awaiting acceptance"))
+    expect(page.get_by_role("heading", name="Progress")).to_be_visible()
+    expect(page.get_by_test_id("timeline-entry")).to_contain_text("Application submitted (current)")
+    expect(page.get_by_test_id("track-promised")).to_contain_text(re.compile(r"^\d{1,2} [A-Z][a-z]{2} \d{4}"))
+    page.get_by_test_id("track-again").click()
+    page.get_by_label("Case number").fill(receipt["number"])
+    page.get_by_label("Query code").fill("12")
+    page.get_by_label("Query code").press("Enter")
+    expect(page.get_by_test_id("code-error")).to_have_text(re.compile("A query code has 6 digits"))
+
+
 # --------------------------------------------------------------------------- elder mode
 
 

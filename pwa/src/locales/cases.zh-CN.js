@@ -28,6 +28,7 @@ export default {
     timeline: "办理进度",
     noEvents: "还没有办理记录",
     current: "当前",
+    paren: "（{text}）",
     materials: "申请材料",
     required: "必需",
     optional: "选交",
