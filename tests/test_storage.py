@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -410,25 +410,6 @@ async def test_the_interface_default_streams_the_file(store: LocalBlobStore, tmp
 
 
 # -- a full disk ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def tiny_filesystem(tmp_path: Path) -> Iterator[Path]:
-    """A real 1 MiB tmpfs, so ENOSPC comes from the kernel. Mounting needs root (CAP_SYS_ADMIN)."""
-    mountpoint = tmp_path / "tiny"
-    mountpoint.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mountpoint)], capture_output=True, text=True
-    )
-    if mounted.returncode != 0:
-        pytest.fail(
-            "the full-disk test mounts a 1 MiB tmpfs and needs root (CAP_SYS_ADMIN): "
-            f"{mounted.stderr.strip() or mounted.returncode}"
-        )
-    try:
-        yield mountpoint
-    finally:
-        subprocess.run(["umount", str(mountpoint)], check=True)
 
 
 async def test_a_full_disk_raises_storage_full_and_frees_the_space(tiny_filesystem: Path) -> None:

@@ -21,11 +21,13 @@ from litestar import Litestar
 from tusclient.client import TusClient
 
 from api.cases.models import Case
+from api.core.errors import ApiError
 from api.core.settings import storage_root
 from api.uploads import services
 from api.uploads.models import EXPIRED, Upload
 from tests.identity_helpers import bearer, citizen_tokens
 from tests.processes import ROOT, running_server, sqlite_env, zhengwu
+from tests.test_cases import principal_of
 from tests.tus_helpers import metadata, pdf_bytes
 
 UPLOADS = "/api/v1/uploads"
@@ -160,6 +162,41 @@ async def test_a_completion_killed_after_linking_never_alters_the_stored_blob(cl
     assert await stored() == data
     upload = await Upload.get(id=partial.name)
     assert upload.state == "completed" and upload.sha256 == hashlib.sha256(data).hexdigest()
+
+
+async def test_a_full_disk_keeps_every_acknowledged_byte_and_the_upload_resumes(
+    client: AsyncClient, app: Litestar, tiny_filesystem: Path
+) -> None:
+    # Partial files on a real 1 MiB tmpfs: the kernel's ENOSPC, not a simulation.
+    tokens = await citizen_tokens(client, app)
+    who = principal_of(app, tokens)
+    case = await new_case(client, tokens)
+    data = pdf_bytes(700_000)
+    upload = await services.create(who, tiny_filesystem, len(data), {
+        "case_id": str(case["id"]), "material_id": case["materials"][0]["code"], "filename": "a.pdf"})
+
+    async def body(chunk: bytes) -> AsyncIterator[bytes]:
+        for i in range(0, len(chunk), 64 * 1024):
+            yield chunk[i:i + 64 * 1024]
+
+    done = await services.append(who, tiny_filesystem, app.state.blobs, upload.id, 0, body(data[:300_000]))
+    assert done.upload.upload_offset == 300_000
+    filler = tiny_filesystem / "filler"
+    with pytest.raises(OSError):  # someone else fills the disk
+        filler.write_bytes(b"\0" * 1024 * 1024)
+
+    with pytest.raises(ApiError) as refused:
+        await services.append(who, tiny_filesystem, app.state.blobs, upload.id, 300_000, body(data[300_000:]))
+    assert refused.value.status_code == 507 and "存储空间" in refused.value.message
+    partial = services.partial_dir(tiny_filesystem) / upload.id
+    assert (await Upload.get(id=upload.id)).upload_offset == 300_000
+    assert partial.read_bytes() == data[:300_000]  # acknowledged bytes intact, nothing half-kept
+
+    filler.unlink()
+    done = await services.append(who, tiny_filesystem, app.state.blobs, upload.id, 300_000, body(data[300_000:]))
+    assert done.completed and done.upload.sha256 == hashlib.sha256(data).hexdigest()
+    async with app.state.blobs.open(done.upload.blob_key) as chunks:  # another filesystem: streamed over
+        assert b"".join([c async for c in chunks]) == data
 
 
 async def test_bad_requests(client: AsyncClient, app: Litestar) -> None:
