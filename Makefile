@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 PWA_SOURCES := $(shell find pwa/src pwa/public -type f 2>/dev/null) pwa/index.html pwa/vite.config.js
 
-.PHONY: run test install lint bench bench-uploads browser-deps clean
+.PHONY: run test install lint bench bench-uploads bench-pwa browser-deps clean
 
 run: install                                   ## install, migrate, load the demo, serve on :8000
 	$(BIN)/zhengwu migrate
@@ -48,6 +48,9 @@ bench: install                                 ## catalog read benchmark (prints
 
 bench-uploads: install                         ## tus upload throughput and RSS benchmark (prints figures)
 	$(BIN)/python tests/bench/bench_uploads.py
+
+bench-pwa: install browser-deps                ## PWA home FCP/LCP/usable on slow 4G + 4x CPU (prints figures)
+	$(BIN)/python tests/bench/bench_pwa.py
 
 clean:
 	rm -rf $(VENV) pwa/node_modules pwa/dist
