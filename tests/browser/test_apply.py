@@ -15,7 +15,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
 
 import pytest
 from PIL import ExifTags, Image
@@ -25,6 +25,7 @@ from tests.browser.conftest import PHONE
 from tests.tus_helpers import pdf_bytes
 
 PHONE_NUMBER = "13912340077"
+CONTRAST_JS = (Path(__file__).parent / "contrast.js").read_text()
 MIB = 1024 * 1024
 REISSUE = "补领婚姻登记证"  # id card fetched as a certificate (免提交, bring the original) + a photo
 MARRIAGE = "内地居民结婚登记"  # a photo and a declaration (PDF accepted)
@@ -447,18 +448,35 @@ def test_draft_with_a_queued_photo_survives_an_offline_reload_and_submits_when_o
         " c.onsuccess = () => ok(c.result); }; })") == 0
 
 
-def test_elder_mode_on_the_checklist(app, shot) -> None:
+# Every visible text of the page's main part (own text nodes) with a computed size under 18 px.
+SMALL_TEXT_JS = """() => [...document.querySelectorAll('main *')].filter(el => {
+  const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+  const r = el.getBoundingClientRect();
+  return own && r.width > 1 && r.height > 1 && parseFloat(getComputedStyle(el).fontSize) < 18;
+}).map(el => el.className + ': ' + el.textContent.trim().slice(0, 30))"""
+TARGETS_JS = """(sel) => [...document.querySelectorAll(sel)]
+  .map(b => { const r = b.getBoundingClientRect(); return [b.textContent.trim().slice(0, 12), r.width, r.height]; })"""
+
+
+def test_elder_mode_on_the_apply_screens(app, shot) -> None:
     _, page = app
     page.goto("/")
     page.evaluate("() => { localStorage.setItem('zw.elder', 'true'); }")
     code = item_code(page, REISSUE)
     start_application(page, code, {"type": "marriage", "archive": "no"})
     expect(page.locator("html")).to_have_class(re.compile(r"\belder\b"))
-    sizes: Any = page.evaluate(
-        "() => ({ body: parseFloat(getComputedStyle(document.body).fontSize),"
-        " buttons: [...document.querySelectorAll('.pick-btn, [data-testid=materials-next], .step-link')]"
-        ".map(b => { const r = b.getBoundingClientRect(); return [r.width, r.height]; }) })"
-    )
-    assert sizes["body"] >= 18
-    assert sizes["buttons"] and all(w >= 60 and h >= 60 for w, h in sizes["buttons"]), sizes
+    assert page.evaluate(SMALL_TEXT_JS) == []
+    targets = page.evaluate(TARGETS_JS, ".pick-btn, [data-testid=materials-next], .step-link, .page-actions .btn")
+    assert targets and all(w >= 60 and h >= 60 for _, w, h in targets), targets
+    low = page.evaluate(CONTRAST_JS)
+    assert not low, f"text below 4.5:1 contrast: {low[:5]}"
     shot(page, "47-apply-elder")
+    page.get_by_test_id("step-check").click()
+    expect(page.get_by_test_id("submit")).to_be_visible()
+    assert page.evaluate(SMALL_TEXT_JS) == []
+    assert not page.evaluate(CONTRAST_JS)
+    page.get_by_test_id("step-form").click()
+    expect(page.get_by_label("联系人姓名")).to_be_visible()
+    assert page.evaluate(SMALL_TEXT_JS) == []
+    targets = page.evaluate(TARGETS_JS, ".option, .text-input, [data-testid=form-next]")
+    assert all(h >= 60 for _, _, h in targets), targets
