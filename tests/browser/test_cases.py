@@ -642,3 +642,19 @@ def test_a_typed_case_number_opens_tracking_with_it_filled_in(signed_out: Page) 
     expect(page.get_by_label("办件编号")).to_have_value("51190020261128000042")
     expect(page.get_by_label("查询码")).to_be_focused()
     expect(page.get_by_test_id("track-result")).to_have_count(0)
+
+
+def test_a_qr_picture_from_the_album_is_read(signed_out: Page, server: str, tmp_path: Path) -> None:
+    """No camera: a saved picture of a QR code is read by qr-scanner (Linux Chromium has no
+    BarcodeDetector), and a picture without one says so."""
+    page = signed_out
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (300, 300), "white").save(blank)
+    picture = tmp_path / "qr.png"
+    qrcode.make(f"{server}/items/{LICENCE}").save(picture)
+    page.goto("/scan")
+    expect(page.get_by_test_id("scan-problem")).to_have_attribute("data-problem", "noCamera")
+    page.get_by_test_id("scan-image-input").set_input_files(str(blank))
+    expect(page.get_by_test_id("scan-image-error")).to_have_text(re.compile("这张图片里没有找到二维码"))
+    page.get_by_test_id("scan-image-input").set_input_files(str(picture))
+    page.wait_for_url(re.compile(rf"/items/{re.escape(LICENCE)}$"))

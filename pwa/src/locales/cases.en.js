@@ -123,6 +123,10 @@ export default {
     foreign: "This is another website's address. For your safety the app will not open it:",
     unknown: "This is our address, but not a service or case the app can open:",
     scanAgain: "Scan again",
+    fromImage: "Pick a QR code picture",
+    readingImage: "Reading the picture…",
+    noCodeInImage: "No QR code found in this picture. Try a sharper picture of the whole code",
+    imageFailed: "The picture could not be read. Retry, or type the code below",
     opening: "Recognised, opening…",
   },
 };

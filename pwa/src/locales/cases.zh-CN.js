@@ -123,6 +123,10 @@ export default {
     foreign: "这是其他网站的网址，为了您的安全，本应用不会打开它：",
     unknown: "这是本平台的网址，但不是可以直接打开的事项或办件：",
     scanAgain: "再扫一次",
+    fromImage: "从相册选择二维码图片",
+    readingImage: "正在识别图片…",
+    noCodeInImage: "这张图片里没有找到二维码，请换一张清晰、完整的图片",
+    imageFailed: "图片识别失败，请重试，或在下面手动输入",
     opening: "已识别，正在打开…",
   },
 };
