@@ -15,6 +15,7 @@ import {
   pendingChanges,
   queueSummary,
   tusError,
+  tusUploader,
 } from "../src/uploadQueue.js";
 import { fitWithin, jpegName } from "../src/imageCompress.js";
 
@@ -394,5 +395,81 @@ describe("photo compression sizes", () => {
     expect(jpegName("IMG_0001.HEIC")).toBe("IMG_0001.jpg");
     expect(jpegName("扫描件.png")).toBe("扫描件.jpg");
     expect(jpegName("")).toBe("photo.jpg");
+  });
+});
+
+describe("tusUploader", () => {
+  // A stand-in for tus-js-client's Upload that records its options and lets the test drive them.
+  function fakeTus() {
+    const made = [];
+    class Upload {
+      constructor(file, options) {
+        this.file = file;
+        this.options = options;
+        this.url = null;
+        made.push(this);
+      }
+      start() {}
+    }
+    return { made, module: { Upload } };
+  }
+  const req = () => {
+    const headers = {};
+    return { headers, setHeader: (k, v) => (headers[k] = v) };
+  };
+  const res = (status, body = "") => ({ getStatus: () => status, getBody: () => body, getHeader: () => null });
+
+  it("resumes from the stored URL with small chunks and the draft's metadata", async () => {
+    const tus = fakeTus();
+    const auth = { tokens: { get: () => ({ access: "A1", refresh: "R1" }) }, refresh: async () => {} };
+    const upload = tusUploader({ auth, loadTus: async () => tus.module });
+    const file = { blob: new Blob(["x"]), uploadUrl: "/api/v1/uploads/abc", materialCode: "photo", name: "p.jpg", type: "image/jpeg" };
+    const urls = [];
+    const done = upload(file, { caseId: 7 }, { onUrl: (u) => urls.push(u), onProgress: () => {}, onChunk: () => {} });
+    await new Promise((r) => setTimeout(r, 0));
+    const o = tus.made[0].options;
+    expect(o.uploadUrl).toBe("/api/v1/uploads/abc");
+    expect(o.chunkSize).toBe(1024 * 1024);
+    expect(o.storeFingerprintForResuming).toBe(false);
+    expect(o.metadata).toEqual({ case_id: "7", material_id: "photo", filename: "p.jpg", filetype: "image/jpeg" });
+    tus.made[0].url = "/api/v1/uploads/abc";
+    o.onUploadUrlAvailable();
+    expect(urls).toEqual(["/api/v1/uploads/abc"]);
+    o.onSuccess();
+    await done;
+  });
+
+  it("sends the current token on every request and refreshes it once on a 401", async () => {
+    const tus = fakeTus();
+    let tokens = { access: "old", refresh: "R1" };
+    const refreshed = [];
+    const auth = {
+      tokens: { get: () => tokens },
+      refresh: async (stale) => {
+        refreshed.push(stale);
+        tokens = { access: "new", refresh: "R2" };
+        return tokens;
+      },
+    };
+    const upload = tusUploader({ auth, loadTus: async () => tus.module });
+    const done = upload({ blob: new Blob(["x"]), materialCode: "m", name: "a.pdf", type: "application/pdf" }, { caseId: 1 }, {});
+    await new Promise((r) => setTimeout(r, 0));
+    const o = tus.made[0].options;
+    const first = req();
+    await o.onBeforeRequest(first);
+    expect(first.headers.Authorization).toBe("Bearer old");
+    await o.onAfterResponse(first, res(401));
+    expect(refreshed).toEqual(["R1"]);
+    const err = { originalResponse: res(401) };
+    expect(o.onShouldRetry(err)).toBe(true); // once, with the new token
+    const second = req();
+    await o.onBeforeRequest(second);
+    expect(second.headers.Authorization).toBe("Bearer new");
+    expect(o.onShouldRetry(err)).toBe(false); // a second 401: the session is over
+    expect(o.onShouldRetry({ originalResponse: res(415) })).toBe(false); // refused: not retried
+    expect(o.onShouldRetry({ originalResponse: res(409) })).toBe(true); // offset conflict: ask again
+    expect(o.onShouldRetry({ originalResponse: res(503) })).toBe(true);
+    o.onError({ originalResponse: res(415, JSON.stringify({ message: "只接受 JPG、PNG 图片", detail: "type", field: "file" })) });
+    await expect(done).rejects.toMatchObject({ status: 415, zh: "只接受 JPG、PNG 图片", field: "file" });
   });
 });

@@ -379,6 +379,12 @@ def test_refused_file_shows_the_server_message_and_an_expired_token_is_refreshed
     expect(page.get_by_test_id("queue-status")).to_contain_text("1 份材料未通过检查")
     shot(page, "49-upload-refused")
 
+    # Taken back from the phone: the material is simply missing again.
+    page.get_by_test_id("remove-photo").click()
+    expect(photo.get_by_test_id("material-state")).to_contain_text("未上传")
+    expect(photo.get_by_test_id("material-error")).to_have_count(0)
+    expect(page.get_by_test_id("queue-status")).to_have_count(0)
+
     # The access token has expired meanwhile: the upload refreshes it once and goes on.
     page.evaluate(
         "() => { const t = JSON.parse(localStorage.getItem('zw.auth'));"

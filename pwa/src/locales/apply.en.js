@@ -60,6 +60,7 @@ export default {
     takePhoto: "Take photo",
     chooseFile: "Choose file",
     replace: "Choose again",
+    remove: "Remove",
     compressing: "Compressing the photo…",
     progress: "{sent} of {total} uploaded",
     progressLabel: "Upload progress of {name}",

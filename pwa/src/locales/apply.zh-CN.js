@@ -63,6 +63,7 @@ export default {
     takePhoto: "拍照",
     chooseFile: "选择文件",
     replace: "重新选择",
+    remove: "移除",
     compressing: "正在压缩照片…",
     progress: "已上传 {sent} / {total}",
     progressLabel: "{name} 上传进度",
