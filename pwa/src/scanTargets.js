@@ -101,3 +101,19 @@ export function cameraProblem(error) {
   if (["NotReadableError", "TrackStartError", "AbortError"].includes(name)) return "busy";
   return "failed";
 }
+
+/** Digits as typed or copied from a receipt: blanks and hyphens between groups dropped,
+ * full-width digits (Chinese input methods) made ASCII. */
+export function cleanDigits(value) {
+  return String(value ?? "")
+    .replace(/[\uFF10-\uFF19]/g, (d) => String.fromCharCode(d.charCodeAt(0) - 0xfee0))
+    .replace(/[\s\-\u2010-\u2015\u3000]/g, "");
+}
+
+/** What is wrong with a tracking number and query code: i18n keys, "" when fine. */
+export function trackInputProblems(number, code) {
+  return {
+    number: !number ? "track.numberRequired" : CASE_NUMBER_RE.test(number) ? "" : "track.numberFormat",
+    code: !code ? "track.codeRequired" : QUERY_CODE_RE.test(code) ? "" : "track.codeFormat",
+  };
+}

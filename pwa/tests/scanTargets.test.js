@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { cameraProblem, scanTarget, trustedOrigins, trackPath } from "../src/scanTargets.js";
+import { cameraProblem, cleanDigits, scanTarget, trackInputProblems, trustedOrigins, trackPath } from "../src/scanTargets.js";
 
 const ORIGIN = "https://zwfw.bazhong.gov.cn";
 const origins = trustedOrigins(ORIGIN);
@@ -81,5 +81,20 @@ describe("camera problems", () => {
     expect(cameraProblem(err("NotReadableError"))).toBe("busy");
     expect(cameraProblem(err("TypeError"))).toBe("failed");
     expect(cameraProblem(undefined)).toBe("failed");
+  });
+});
+
+describe("tracking input", () => {
+  it("takes numbers as printed or typed with a Chinese input method", () => {
+    expect(cleanDigits(" 5119 0020-2611 2800 0001 ")).toBe(NUMBER);
+    expect(cleanDigits("０１２３４５")).toBe("012345");
+    expect(cleanDigits("511900\u3000202611—28")).toBe("51190020261128");
+    expect(cleanDigits(null)).toBe("");
+  });
+
+  it("names the problem of each field", () => {
+    expect(trackInputProblems("", "")).toEqual({ number: "track.numberRequired", code: "track.codeRequired" });
+    expect(trackInputProblems("123", "12a456")).toEqual({ number: "track.numberFormat", code: "track.codeFormat" });
+    expect(trackInputProblems(NUMBER, "012345")).toEqual({ number: "", code: "" });
   });
 });
