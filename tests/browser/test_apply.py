@@ -454,6 +454,31 @@ def test_draft_with_a_queued_photo_survives_an_offline_reload_and_submits_when_o
         " c.onsuccess = () => ok(c.result); }; })") == 0
 
 
+def test_a_server_draft_from_my_cases_continues_on_the_phone(app) -> None:
+    _, page = app
+    page.goto("/")
+    code = item_code(page, MARRIAGE)
+    headers = {"Authorization": f"Bearer {access_token(page)}"}
+    r = page.request.post("/api/v1/cases", headers=headers,
+                          data={"item_code": code, "answers": {"military": "no", "remarry": "no"}})
+    assert r.status == 201, r.text()
+    case_id = r.json()["id"]
+    r = page.request.patch(f"/api/v1/cases/{case_id}", headers=headers,
+                           data={"form_data": {"contact_name": "赵四", "contact_phone": "13800138000"}})
+    assert r.ok, r.text()
+
+    page.goto(f"/apply/{case_id}")  # the link of a draft in 我的办件
+    page.wait_for_url(re.compile(r"/apply/[0-9a-f-]{16,}$"))
+    expect(page.get_by_label("联系人姓名")).to_have_value("赵四")
+    page.get_by_test_id("step-materials").click()
+    expect(material(page, "statement").get_by_test_id("material-state")).to_contain_text("未上传")
+    expect(page.get_by_test_id("sync-status")).to_contain_text("已同步到服务器")
+    # The same link again finds the phone's copy instead of making a second one.
+    local = re.sub(r"/materials$", "", page.url)
+    page.goto(f"/apply/{case_id}")
+    page.wait_for_url(local)
+
+
 # Every visible text of the page's main part (own text nodes) with a computed size under 18 px.
 SMALL_TEXT_JS = """() => [...document.querySelectorAll('main *')].filter(el => {
   const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
