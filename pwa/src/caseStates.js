@@ -42,6 +42,10 @@ export function stateText(view, t, te) {
 
 export const canWithdraw = (state) => WITHDRAWABLE.has(state);
 
+/** Whether an expected completion date means anything: not for drafts, nor for a case that
+ * ended without a decision (withdrawn, not accepted). */
+export const showsPromised = (state) => !["draft", "withdrawn", "refused"].includes(state);
+
 /**
  * Timeline events (case detail: {at, action, action_name, to_state, state_name}; tracking:
  * {at, action, action_name, state, state_name}) as rows, newest first; the newest is `current`.

@@ -1,6 +1,6 @@
 import { describe, it, expect } from "vitest";
 import {
-  STATES, stateView, stateText, canWithdraw, timelineRows, formatDateTime, formatDate, chinaDay,
+  STATES, stateView, stateText, canWithdraw, showsPromised, timelineRows, formatDateTime, formatDate, chinaDay,
   promisedStatus, formatSize,
 } from "../src/caseStates.js";
 import zh from "../src/locales/cases.zh-CN.js";
@@ -37,6 +37,11 @@ describe("state presentation", () => {
     expect(v).toMatchObject({ icon: "•", tone: "grey", key: null });
     expect(stateText(v, t, te)).toBe("已归档");
     expect(stateView("constructor").key).toBe(null); // no prototype keys
+  });
+
+  it("an expected completion date only where it means something", () => {
+    for (const s of ["submitted", "in_review", "approved", "delivered"]) expect(showsPromised(s)).toBe(true);
+    for (const s of ["draft", "withdrawn", "refused"]) expect(showsPromised(s)).toBe(false);
   });
 
   it("withdrawal only before a decision", () => {

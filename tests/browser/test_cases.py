@@ -258,6 +258,7 @@ def test_my_cases_list_and_detail_with_timeline(signed_in: Page, citizen: Citize
     expect(entries.first).to_contain_text("撤回申请")
     expect(entries.first).to_contain_text("（当前）")
     expect(page.get_by_test_id("withdraw")).to_have_count(0)  # nothing left to withdraw
+    expect(page.get_by_test_id("promised-date")).to_have_count(0)  # nothing will be completed now
     assert not dialogs, dialogs
 
 
