@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from PIL import ExifTags, Image
@@ -452,6 +453,25 @@ def test_draft_with_a_queued_photo_survives_an_offline_reload_and_submits_when_o
         "() => new Promise((ok) => { const r = indexedDB.open('zw-drafts');"
         " r.onsuccess = () => { const c = r.result.transaction('drafts').objectStore('drafts').count();"
         " c.onsuccess = () => ok(c.result); }; })") == 0
+
+
+def test_applying_signed_out_goes_through_sign_in_and_comes_back(app) -> None:
+    _, page = app
+    page.goto("/")
+    tokens = page.evaluate(
+        "() => { const v = localStorage.getItem('zw.auth'); localStorage.removeItem('zw.auth'); return v; }")
+    code = item_code(page, REISSUE)
+    page.goto(f"/items/{code}/questions")
+    answer(page, {"type": "marriage", "archive": "yes"})
+    page.get_by_test_id("apply").click()
+    page.wait_for_url(re.compile(r"/login\?redirect="))
+    redirect = unquote(page.url.split("redirect=", 1)[1])
+    assert redirect == f"/items/{code}/apply"
+    # Signed in (the sign-in screen itself is tested in test_identity.py): back to applying.
+    page.evaluate("(v) => localStorage.setItem('zw.auth', v)", tokens)
+    page.goto(redirect)
+    page.wait_for_url(re.compile(r"/apply/[0-9a-f-]{16,}$"))
+    expect(page.get_by_role("heading", name="申请人信息")).to_be_visible()
 
 
 def test_a_server_draft_from_my_cases_continues_on_the_phone(app) -> None:
