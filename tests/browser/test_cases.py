@@ -192,6 +192,10 @@ def test_my_cases_list_and_detail_with_timeline(signed_in: Page, citizen: Citize
     draft = citizen.draft()
     receipt = citizen.receipt(case["id"])
 
+    # Two ways in: 我的 → 我的办件, and the bottom navigation.
+    page.goto("/me")
+    page.get_by_test_id("me-cases").click()
+    page.wait_for_url(re.compile(r"/cases$"))
     page.goto("/")
     page.get_by_test_id("nav-cases").click()
     page.wait_for_url(re.compile(r"/cases$"))
@@ -211,7 +215,7 @@ def test_my_cases_list_and_detail_with_timeline(signed_in: Page, citizen: Citize
     ids = [int(x) for x in page.locator("[data-testid=case-card]").evaluate_all(
         "els => els.map(e => e.dataset.caseId)")]
     assert ids.index(draft["id"]) < ids.index(case["id"]), "newest first"
-    shot(page, "40-my-cases")
+    shot(page, "60-my-cases")
 
     card.click()
     page.wait_for_url(re.compile(rf"/cases/{case['id']}$"))
@@ -239,7 +243,7 @@ def test_my_cases_list_and_detail_with_timeline(signed_in: Page, citizen: Citize
         material.get_by_test_id("download").click()
     assert dl.value.suggested_filename == f"{code}.pdf"
     assert Path(dl.value.path()).read_bytes() == files[code]
-    shot(page, "41-case-detail-timeline")
+    shot(page, "61-case-detail-timeline")
 
     # Withdraw: confirmed in the page (no pop-up); "keep it" changes nothing.
     page.get_by_test_id("withdraw").click()
@@ -340,7 +344,7 @@ def test_tracking_from_the_receipt_qr_shows_progress_and_nothing_personal(
     expect(page.get_by_test_id("track-promised")).to_contain_text(zh_date(receipt["promised_date"]))
     expect(page.get_by_test_id("timeline-entry")).to_have_count(1)
     expect(page.get_by_test_id("timeline-entry")).to_contain_text("提交申请")
-    shot(page, "42-track-result")
+    shot(page, "62-track-result")
 
     # Nothing personal anywhere in the page, and nothing signed in was asked for.
     for text in (page.locator("body").inner_text(), page.content()):
@@ -469,7 +473,7 @@ def test_tracking_in_elder_mode_has_large_text_and_targets(signed_out: Page, cit
     page.get_by_test_id("track-submit").click()
     expect(page.get_by_test_id("track-item")).to_have_text(receipt["item_name"])
     _elder_sizes(page, "result")
-    shot(page, "44-track-elder")
+    shot(page, "64-track-elder")
     assert not dialogs, dialogs
 
 
@@ -544,7 +548,7 @@ def test_scan_without_camera_permission_offers_manual_entry(
         expect(problem).to_contain_text("手动输入")
         manual = page.get_by_label("二维码内容、网址或办件编号")
         expect(manual).to_be_visible()
-        shot(page, "43-scan-denied")
+        shot(page, "63-scan-denied")
 
         # Another site's address, even with our path: shown as text, not opened, no link.
         foreign = f"https://example.com/items/{LICENCE}"
@@ -555,7 +559,7 @@ def test_scan_without_camera_permission_offers_manual_entry(
         expect(result.get_by_test_id("scan-text")).to_have_text(foreign)
         expect(result.locator("a")).to_have_count(0)
         assert urlsplit(page.url).path == "/scan"
-        shot(page, "45-scan-foreign")
+        shot(page, "65-scan-foreign")
 
         # The item QR's URL typed in (on this server's origin) opens the guide.
         manual.fill(f"{server}{urlsplit(decoded).path}")
@@ -582,7 +586,7 @@ def test_scanning_an_item_qr_with_the_camera_opens_the_guide(camera_browser: tup
         page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
         page.goto("/scan")
         expect(page.get_by_test_id("scan-status")).to_have_text(re.compile("将二维码放入框内|已识别"))
-        shot(page, "46-scan-camera", full_page=False)
+        shot(page, "66-scan-camera", full_page=False)
         page.wait_for_url(re.compile(rf"/items/{re.escape(LICENCE)}$"))
         assert guide_url.endswith(urlsplit(page.url).path)
         expect(page.get_by_role("heading", level=1)).to_be_visible()
