@@ -389,6 +389,30 @@ async def test_materials_are_served_only_to_the_applicant(client: AsyncClient, a
     assert (await client.get(material["download_url"], headers=bearer(tokens))).status_code == 404
 
 
+async def test_an_attached_file_can_be_taken_back_from_a_draft_only(client: AsyncClient, app: Litestar) -> None:
+    tokens = await citizen_tokens(client, app)
+    case = await draft(client, tokens)
+    await attach_all(app, tokens, case)
+    url = f"{CASES}/{case['id']}/materials/application/file"
+    other = await citizen_tokens(client, app)
+    assert (await client.delete(url, headers=bearer(other))).status_code == 404  # not theirs: no such case
+    r = await client.delete(url, headers=bearer(tokens))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    material = next(m for m in body["materials"] if m["code"] == "application")
+    assert material["status"] == "missing" and material["download_url"] is None and material["size"] is None
+    assert "application" in body["missing_required"]
+    assert (await client.get(url, headers=bearer(tokens))).status_code == 404
+    assert (await client.delete(url, headers=bearer(tokens))).status_code == 200  # again: nothing changes
+    r = await client.delete(f"{CASES}/{case['id']}/materials/nope/file", headers=bearer(tokens))
+    assert r.status_code == 404 and r.json()["field"] == "material_id"
+    await attach_all(app, tokens, case)
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    assert (await client.post(f"{CASES}/{case['id']}/submit", headers={**bearer(tokens), **key})).status_code == 200
+    r = await client.delete(url, headers=bearer(tokens))
+    assert r.status_code == 409 and r.json()["field"] == "state"  # submitted: the file stays
+
+
 async def test_expired_drafts_are_deleted_and_their_blobs_swept(
     client: AsyncClient, app: Litestar, tmp_path: Path
 ) -> None:

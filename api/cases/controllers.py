@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
@@ -187,6 +187,12 @@ class CaseController(Controller):
     async def receipt_png(self, state: State, request: CitizenRequest, id: FromPath[int]) -> Response[bytes]:
         return Response(qr_png(await _receipt_url(state, request, id)), media_type="image/png",
                         headers=PRIVATE)
+
+    @delete("/{id:int}/materials/{code:str}/file", status_code=200,
+            summary="Take back the file attached to a material of a draft (the material is missing again)")
+    async def detach(self, request: CitizenRequest, id: FromPath[int], code: FromPath[str]) -> CaseOut:
+        await services.detach_material(request.user, id, code)
+        return await case_out(await services.own_case(request.user, id))
 
     @get("/{id:int}/materials/{code:str}/file", media_type="application/octet-stream",
          summary="Download an attached material (applicant only; as an attachment)")
