@@ -328,8 +328,7 @@ async def append(
     body: AsyncIterable[bytes], checksum: bytes | None = None, *, now: dt.datetime | None = None,
 ) -> Appended:
     """Append one PATCH body at ``offset``; complete the upload when it reaches its length."""
-    await own_upload(principal, upload_id, now=now, allow_done=False)
-    async with _lock(upload_id):
+    async with _lock(upload_id):  # read under the lock: the row is what the last PATCH left
         upload = await own_upload(principal, upload_id, now=now, allow_done=False)
         start = upload.upload_offset
         if offset != start:
