@@ -359,6 +359,7 @@ export const api = {
   submitCase: (id, key) => auth.authed("POST", `/cases/${id}/submit`, { headers: { "Idempotency-Key": key } }),
   receipt: (id) => auth.authed("GET", `/cases/${id}/receipt`),
   receiptQr: (id) => auth.authed("GET", `/cases/${id}/receipt.svg`, { as: "blob" }),
+  detachMaterial: (id, code) => auth.authed("DELETE", `/cases/${id}/materials/${encodeURIComponent(code)}/file`),
   withdrawCase: (id) => auth.authed("POST", `/cases/${id}/withdraw`),
   // download_url is an API path ("/api/v1/cases/…/file") that needs the bearer token
   materialFile: (downloadUrl) => auth.authed("GET", downloadUrl.replace(/^\/api\/v1(?=\/)/, ""), { as: "blob" }),

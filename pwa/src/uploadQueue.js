@@ -60,7 +60,7 @@ export function editDraft(d, { formData, answers } = {}) {
 }
 
 /** The checklist fields kept from a server case (CaseOut). */
-function fromCase(c) {
+export function fromCase(c) {
   return {
     caseId: c.id,
     situationName: c.situation_name,

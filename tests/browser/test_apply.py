@@ -147,6 +147,14 @@ def start_application(page: Page, code: str, answers: dict[str, str], contact: s
     return draft_path
 
 
+def draft_case_id(page: Page) -> int:
+    """The server case of the draft the page shows (read from the phone's IndexedDB)."""
+    return page.evaluate(
+        "() => new Promise((ok, bad) => { const r = indexedDB.open('zw-drafts'); r.onerror = bad;"
+        " r.onsuccess = () => { const g = r.result.transaction('drafts').objectStore('drafts')"
+        ".get(location.pathname.split('/')[2]); g.onsuccess = () => ok(g.result.caseId); }; })")
+
+
 def material(page: Page, code: str):
     return page.locator(f"[data-testid=apply-material][data-code='{code}']")
 
@@ -308,13 +316,7 @@ def test_upload_cut_by_going_offline_resumes_where_it_stopped(app, shot) -> None
     assert patches == sorted(patches)
 
     headers = {"Authorization": f"Bearer {access_token(page)}"}
-    draft_id = page.evaluate("() => location.pathname.split('/')[2]")
-    case_id = page.evaluate(
-        "(id) => new Promise((ok, bad) => { const r = indexedDB.open('zw-drafts'); r.onerror = bad;"
-        " r.onsuccess = () => { const g = r.result.transaction('drafts').objectStore('drafts').get(id);"
-        " g.onsuccess = () => ok(g.result.caseId); }; })",
-        draft_id,
-    )
+    case_id = draft_case_id(page)
     case = page.request.get(f"/api/v1/cases/{case_id}", headers=headers).json()
     attached = {m["code"]: m for m in case["materials"]}["statement"]
     assert attached["status"] == "attached" and attached["size"] == len(pdf)
@@ -399,6 +401,15 @@ def test_refused_file_shows_the_server_message_and_an_expired_token_is_refreshed
     expect(photo.get_by_test_id("material-state")).to_contain_text("已上传")
     expect(photo.get_by_test_id("material-error")).to_have_count(0)
     assert statuses[0] == 401 and 201 in statuses, statuses
+
+    # Uploaded by mistake: taken back from the server too, not only from the phone.
+    page.get_by_test_id("remove-photo").click()
+    expect(photo.get_by_test_id("material-state")).to_contain_text("未上传")
+    expect(page.get_by_test_id("materials-summary")).to_contain_text("还有 1 份必需材料未上传")
+    headers = {"Authorization": f"Bearer {access_token(page)}"}
+    case_id = draft_case_id(page)
+    case = page.request.get(f"/api/v1/cases/{case_id}", headers=headers).json()
+    assert {m["code"]: m["status"] for m in case["materials"]}["photo"] == "missing"
 
 
 def test_draft_with_a_queued_photo_survives_an_offline_reload_and_submits_when_online(offline_app, shot) -> None:
