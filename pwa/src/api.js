@@ -352,7 +352,8 @@ export const api = {
   bindEnterprise: (uscc, name, role) => auth.authed("POST", "/me/enterprises", { body: { uscc, name, role } }),
 
   // applications (shapes: api/cases/schemas.py); uploads go through tus (src/uploadQueue.js)
-  createCase: (itemCode, answers) => auth.authed("POST", "/cases", { body: { item_code: itemCode, answers } }),
+  createCase: (itemCode, answers, enterpriseUscc = null) =>
+    auth.authed("POST", "/cases", { body: { item_code: itemCode, answers, ...(enterpriseUscc ? { enterprise_uscc: enterpriseUscc } : {}) } }),
   myCases: (params) => auth.authed("GET", "/cases", { params }),
   getCase: (id) => auth.authed("GET", `/cases/${id}`),
   updateCase: (id, change) => auth.authed("PATCH", `/cases/${id}`, { body: change }),

@@ -4,7 +4,7 @@
 // localStorage holds only a few MB of strings.
 //
 // Two stores:
-//  drafts: { id, owner, itemCode, itemName, answers, formData, caseId, idempotencyKey, dirty,
+//  drafts: { id, owner, itemCode, itemName, answers, formData, enterprise, caseId, idempotencyKey, rev/synced,
 //            checklist, listing, submitRequested, error, createdAt, updatedAt, … }
 //  files:  { id, draftId, materialCode, blob, name, type, size, status, uploadUrl, bytesSent,
 //            error, addedAt, updatedAt }  (one per material: a new file replaces the old one)
@@ -77,7 +77,7 @@ export function ownerOf(accessToken) {
 const now = () => new Date().toISOString();
 
 /** A new local draft for an item (nothing is sent yet). */
-export async function createDraft({ owner, itemCode, itemName = "", answers = {}, listing = null }) {
+export async function createDraft({ owner, itemCode, itemName = "", answers = {}, listing = null, enterprise = null }) {
   const d = {
     id: newId(),
     owner,
@@ -86,13 +86,15 @@ export async function createDraft({ owner, itemCode, itemName = "", answers = {}
     answers: { ...answers },
     formData: {},
     listing, // the 一单载明 answer seen when the draft was started (offline checklist)
+    enterprise, // { uscc, name } when applying for an enterprise the citizen is bound to; fixed at creation
     caseId: null,
     checklist: null, // the server case's materials once it exists
     caseUpdatedAt: null,
     // Generated once per draft and kept: a double tap, a retry or a replay after a reload all
     // send the same key, and the server submits at most once.
     idempotencyKey: `zw-${newId()}`.replace(/[^A-Za-z0-9._:-]/g, "").slice(0, 64),
-    dirty: { answers: false, form: false },
+    rev: { answers: 0, form: 0 }, // local edits counted (uploadQueue.editDraft) …
+    synced: { answers: 0, form: 0 }, // … and how far the server has them
     creating: null, // { at, knownIds } while a POST /cases may have reached the server
     submitRequested: false,
     error: null, // the last draft-level error: { message, detail, field, status }

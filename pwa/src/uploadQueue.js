@@ -74,7 +74,7 @@ export function fromCase(c) {
 /**
  * The sync engine. deps:
  *  store:    getDraft, updateDraft, filesOf, updateFile, deleteDraft (src/drafts.js)
- *  client:   createCase(itemCode, answers), myCases(params), getCase(id), updateCase(id, change),
+ *  client:   createCase(itemCode, answers, enterpriseUscc), myCases(params), getCase(id), updateCase(id, change),
  *            submitCase(id, key) (src/api.js `api`)
  *  upload:   (file, draft, { onUrl, onProgress }) → Promise; rejects with an ApiError
  *  isOnline: () → boolean
@@ -112,7 +112,7 @@ export function createSync({ store, client, upload, isOnline = () => true, onCha
       d = await save(d.id, { creating: { at: new Date().toISOString(), knownIds: page.items.map((c) => c.id) } });
     }
     const rev = (d.rev || {}).answers || 0;
-    const c = await client.createCase(d.itemCode, d.answers);
+    const c = await client.createCase(d.itemCode, d.answers, d.enterprise?.uscc || null);
     return save(d.id, (cur) => ({
       ...fromCase(c),
       creating: null,

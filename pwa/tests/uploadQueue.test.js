@@ -30,6 +30,7 @@ function fakeServer() {
     nextId: 1,
     calls: [],
     submits: new Map(), // key → number
+    enterprises: [], // the enterprise_uscc of each creation
   };
   const caseOut = (c) => ({
     id: c.id,
@@ -50,8 +51,9 @@ function fakeServer() {
       guard("list");
       return { items: [...s.cases.values()].reverse().map((c) => ({ id: c.id, state: c.state, item_code: c.item_code })) };
     },
-    async createCase(itemCode, answers) {
+    async createCase(itemCode, answers, enterpriseUscc) {
       guard("create");
+      s.enterprises.push(enterpriseUscc);
       if (answers.reason === "bad") throw http(422, "请回答：申请原因", "answers.reason");
       const c = {
         id: s.nextId++,
@@ -304,6 +306,14 @@ describe("createSync", () => {
     expect(server.cases.get(2).form_data).toEqual({ a: 1 });
     expect(await store.getFile(f.id)).toMatchObject({ status: "done" });
     expect(server.cases.get(2).materials[0].status).toBe("attached");
+  });
+
+  it("creates the server draft for the enterprise chosen on the phone", async () => {
+    const d = await store.createDraft({ owner: "citizen:1", itemCode: "LIC", answers: {}, enterprise: { uscc: "91110000802100433B", name: "巴中示例" } });
+    await sync(d.id);
+    const own = await newDraft();
+    await sync(own.id);
+    expect(server.enterprises).toEqual(["91110000802100433B", null]);
   });
 
   it("never runs two syncs of one draft at once", async () => {

@@ -30,6 +30,8 @@ CONTRAST_JS = (Path(__file__).parent / "contrast.js").read_text()
 MIB = 1024 * 1024
 REISSUE = "补领婚姻登记证"  # id card fetched as a certificate (免提交, bring the original) + a photo
 MARRIAGE = "内地居民结婚登记"  # a photo and a declaration (PDF accepted)
+LICENCE = "营业执照遗失补领、损坏换发"  # for enterprises and individuals
+USCC = "91110000802100433B"  # a valid unified social credit code
 
 
 def gps_jpeg(width: int = 3000, height: int = 2000) -> bytes:
@@ -508,6 +510,43 @@ def test_a_server_draft_from_my_cases_continues_on_the_phone(app) -> None:
     local = re.sub(r"/materials$", "", page.url)
     page.goto(f"/apply/{case_id}")
     page.wait_for_url(local)
+
+
+def test_a_citizen_bound_to_an_enterprise_applies_on_its_behalf(app) -> None:
+    """Verifies the module's citizen and binds an enterprise: kept near the end of the module, since
+    from here on the form is prefilled with the verified name."""
+    _, page = app
+    page.goto("/")
+    headers = {"Authorization": f"Bearer {access_token(page)}"}
+    first17 = "11010519800101001"
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    id_number = first17 + "10X98765432"[sum(int(d) * w for d, w in zip(first17, weights, strict=True)) % 11]
+    r = page.request.put("/api/v1/me/profile", headers=headers, data={"name": "王小明", "id_number": id_number})
+    assert r.ok, r.text()
+    r = page.request.post("/api/v1/me/enterprises", headers=headers,
+                          data={"uscc": USCC, "name": "巴中示例商贸有限公司", "role": "legal_representative"})
+    assert r.status in (200, 201), r.text()
+
+    code = item_code(page, LICENCE)
+    page.goto(f"/items/{code}/questions")
+    answer(page, {"reason": "lost", "agent": "no"})
+    page.get_by_test_id("apply").click()
+    chooser = page.get_by_test_id("choose-applicant")
+    expect(chooser).to_contain_text("代「巴中示例商贸有限公司」申请")
+    expect(page.get_by_test_id(f"applicant-{USCC}")).to_be_checked()
+    page.get_by_test_id("applicant-next").click()
+    page.wait_for_url(re.compile(r"/apply/[0-9a-f-]{16,}$"))
+    expect(page.get_by_test_id("form-applicant")).to_contain_text("巴中示例商贸有限公司")
+    expect(page.get_by_label("联系人姓名")).to_have_value("王小明")  # from the real-name profile
+    page.get_by_label("联系电话").fill("13800138000")
+    page.get_by_test_id("delivery-window").check()
+    page.get_by_test_id("form-next").click()
+    page.wait_for_url(re.compile(r"/materials$"))
+    expect(page.get_by_test_id("sync-status")).to_contain_text("已同步到服务器")
+    case = page.request.get(f"/api/v1/cases/{draft_case_id(page)}", headers=headers).json()
+    assert case["enterprise_uscc"] == USCC
+    page.get_by_test_id("step-check").click()
+    expect(page.get_by_test_id("check-form")).to_contain_text(USCC)
 
 
 # Every visible text of the page's main part (own text nodes) with a computed size under 18 px.
