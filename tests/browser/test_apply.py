@@ -31,7 +31,7 @@ MIB = 1024 * 1024
 REISSUE = "补领婚姻登记证"  # id card fetched as a certificate (免提交, bring the original) + a photo
 MARRIAGE = "内地居民结婚登记"  # a photo and a declaration (PDF accepted)
 LICENCE = "营业执照遗失补领、损坏换发"  # for enterprises and individuals
-USCC = "91110000802100433B"  # a valid unified social credit code
+USCC = "91511900MA6C7QJ5X4"  # a valid unified social credit code, bound only in this module
 
 
 def gps_jpeg(width: int = 3000, height: int = 2000) -> bytes:
