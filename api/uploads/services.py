@@ -11,7 +11,8 @@ non-blocking ``flock`` on the partial file against other processes on this host 
 no process can ever append twice at one offset.
 
 Completion (offset == length): the partial file is validated/normalised (``api.uploads.validation
-.normalise`` when that module provides it) and put into the blob store (durable on return), and
+.normalise``; imported with this module, so the first upload does not pay for loading pikepdf and
+Pillow) and put into the blob store (durable on return), and
 the upload row is marked completed in the same transaction that attaches the blob to the case
 material; the partial file is removed only after that commit. The SHA-256 of the acknowledged
 bytes is kept up to date while they arrive (in this process; recomputed from the file once after
@@ -31,7 +32,6 @@ import datetime as dt
 import errno
 import fcntl
 import hashlib
-import importlib
 import os
 import uuid
 import weakref
@@ -50,6 +50,7 @@ from api.catalog.models import MaterialRequirement
 from api.core.errors import ApiError
 from api.core.settings import DEFAULT_MAX_UPLOAD_MB
 from api.identity.principal import Principal
+from api.uploads import validation
 from api.uploads.models import COMPLETED, EXPIRED, PARTIAL, REJECTED, Upload
 from storage import BlobStore, StoredBlob
 
@@ -439,15 +440,6 @@ class ToStore:
     sha256: str | None = None  # known when ``path`` is the partial file (hashed while receiving)
 
 
-def _validation() -> Any:
-    """``api.uploads.validation`` when it exists and provides ``normalise``, else None."""
-    try:
-        module = importlib.import_module("api.uploads.validation")
-    except ModuleNotFoundError:
-        return None
-    return module if hasattr(module, "normalise") else None
-
-
 async def _requirement(upload: Upload) -> tuple[list[str], int]:
     """The accepted types and size limit of the material in the case's catalog version."""
     case = await Case.get(id=upload.case_id)  # type: ignore[attr-defined]
@@ -459,9 +451,6 @@ async def _requirement(upload: Upload) -> tuple[list[str], int]:
 
 
 async def _normalise(path: Path, upload: Upload, storage_root: Path, sha256: str) -> ToStore:
-    validation = _validation()
-    if validation is None:  # nothing checks the type: never let a browser trust the name
-        return ToStore(path, "application/octet-stream", sha256=sha256)
     accepted, max_bytes = await _requirement(upload)
     workdir = storage_root / "uploads" / "normalised"
     try:
@@ -469,7 +458,7 @@ async def _normalise(path: Path, upload: Upload, storage_root: Path, sha256: str
                                          workdir=workdir)
     except validation.MaterialRejected as exc:
         raise ApiError(exc.status, exc.message_zh, exc.detail_en, "file") from None
-    if getattr(result, "is_source", False):  # stored byte for byte: the partial file itself
+    if result.is_source:  # stored byte for byte: the partial file itself
         return ToStore(path, result.mime, sha256=sha256)
     return ToStore(Path(result.path), result.mime, Path(result.path))
 

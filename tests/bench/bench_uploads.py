@@ -84,6 +84,12 @@ def proc_status(pid: int) -> dict[str, int]:
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/PID/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def reset_peak(pid: int) -> bool:
     """Reset VmHWM to the current RSS (``echo 5 > /proc/PID/clear_refs``, Linux ≥ 4.0)."""
     try:
@@ -250,7 +256,8 @@ def prepare_catalog(env: dict[str, str], var: Path, zw: str) -> None:
         raise SystemExit(f"import-catalog failed:\n{r.stdout}\n{r.stderr}")
 
 
-async def run(args: argparse.Namespace, app_url: str, bare_url: str, app_pid: int, var: Path) -> dict:
+async def run(args: argparse.Namespace, app_url: str, bare_url: str, app_pid: int, bare_pid: int,
+              var: Path) -> dict:
     chunk = args.chunk_mib * MIB
     sizes = [int(s) for s in args.sizes.split(",")]
     levels = [int(c) for c in args.concurrency.split(",")]
@@ -287,17 +294,19 @@ async def run(args: argparse.Namespace, app_url: str, bare_url: str, app_pid: in
                 plans = [[body.chunks(chunk, uuid.uuid4().hex) for _ in range(n)] for _ in range(rounds)]
                 total = mib * n * rounds
                 # Bare endpoint: same chunks, same client, same concurrency.
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), cpu_seconds(bare_pid)
                 for r in range(rounds):
                     await asyncio.gather(*(bare_upload(bare, f"{bare_url}/bare", c) for c in plans[r]))
                 bare_rate = total / (time.perf_counter() - t0)
+                bare_cpu = (cpu_seconds(bare_pid) - c0) * 1000 / total
                 # tus.
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), cpu_seconds(app_pid)
                 for r in range(rounds):
                     await asyncio.gather(*(tus_upload(app, auth, targets[r][i], plans[r][i]) for i in range(n)))
                 tus_rate = total / (time.perf_counter() - t0)
+                tus_cpu = (cpu_seconds(app_pid) - c0) * 1000 / total
                 disk_rate = dd(var, mib, n)
-                results["rows"].append((mib, n, rounds, tus_rate, bare_rate, disk_rate))
+                results["rows"].append((mib, n, rounds, tus_rate, bare_rate, disk_rate, tus_cpu, bare_cpu))
                 print(f"  {mib} MiB × {n}: tus {tus_rate:.0f} MiB/s, bare {bare_rate:.0f}, dd {disk_rate:.0f}",
                       flush=True)
                 del plans
@@ -329,7 +338,8 @@ def main() -> None:
         wait_ready(f"http://127.0.0.1:{app_port}/api/v1/health", procs[0])
         wait_ready(f"http://127.0.0.1:{bare_port}/health", procs[1])
         results = asyncio.run(asyncio.wait_for(
-            run(args, f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{bare_port}", procs[0].pid, var),
+            run(args, f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{bare_port}", procs[0].pid, procs[1].pid,
+                var),
             timeout=900))
     finally:
         for p in procs:
@@ -345,10 +355,11 @@ def main() -> None:
     print(f"\n{db}; chunks of {args.chunk_mib} MiB; one uvicorn worker per server; {os.cpu_count()} CPUs; "
           f"MiB/s = all bytes of a scenario / its wall time (creation and completion included)\n")
     print(f"{'file':>8} {'at once':>7} {'uploads':>7} {'tus':>8} {'bare HTTP':>10} {'dd fdatasync':>13} "
-          f"{'tus/HTTP':>9} {'tus/dd':>7}  target")
-    for mib, n, rounds, tus_rate, bare_rate, disk_rate in results["rows"]:
+          f"{'tus/HTTP':>9} {'tus/dd':>7} {'server CPU ms/MiB tus | bare':>29}  target")
+    for mib, n, rounds, tus_rate, bare_rate, disk_rate, tus_cpu, bare_cpu in results["rows"]:
         print(f"{mib:>5} MiB {n:>7} {n * rounds:>7} {tus_rate:>8.1f} {bare_rate:>10.1f} {disk_rate:>13.1f} "
-              f"{tus_rate / bare_rate:>8.0%} {tus_rate / disk_rate:>7.0%}  tus ≥ 50 % of HTTP")
+              f"{tus_rate / bare_rate:>8.0%} {tus_rate / disk_rate:>7.0%} {tus_cpu:>20.2f} | {bare_cpu:<6.2f}"
+              f"  tus ≥ 50 % of HTTP")
     if results["rss"]:
         reset, before, transfer, after = results["rss"]
         base = before["VmRSS"]
