@@ -125,8 +125,12 @@ export async function listDrafts(owner) {
  * Change a draft in one transaction: `change` is an object merged into it, or a function of the
  * current draft returning the fields to merge. Returns the new draft (null if it is gone).
  */
-export async function updateDraft(id, change) {
-  const tx = (await db()).transaction("drafts", "readwrite");
+export function updateDraft(id, change) {
+  return mergeInto("drafts", id, change);
+}
+
+async function mergeInto(storeName, id, change) {
+  const tx = (await db()).transaction(storeName, "readwrite");
   const cur = await tx.store.get(id);
   if (!cur) {
     await tx.done;
@@ -190,18 +194,8 @@ export async function filesOf(draftId) {
 }
 
 /** Change a file record in one transaction (like updateDraft). */
-export async function updateFile(id, change) {
-  const tx = (await db()).transaction("files", "readwrite");
-  const cur = await tx.store.get(id);
-  if (!cur) {
-    await tx.done;
-    return null;
-  }
-  const patch = typeof change === "function" ? change(cur) : change;
-  const next = { ...cur, ...patch, updatedAt: now() };
-  await tx.store.put(next);
-  await tx.done;
-  return next;
+export function updateFile(id, change) {
+  return mergeInto("files", id, change);
 }
 
 export async function removeFile(id) {
