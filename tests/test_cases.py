@@ -174,6 +174,7 @@ async def test_another_citizens_case_does_not_exist_for_them(client: AsyncClient
         ("GET", "", {}), ("PATCH", "", {"json": {"form_data": {"x": 1}}}),
         ("POST", "/submit", {"headers": {"Idempotency-Key": "key-b-123"}}), ("POST", "/withdraw", {}),
         ("GET", "/receipt", {}), ("GET", "/receipt.png", {}), ("GET", "/materials/application/file", {}),
+        ("DELETE", "", {}), ("DELETE", "/materials/application/file", {}),
     ]:
         headers = {**bearer(b), **extra.pop("headers", {})}
         theirs = await client.request(method, path + suffix, headers=headers, **extra)
@@ -346,6 +347,22 @@ def test_the_rate_limiter_window_slides() -> None:
 
 
 # --------------------------------------------------------------------------- withdraw, files, expiry
+
+
+async def test_a_draft_can_be_discarded_a_submitted_case_cannot(client: AsyncClient, app: Litestar) -> None:
+    tokens = await citizen_tokens(client, app)
+    case = await draft(client, tokens)
+    await attach_all(app, tokens, case)
+    r = await client.delete(f"{CASES}/{case['id']}", headers=bearer(tokens))
+    assert r.status_code == 204
+    assert (await client.get(f"{CASES}/{case['id']}", headers=bearer(tokens))).status_code == 404
+    assert (await client.get(CASES, headers=bearer(tokens))).json()["items"] == []
+    assert (await client.delete(f"{CASES}/{case['id']}", headers=bearer(tokens))).status_code == 404
+
+    _, done = await submitted(client, app, tokens)
+    r = await client.delete(f"{CASES}/{done['case']['id']}", headers=bearer(tokens))
+    assert r.status_code == 409 and "撤回" in r.json()["message"] and r.json()["field"] == "state"
+    assert (await client.get(f"{CASES}/{done['case']['id']}", headers=bearer(tokens))).json()["state"] == "submitted"
 
 
 async def test_withdraw(client: AsyncClient, app: Litestar) -> None:

@@ -159,6 +159,10 @@ class CaseController(Controller):
         headers = {**PRIVATE, "Idempotent-Replayed": "true" if done.replayed else "false"}
         return Response(body, headers=headers)
 
+    @delete("/{id:int}", status_code=204, summary="Discard one of my drafts (submitted cases are withdrawn instead)")
+    async def discard(self, request: CitizenRequest, id: FromPath[int]) -> None:
+        await services.discard_draft(request.user, id)
+
     @post("/{id:int}/withdraw", status_code=200, summary="Withdraw an application before a decision")
     async def withdraw(self, request: CitizenRequest, id: FromPath[int]) -> CaseOut:
         return await case_out(await services.withdraw(request.user, id))

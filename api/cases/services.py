@@ -429,6 +429,20 @@ async def withdraw(principal: Principal, case_id: int, *, now: dt.datetime | Non
     return case
 
 
+async def discard_draft(principal: Principal, case_id: int) -> list[str]:
+    """Delete one of the caller's drafts (a submitted case is withdrawn instead, never deleted).
+    Returns the blob keys it referred to; the maintenance sweep removes those no other row uses,
+    and its uploads' partial files go with the next round."""
+    async with in_transaction() as conn:
+        case = await own_case(principal, case_id, conn, lock=True)
+        if case.state != DRAFT:
+            raise ApiError(409, "已提交的办件不能删除，如需取消请撤回", f"case is {case.state}, not a draft", "state")
+        keys = await CaseMaterial.filter(case_id=case.id, blob_key__isnull=False).using_db(conn).values_list(
+            "blob_key", flat=True)
+        await Case.filter(id=case.id, state=DRAFT).using_db(conn).delete()
+    return sorted({str(k) for k in keys})
+
+
 async def submitted_case(principal: Principal, case_id: int) -> Case:
     case = await own_case(principal, case_id)
     if case.number is None:
