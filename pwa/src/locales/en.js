@@ -185,6 +185,9 @@ export default {
     legalRep: "Legal representative: {name}",
     signOut: "Sign out",
     signingOut: "Signing out…",
+    signOutUnsent: "{n} document(s) on this phone have not been uploaded yet. Signing out deletes the drafts and photos kept on this phone (drafts already on the server stay in My cases).",
+    signOutAnyway: "Sign out and delete",
+    signOutCancel: "Stay signed in",
   },
   id: {
     format: "An ID number has 18 characters (the last may be X)",

@@ -185,6 +185,9 @@ export default {
     legalRep: "法定代表人：{name}",
     signOut: "退出登录",
     signingOut: "正在退出…",
+    signOutUnsent: "本机还有 {n} 份材料没有上传。退出后，本机保存的申请草稿和照片都会删除（已上传到服务器的草稿仍可在“我的办件”中继续）。",
+    signOutAnyway: "仍然退出并删除",
+    signOutCancel: "先不退出",
   },
   id: {
     format: "身份证号码应为 18 位（最后一位可以是 X）",
