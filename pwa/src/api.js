@@ -362,6 +362,8 @@ export const api = {
   receiptQr: (id) => auth.authed("GET", `/cases/${id}/receipt.svg`, { as: "blob" }),
   detachMaterial: (id, code) => auth.authed("DELETE", `/cases/${id}/materials/${encodeURIComponent(code)}/file`),
   withdrawCase: (id) => auth.authed("POST", `/cases/${id}/withdraw`),
+  // 204 for the caller's draft; 409 (field "state") once submitted; 404 if gone or not theirs
+  discardCase: (id) => auth.authed("DELETE", `/cases/${id}`),
   // download_url is an API path ("/api/v1/cases/…/file") that needs the bearer token
   materialFile: (downloadUrl) => auth.authed("GET", downloadUrl.replace(/^\/api\/v1(?=\/)/, ""), { as: "blob" }),
   // public tracking: no sign-in, never memoised (the state changes; 429 carries retryAfter)

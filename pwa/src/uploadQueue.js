@@ -9,6 +9,11 @@
 // offset, and the submission key is generated once per draft. A network failure ends the run and
 // leaves everything queued; the page starts a new run when the browser is back online.
 //
+// A draft can also be discarded (`discard`): its run is stopped (an upload in flight aborted),
+// the server draft deleted, then the one on the phone with its files. That needs the network when
+// a server draft exists (or may exist), and is refused offline rather than queued: the outbox only
+// runs while its own draft's page is open, and a discarded draft has no page to run from.
+//
 // The module is pure of the browser where it matters: `createSync` takes the draft store, the API
 // client and the uploader as arguments (tests pass fakes), and `tusUploader` wraps tus-js-client.
 import { ApiError, errorFromResponse } from "./api.js";
@@ -80,9 +85,11 @@ export function fromCase(c) {
  *  isOnline: () → boolean
  *  onChange: (draftId) → void, after any stored change; onProgress: (fileId, sent, total)
  *  onSubmitted: (draftId, SubmitOut) → void; the draft is deleted from the device afterwards
+ *  client.discardCase(id) is needed only by `discard`
  */
 export function createSync({ store, client, upload, isOnline = () => true, onChange = () => {}, onProgress = () => {}, onSubmitted = () => {} }) {
-  const running = new Map(); // draftId → { promise, again }
+  const running = new Map(); // draftId → { promise, again, stopped, controller }
+  const discarding = new Set(); // draftIds being discarded: no new run starts for them
 
   async function save(id, change) {
     const d = await store.updateDraft(id, change);
@@ -96,13 +103,19 @@ export function createSync({ store, client, upload, isOnline = () => true, onCha
     return f;
   }
 
-  // 1. The server draft. A POST whose answer was lost may still have created one: before posting
-  // again, look for a draft of this item that was not there before the first attempt.
+  // The server draft an unanswered POST /cases of `d` created, if it did: a draft of this item
+  // that was not there before the first attempt.
+  async function madeByLostPost(d) {
+    const page = await client.myCases({ limit: 20 });
+    const known = new Set(d.creating.knownIds);
+    return page.items.find((c) => c.state === "draft" && c.item_code === d.itemCode && !known.has(c.id)) || null;
+  }
+
+  // 1. The server draft. A POST whose answer was lost may still have created one: look for it
+  // before posting again.
   async function ensureCase(d) {
     if (d.creating) {
-      const page = await client.myCases({ limit: 20 });
-      const known = new Set(d.creating.knownIds);
-      const made = page.items.find((c) => c.state === "draft" && c.item_code === d.itemCode && !known.has(c.id));
+      const made = await madeByLostPost(d);
       if (made) {
         const c = await client.getCase(made.id);
         return save(d.id, { ...fromCase(c), creating: null, error: null });
@@ -140,7 +153,7 @@ export function createSync({ store, client, upload, isOnline = () => true, onCha
   }
 
   // 3. Files, one at a time (a phone uplink is better used by one stream).
-  async function uploadAll(d) {
+  async function uploadAll(d, signal) {
     const listed = new Set((d.checklist || []).map((m) => m.code));
     let changed = false;
     for (const f of await store.filesOf(d.id)) {
@@ -152,9 +165,11 @@ export function createSync({ store, client, upload, isOnline = () => true, onCha
         });
         continue;
       }
+      if (signal?.aborted) throw signal.reason;
       await saveFile(d.id, f.id, { status: "uploading", error: null });
       try {
         await upload(f, d, {
+          signal,
           onUrl: (url) => store.updateFile(f.id, { uploadUrl: url }),
           onProgress: (sent, total) => {
             onProgress(f.id, sent, total);
@@ -164,7 +179,7 @@ export function createSync({ store, client, upload, isOnline = () => true, onCha
         await saveFile(d.id, f.id, { status: "done", bytesSent: f.size, error: null });
         changed = true;
       } catch (e) {
-        if (isNetwork(e)) {
+        if (isNetwork(e) || signal?.aborted) {
           await saveFile(d.id, f.id, { status: "queued" });
           throw e;
         }
@@ -212,18 +227,21 @@ export function createSync({ store, client, upload, isOnline = () => true, onCha
     }
   }
 
-  async function runOnce(id) {
+  async function runOnce(id, signal) {
     let d = await store.getDraft(id);
     if (!d) return { done: true };
     if (!isOnline()) return { offline: true };
     try {
       if (!d.caseId) d = await ensureCase(d);
       const pending = pendingChanges(d);
-      if (pending.answers || pending.form) d = await pushChanges(d);
-      d = await uploadAll(d);
+      if (!signal.aborted && (pending.answers || pending.form)) d = await pushChanges(d);
+      if (!signal.aborted) d = await uploadAll(d, signal);
+      // Stopped (the citizen discards the draft): never submit what is being thrown away.
+      if (signal.aborted) return { stopped: true };
       if (d.submitRequested) d = await submit(d);
       return { done: true };
     } catch (e) {
+      if (signal.aborted) return { stopped: true };
       if (isNetwork(e)) return { offline: true, error: e };
       if (e instanceof ApiError && e.status === 404 && d.caseId && e.field !== "material_id") {
         // The server draft is gone (expired after its lifetime): start a new one next run, and
@@ -243,27 +261,75 @@ export function createSync({ store, client, upload, isOnline = () => true, onCha
    * that run go round once more (to pick up what was queued meanwhile) and shares its result.
    */
   function sync(id) {
+    if (discarding.has(id)) return Promise.resolve({ stopped: true });
     const cur = running.get(id);
     if (cur) {
       cur.again = true;
       return cur.promise;
     }
-    const entry = { again: false, promise: null };
+    const entry = { again: false, stopped: false, controller: new AbortController(), promise: null };
     entry.promise = (async () => {
       let result;
       let rounds = 0;
       do {
         entry.again = false;
-        result = await runOnce(id);
+        result = await runOnce(id, entry.controller.signal);
         if (result.again) entry.again = true;
-      } while (entry.again && !result.offline && ++rounds < 5);
+      } while (entry.again && !result.offline && !result.stopped && ++rounds < 5);
       return result;
     })().finally(() => running.delete(id));
     running.set(id, entry);
     return entry.promise;
   }
 
-  return { sync, isRunning: (id) => running.has(id) };
+  /** Stop the run of a draft (aborting its upload in flight) and wait until it has ended. */
+  async function stop(id) {
+    const cur = running.get(id);
+    if (!cur) return;
+    cur.again = false;
+    cur.controller.abort(new DOMException("the draft's run was stopped", "AbortError"));
+    await cur.promise.catch(() => {});
+  }
+
+  /**
+   * Discard a draft: stop its run, delete the server draft (a 404 means it is gone already), then
+   * the draft and its files on the phone. Results: { done } | { gone } (no such draft any more,
+   * e.g. submitted by the run just stopped) | { offline } | { signedOut } | { failed, error }
+   * (409: submitted meanwhile). Unless done, the draft stays on the phone exactly as it was.
+   * A draft that never reached the server (no case, no POST that may have made one) is deleted
+   * offline too: there is nothing to disagree about.
+   */
+  async function discard(id) {
+    discarding.add(id);
+    try {
+      await stop(id);
+      const d = await store.getDraft(id);
+      if (!d) return { gone: true };
+      let caseId = d.caseId;
+      if (caseId || d.creating) {
+        if (!isOnline()) return { offline: true };
+        if (!caseId) caseId = (await madeByLostPost(d))?.id ?? null;
+        if (caseId) {
+          try {
+            await client.discardCase(caseId);
+          } catch (e) {
+            if (!(e instanceof ApiError && e.kind === "http" && e.status === 404)) throw e;
+          }
+        }
+      }
+      await store.deleteDraft(id);
+      onChange(id);
+      return { done: true };
+    } catch (e) {
+      if (isNetwork(e)) return { offline: true, error: e };
+      if (e instanceof ApiError && e.status === 401) return { signedOut: true, error: e };
+      return { failed: true, error: e };
+    } finally {
+      discarding.delete(id);
+    }
+  }
+
+  return { sync, stop, discard, isRunning: (id) => running.has(id) };
 }
 
 /** The ApiError of a failed tus request (the server answers JSON with zh `message`). */
@@ -286,8 +352,9 @@ export function tusError(err) {
  * 401 refreshes it once (single-flight with the rest of the app) before tus retries.
  */
 export function tusUploader({ auth, endpoint = "/api/v1/uploads", chunkSize = CHUNK_SIZE, retryDelays = RETRY_DELAYS, loadTus = () => import("tus-js-client") } = {}) {
-  return async function upload(f, d, { onUrl, onProgress, onChunk }) {
+  return async function upload(f, d, { onUrl, onProgress, onChunk, signal }) {
     const tus = await loadTus();
+    if (signal?.aborted) throw signal.reason;
     return new Promise((resolve, reject) => {
       let refreshed = false;
       const up = new tus.Upload(f.blob, {
@@ -337,6 +404,16 @@ export function tusUploader({ auth, endpoint = "/api/v1/uploads", chunkSize = CH
           reject(tusError(err));
         },
       });
+      // Stopped (the draft is being discarded): end the requests now. The partial upload is not
+      // terminated with a tus DELETE: deleting the case takes its uploads with it.
+      signal?.addEventListener(
+        "abort",
+        () => {
+          Promise.resolve(up.abort(false)).catch(() => {});
+          reject(signal.reason);
+        },
+        { once: true },
+      );
       up.start();
     });
   };

@@ -100,6 +100,13 @@ function fakeServer() {
       s.submits.set(key, number);
       return { number, query_code: "ABCD2345" };
     },
+    async discardCase(id) {
+      guard("discard");
+      const c = s.cases.get(id);
+      if (!c) throw http(404, "没有找到这个办件");
+      if (c.state !== "draft") throw http(409, "申请已提交，不能放弃", "state");
+      s.cases.delete(id);
+    },
   };
   // A tus stand-in: offsets per upload URL; `dropAt` cuts the connection once that many bytes are in.
   s.uploads = new Map();
@@ -144,17 +151,19 @@ async function wipe() {
 let server;
 let submitted;
 let sync;
+let engine;
 beforeEach(async () => {
   await wipe();
   server = fakeServer();
   submitted = [];
-  sync = createSync({
+  engine = createSync({
     store,
     client: server.client,
     upload: server.upload,
     isOnline: () => server.online,
     onSubmitted: (id, out) => submitted.push([id, out.number]),
-  }).sync;
+  });
+  sync = engine.sync;
 });
 afterEach(wipe);
 
@@ -321,6 +330,99 @@ describe("createSync", () => {
     const [a, b] = await Promise.all([sync(d.id), sync(d.id)]);
     expect(a).toEqual(b);
     expect(server.calls.filter((x) => x === "create")).toHaveLength(1);
+  });
+});
+
+describe("discarding a draft", () => {
+  it("deletes the server draft, then the draft and its files on the phone", async () => {
+    const d = await newDraft();
+    await store.addFile(d.id, "application", photo(), { name: "a.jpg" });
+    await sync(d.id);
+    expect(server.cases.size).toBe(1);
+    expect(await engine.discard(d.id)).toEqual({ done: true });
+    expect(server.cases.size).toBe(0);
+    expect(await store.getDraft(d.id)).toBeNull();
+    expect(await store.filesOf(d.id)).toEqual([]);
+  });
+
+  it("stops an upload in flight and never submits what is thrown away", async () => {
+    let started;
+    const begun = new Promise((resolve) => (started = resolve));
+    const seen = [];
+    const slow = createSync({
+      store,
+      client: server.client,
+      isOnline: () => server.online,
+      // An upload that only ends when it is aborted, like a big photo on a slow line.
+      upload: (f, dr, { signal }) =>
+        new Promise((resolve, reject) => {
+          started();
+          signal.addEventListener("abort", () => {
+            seen.push("aborted");
+            reject(signal.reason);
+          });
+        }),
+    });
+    const d = await newDraft();
+    await store.addFile(d.id, "application", photo(), { name: "a.jpg" });
+    await store.updateDraft(d.id, { submitRequested: true });
+    const run = slow.sync(d.id);
+    await begun;
+    expect(await slow.discard(d.id)).toEqual({ done: true });
+    expect(await run).toEqual({ stopped: true });
+    expect(seen).toEqual(["aborted"]);
+    expect(server.calls).not.toContain("submit");
+    expect(server.cases.size).toBe(0);
+    expect(await store.getDraft(d.id)).toBeNull();
+    expect(await slow.sync(d.id)).toEqual({ done: true }); // nothing left to run
+  });
+
+  it("offline with a server draft: refused, and the phone keeps everything", async () => {
+    const d = await newDraft();
+    await store.addFile(d.id, "application", photo(), { name: "a.jpg" });
+    await sync(d.id);
+    server.online = false;
+    expect(await engine.discard(d.id)).toEqual({ offline: true });
+    expect((await store.getDraft(d.id)).caseId).toBe(1);
+    expect(await store.filesOf(d.id)).toHaveLength(1);
+    expect(server.cases.size).toBe(1);
+  });
+
+  it("a draft that never reached the server is deleted offline too", async () => {
+    server.online = false;
+    const d = await newDraft();
+    await store.addFile(d.id, "application", photo(), { name: "a.jpg" });
+    expect(await engine.discard(d.id)).toEqual({ done: true });
+    expect(await store.getDraft(d.id)).toBeNull();
+    expect(server.calls).toEqual([]);
+  });
+
+  it("a server draft already gone (404) is fine; a submitted one (409) keeps the phone's draft", async () => {
+    const gone = await newDraft();
+    await sync(gone.id);
+    server.cases.clear();
+    expect(await engine.discard(gone.id)).toEqual({ done: true });
+    expect(await store.getDraft(gone.id)).toBeNull();
+
+    const sent = await newDraft();
+    await sync(sent.id);
+    const caseId = (await store.getDraft(sent.id)).caseId;
+    server.cases.get(caseId).state = "submitted";
+    const out = await engine.discard(sent.id);
+    expect(out.failed).toBe(true);
+    expect(out.error.status).toBe(409);
+    expect(await store.getDraft(sent.id)).not.toBeNull();
+  });
+
+  it("finds and deletes the server draft made by a POST whose answer was lost", async () => {
+    const d = await newDraft();
+    server.dropAfterCreate = true;
+    expect((await sync(d.id)).offline).toBe(true);
+    expect((await store.getDraft(d.id)).caseId).toBeNull();
+    expect(server.cases.size).toBe(1);
+    expect(await engine.discard(d.id)).toEqual({ done: true });
+    expect(server.cases.size).toBe(0);
+    expect(await store.getDraft(d.id)).toBeNull();
   });
 });
 

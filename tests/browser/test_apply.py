@@ -512,6 +512,79 @@ def test_a_server_draft_from_my_cases_continues_on_the_phone(app) -> None:
     page.wait_for_url(local)
 
 
+def test_discarding_a_draft_stops_its_upload_and_deletes_it_on_the_server_and_the_phone(app, shot) -> None:
+    _, page = app
+    code = item_code(page, REISSUE)
+    draft_path = start_application(page, code, {"type": "marriage", "archive": "no"}, contact="周阿姨")
+    expect(page.get_by_test_id("sync-status")).to_contain_text("已同步到服务器")
+    case_id = draft_case_id(page)
+    local_id = draft_path.rsplit("/", 1)[-1]
+
+    # The photo's upload is held on the line (never answered): it is in the queue when discarded.
+    held: list[Route] = []
+    page.route("**/api/v1/uploads**", lambda r: held.append(r))
+    with page.expect_request(lambda q: "/api/v1/uploads" in q.url):
+        material(page, "photo").get_by_test_id("camera-photo").set_input_files(
+            files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": gps_jpeg(1600, 1200)}])
+    expect(material(page, "photo").get_by_test_id("material-state")).to_contain_text(re.compile("正在上传|等待上传"))
+
+    # Confirmed in the page (no pop-up), and a second thought is possible.
+    page.get_by_test_id("discard").click()
+    confirm = page.get_by_test_id("discard-confirm")
+    expect(confirm).to_contain_text("服务器上的申请草稿都会删除")
+    expect(page.locator("#discard-confirm-title")).to_be_focused()
+    page.get_by_test_id("discard-no").click()
+    expect(confirm).to_have_count(0)
+    expect(page.get_by_test_id("discard")).to_be_focused()
+    page.get_by_test_id("discard").click()
+    shot(page, "51-discard-confirm")
+
+    # The held upload is aborted by the phone (not left running), then 我的办件 loads.
+    with page.expect_event("requestfailed", lambda q: "/api/v1/uploads" in q.url), \
+            page.expect_response(lambda r: re.search(r"/api/v1/cases(\?|$)", r.url) is not None
+                                 and r.request.method == "GET"):
+        page.get_by_test_id("discard-yes").click()
+    page.wait_for_url(re.compile(r"/cases$"))
+    expect(page.get_by_test_id("cases-notice")).to_contain_text("已放弃申请")
+    expect(page.locator("[data-testid=case-card], [data-testid=cases-empty]").first).to_be_visible()
+    expect(page.locator(f"[data-testid=case-card][data-case-id='{case_id}']")).to_have_count(0)
+
+    headers = {"Authorization": f"Bearer {access_token(page)}"}
+    assert page.request.get(f"/api/v1/cases/{case_id}", headers=headers).status == 404
+
+    page.reload()
+    expect(page.locator("[data-testid=case-card], [data-testid=cases-empty]").first).to_be_visible()
+    expect(page.locator(f"[data-testid=case-card][data-case-id='{case_id}']")).to_have_count(0)
+    expect(page.get_by_test_id("cases-notice")).to_have_count(0)  # said once, not on every visit
+    left = page.evaluate(
+        "(id) => new Promise((ok, bad) => { const r = indexedDB.open('zw-drafts'); r.onerror = bad;"
+        " r.onsuccess = () => { const tx = r.result.transaction(['drafts', 'files']);"
+        " const d = tx.objectStore('drafts').count(id);"
+        " const f = tx.objectStore('files').index('draft').count(id);"
+        " tx.oncomplete = () => ok([d.result, f.result]); }; })",
+        local_id)
+    assert left == [0, 0], f"draft and files left on the phone: {left}"
+    page.goto(draft_path)
+    expect(page.get_by_text("没有找到这份申请草稿")).to_be_visible()
+
+
+def test_discarding_offline_is_refused_and_keeps_the_draft(app) -> None:
+    ctx, page = app
+    code = item_code(page, REISSUE)
+    start_application(page, code, {"type": "divorce", "archive": "no"})
+    expect(page.get_by_test_id("sync-status")).to_contain_text("已同步到服务器")
+    case_id = draft_case_id(page)
+    ctx.set_offline(True)
+    page.get_by_test_id("discard").click()
+    page.get_by_test_id("discard-yes").click()
+    expect(page.get_by_test_id("discard-error")).to_contain_text("放弃申请需要联网")
+    assert page.url.endswith("/materials")
+    assert draft_case_id(page) == case_id  # still on the phone, as it was
+    ctx.set_offline(False)
+    headers = {"Authorization": f"Bearer {access_token(page)}"}
+    assert page.request.get(f"/api/v1/cases/{case_id}", headers=headers).json()["state"] == "draft"
+
+
 def test_a_citizen_bound_to_an_enterprise_applies_on_its_behalf(app) -> None:
     """Verifies the module's citizen and binds an enterprise: kept near the end of the module, since
     from here on the form is prefilled with the verified name."""

@@ -91,6 +91,16 @@ export default {
     submitBlocked: "还有材料未上传或未通过检查，请先处理",
     declaration: "本人承诺所填信息和所交材料真实有效。",
     notYet: "（未填写）",
+    // discarding the draft
+    discard: "放弃申请",
+    discardTitle: "确定放弃这份申请吗？",
+    discardText: "填写的内容和本机上等待上传的照片、文件都会删除，不能恢复。",
+    discardTextServer: "填写的内容、本机上的照片和文件，以及服务器上的申请草稿都会删除，不能恢复。",
+    discardConfirm: "确定放弃",
+    discardCancel: "继续申请",
+    discarding: "正在删除…",
+    discardOffline: "放弃申请需要联网：服务器上的申请草稿要一并删除。请联网后再试，内容仍保存在本机。",
+    discarded: "已放弃申请，草稿已删除",
     // receipt
     receiptTitle: "申请已提交",
     receiptHelp: "请保存办件编号和查询码，凭它们可随时查询办理进度。",
