@@ -32,6 +32,7 @@ import datetime as dt
 import errno
 import fcntl
 import hashlib
+import mmap
 import os
 import uuid
 import weakref
@@ -59,7 +60,8 @@ MAX_UPLOAD_SIZE = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024  # default Tus-Max-Size (Z
 MAX_CHUNK_SIZE = 8 * 1024 * 1024  # one PATCH body (the route's request_max_body_size)
 ORPHAN_GRACE = dt.timedelta(hours=1)  # a partial file without a partial row is removed after this
 WRITE_BUFFER = 1024 * 1024  # batch network chunks into large writes (each write is a thread hop)
-SYNC_EVERY = 2 * WRITE_BUFFER  # flush to disk during a PATCH, not only at its end
+SYNC_EVERY = 2 * WRITE_BUFFER  # page-cache writes: flush during a PATCH, not only at its end
+DIRECT_ALIGN = 4096  # O_DIRECT offsets, lengths and memory: a multiple of every logical block size
 
 _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 # upload id → (acknowledged offset, SHA-256 of the bytes up to it), most recently used last.
@@ -215,7 +217,15 @@ class _Partial:
     """The partial file, opened and flock-ed for one PATCH (blocking calls: run in a thread).
 
     ``digest`` hashes the whole file as it grows (seeded from the running cache or by reading the
-    acknowledged prefix); ``chunk_digest`` only this PATCH's body, when a checksum was sent."""
+    acknowledged prefix); ``chunk_digest`` only this PATCH's body, when a checksum was sent.
+
+    Whole aligned blocks go to disk with ``O_DIRECT`` from a page-aligned buffer: copying them into
+    the page cache cost 2–3 ms of CPU per MiB on our machines (42 % of the server's CPU in an
+    upload, ``copy_folio_from_iter_atomic``), direct writes 0.1–0.2 ms, and the data must reach the
+    disk before the PATCH is acknowledged anyway. The unaligned head and tail of each PATCH go
+    through the page cache (a block is never written both ways); ``pending`` holds accepted bytes
+    short of a whole block until the next write or the final ``sync``. Filesystems without
+    ``O_DIRECT`` (tmpfs) use the page cache throughout."""
 
     def __init__(self, path: Path, offset: int, upload_id: str) -> None:
         self.fd = self._open_locked(path)
@@ -224,8 +234,13 @@ class _Partial:
             # commit: the inode is the stored blob's too, so write to a private copy instead.
             self._unshare(path, offset)
         os.ftruncate(self.fd, offset)  # bytes past the acknowledged offset were never acknowledged
-        os.lseek(self.fd, offset, os.SEEK_SET)
-        self.offset = offset
+        self.offset = offset  # bytes accepted: written, or pending
+        self.written = offset  # bytes in the file
+        self.pending = bytearray()
+        self.dfd: int | None = None
+        self.staging: mmap.mmap | None = None
+        with contextlib.suppress(OSError):  # EINVAL where the filesystem has no direct I/O
+            self.dfd = os.open(path, os.O_WRONLY | os.O_DIRECT | os.O_CLOEXEC)
         cached = _running.get(upload_id)
         if cached is not None and cached[0] == offset:
             self.digest = cached[1].copy()  # a copy: a rolled-back PATCH must not touch the cache
@@ -267,11 +282,11 @@ class _Partial:
     def write(self, data: bytes | bytearray) -> None:
         if self.failed:
             raise OSError(errno.EIO, "an earlier write to this partial file failed")
-        view = memoryview(data)
         try:
-            while view:
-                written = os.write(self.fd, view)
-                view = view[written:]
+            if self.dfd is None:
+                self._buffered(data)
+            else:
+                self._direct(memoryview(data))
         except OSError:
             self.failed = True
             raise
@@ -279,24 +294,82 @@ class _Partial:
         if self.chunk_digest is not None:
             self.chunk_digest.update(data)
         self.offset += len(data)
-        self.unsynced += len(data)
+
+    def _buffered(self, data: bytes | bytearray | memoryview) -> None:
+        view = memoryview(data)
+        while view:
+            n = os.pwrite(self.fd, view, self.written)
+            view = view[n:]
+            self.written += n
+            self.unsynced += n
         if self.unsynced >= SYNC_EVERY:
             # Flush while the rest of the body is still arriving, so the fsync that acknowledges
-            # the PATCH has little left to do (it was most of a 5 MiB PATCH's latency).
+            # the PATCH has little left to do.
             os.fdatasync(self.fd)
             self.unsynced = 0
 
+    def _direct(self, data: memoryview) -> None:
+        """Up to the next block boundary through the page cache, then whole blocks directly (one
+        copy into the aligned buffer, ``pending`` first), keeping the remainder in ``pending``.
+        ``pending`` is only ever non-empty while the file ends on a block boundary."""
+        if self.written % DIRECT_ALIGN:
+            head = min(DIRECT_ALIGN - self.written % DIRECT_ALIGN, len(data))
+            self._buffered(data[:head])
+            data = data[head:]
+        kept = len(self.pending)
+        whole = (kept + len(data)) // DIRECT_ALIGN * DIRECT_ALIGN
+        if not whole:
+            self.pending += data
+            return
+        if self.staging is None or len(self.staging) < whole:
+            if self.staging is not None:
+                self.staging.close()
+            self.staging = mmap.mmap(-1, max(whole, WRITE_BUFFER))  # page-aligned memory
+        self.staging[:kept] = self.pending
+        self.staging[kept:whole] = data[:whole - kept]
+        rest = data[whole - kept:]
+        done = 0
+        try:
+            while done < whole:
+                n = os.pwrite(self.dfd, memoryview(self.staging)[done:whole], self.written)  # type: ignore[arg-type]
+                done += n
+                self.written += n
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            os.close(self.dfd)  # type: ignore[arg-type]  # the device wants another alignment
+            self.dfd = None
+            self._buffered(memoryview(self.staging)[done:whole])
+            self._buffered(rest)
+            self.pending.clear()
+            return
+        self.pending = bytearray(rest)
+
+    def _flush_pending(self) -> None:
+        if self.pending:
+            self._buffered(self.pending)
+            self.pending.clear()
+
     def rollback(self, offset: int) -> None:
         os.ftruncate(self.fd, offset)
-        os.lseek(self.fd, offset, os.SEEK_SET)
-        self.offset = offset
+        self.offset = self.written = offset
+        self.pending.clear()
         self.digest = None  # no longer the file's hash: never cache it
         os.fsync(self.fd)
 
     def sync(self) -> None:
-        os.fsync(self.fd)
+        try:
+            self._flush_pending()
+        except OSError:
+            self.failed = True
+            raise
+        os.fsync(self.fd)  # the inode: data written either way, the size, the device's cache
 
     def close(self) -> None:
+        if self.dfd is not None:
+            os.close(self.dfd)
+        if self.staging is not None:
+            self.staging.close()
         os.close(self.fd)  # also drops the flock
 
 
