@@ -522,6 +522,10 @@ describe("tusUploader", () => {
         made.push(this);
       }
       start() {}
+      abort(shouldTerminate) {
+        this.aborted = { shouldTerminate };
+        return Promise.resolve();
+      }
     }
     return { made, module: { Upload } };
   }
@@ -549,6 +553,22 @@ describe("tusUploader", () => {
     expect(urls).toEqual(["/api/v1/uploads/abc"]);
     o.onSuccess();
     await done;
+  });
+
+  it("aborts the upload when the draft's run is stopped (no tus DELETE: the case takes it along)", async () => {
+    const tus = fakeTus();
+    const auth = { tokens: { get: () => ({ access: "A1", refresh: "R1" }) }, refresh: async () => {} };
+    const upload = tusUploader({ auth, loadTus: async () => tus.module });
+    const stop = new AbortController();
+    const file = { blob: new Blob(["x"]), materialCode: "photo", name: "p.jpg", type: "image/jpeg" };
+    const done = upload(file, { caseId: 7 }, { signal: stop.signal });
+    await new Promise((r) => setTimeout(r, 0));
+    stop.abort(new DOMException("stopped", "AbortError"));
+    await expect(done).rejects.toMatchObject({ name: "AbortError" });
+    expect(tus.made[0].aborted).toEqual({ shouldTerminate: false });
+    // Already stopped before it began: nothing is started at all.
+    await expect(upload(file, { caseId: 7 }, { signal: stop.signal })).rejects.toMatchObject({ name: "AbortError" });
+    expect(tus.made).toHaveLength(1);
   });
 
   it("sends the current token on every request and refreshes it once on a 401", async () => {
