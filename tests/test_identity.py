@@ -11,7 +11,7 @@ from httpx import AsyncClient
 from litestar import Litestar
 
 from api.identity.ids import id_number_problem, mask_id_number, mask_phone, uscc_problem
-from api.identity.models import OtpCode, Staff
+from api.identity.models import Citizen, OtpCode, Staff
 from api.identity.tokens import AUDIENCE, TokenService
 from tests.identity_helpers import STAFF_PASSWORD, bearer, citizen_tokens, new_phone, staff_tokens
 
@@ -122,9 +122,19 @@ async def test_logout_ends_the_access_token_and_the_session(client: AsyncClient,
         "/api/v1/auth/logout", headers=bearer(tokens), json={"refresh_token": tokens["refresh_token"]}
     )
     assert r.status_code == 204
-    assert (await client.get("/api/v1/me", headers=bearer(tokens))).status_code == 401
+    r = await client.get("/api/v1/me", headers=bearer(tokens))
+    assert r.status_code == 401 and r.json()["message"] == "您已退出登录，请重新登录"
     r = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert r.status_code == 401
+
+
+async def test_a_token_of_a_deleted_citizen_is_refused(client: AsyncClient, app: Litestar) -> None:
+    tokens = await citizen_tokens(client, app)
+    assert (await client.get("/api/v1/me", headers=bearer(tokens))).status_code == 200
+    subject = app.state.tokens.verify_access(tokens["access_token"]).subject
+    await Citizen.filter(id=int(subject.split(":")[1])).delete()
+    r = await client.get("/api/v1/me", headers=bearer(tokens))
+    assert r.status_code == 401 and r.json()["message"] == "账号不存在，请重新登录"
 
 
 def _forge(app: Litestar, **changes: object) -> str:
