@@ -285,6 +285,12 @@ class _Partial:
         self.fd = self._open_locked(path)
 
     def write(self, data: bytes | bytearray) -> None:
+        self.store(data)
+        self.hash(data)
+
+    def store(self, data: bytes | bytearray) -> None:
+        """The file half of :meth:`write`; may run in parallel with :meth:`hash` of the same data
+        (they share no state), never with another ``store``."""
         if self.failed:
             raise OSError(errno.EIO, "an earlier write to this partial file failed")
         try:
@@ -295,10 +301,12 @@ class _Partial:
         except OSError:
             self.failed = True
             raise
+        self.offset += len(data)
+
+    def hash(self, data: bytes | bytearray) -> None:
         self.digest.update(data)
         if self.chunk_digest is not None:
             self.chunk_digest.update(data)
-        self.offset += len(data)
 
     def _buffered(self, data: bytes | bytearray | memoryview) -> None:
         view = memoryview(data)
@@ -462,12 +470,12 @@ async def _receive(partial: _Partial, body: AsyncIterable[bytes], upload: Upload
                 data, buffer = buffer, bytearray()
                 if writing is not None:
                     await writing
-                writing = asyncio.ensure_future(asyncio.to_thread(partial.write, data))
+                writing = asyncio.ensure_future(_store_and_hash(partial, data))
         if writing is not None:
             await writing
         if buffer:
             data, buffer = buffer, bytearray()
-            await asyncio.to_thread(partial.write, data)
+            await _store_and_hash(partial, data)
         if checksum is not None and partial.chunk_digest.digest() != checksum:
             raise ApiError(460, "数据校验失败，本段内容未保存，请重新上传这一段", "Upload-Checksum mismatch",
                            "Upload-Checksum")
@@ -497,6 +505,16 @@ async def _receive(partial: _Partial, body: AsyncIterable[bytes], upload: Upload
                 await Upload.filter(id=upload.id, state=PARTIAL, upload_offset=start).update(
                     upload_offset=partial.offset, expires_at=_now() + UPLOAD_TTL)
         raise
+
+
+async def _store_and_hash(partial: _Partial, data: bytearray) -> None:
+    """Write and hash one buffer in two threads at once (both release the GIL): one after the other
+    they took longer than receiving the next buffer, so the socket waited. Returns when both end."""
+    results = await asyncio.gather(asyncio.to_thread(partial.store, data), asyncio.to_thread(partial.hash, data),
+                                   return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 async def _settle(writing: asyncio.Future[None] | None) -> None:
