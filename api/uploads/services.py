@@ -538,14 +538,29 @@ class ToStore:
     sha256: str | None = None  # known when ``path`` is the partial file (hashed while receiving)
 
 
+# (item version, situation, material) → (accepted types, size limit). Published catalog versions
+# are immutable, so this never goes stale; bounded all the same.
+_requirements: OrderedDict[tuple[int, str, str], tuple[list[str], int]] = OrderedDict()
+REQUIREMENTS_CACHED = 4096
+
+
 async def _requirement(upload: Upload) -> tuple[list[str], int]:
     """The accepted types and size limit of the material in the case's catalog version."""
-    case = await Case.get(id=upload.case_id)  # type: ignore[attr-defined]
-    query = MaterialRequirement.filter(version_id=case.item_version_id, code=upload.material_code)  # type: ignore[attr-defined]
-    requirement = await query.filter(situation__code=case.situation_code).first() or await query.first()
-    if requirement is None or not requirement.accepted_types:
-        return list(DEFAULT_ACCEPTED_TYPES), (requirement.max_size_mb if requirement else 10) * 1024 * 1024
-    return list(requirement.accepted_types), requirement.max_size_mb * 1024 * 1024
+    version_id, situation = (await Case.filter(id=upload.case_id).first()  # type: ignore[attr-defined]
+                             .values_list("item_version_id", "situation_code"))  # type: ignore[misc]
+    key = (version_id, situation or "", upload.material_code)
+    found = _requirements.get(key)
+    if found is None:
+        query = MaterialRequirement.filter(version_id=version_id, code=upload.material_code)
+        requirement = await query.filter(situation__code=situation).first() or await query.first()
+        if requirement is None or not requirement.accepted_types:
+            found = list(DEFAULT_ACCEPTED_TYPES), (requirement.max_size_mb if requirement else 10) * 1024 * 1024
+        else:
+            found = list(requirement.accepted_types), requirement.max_size_mb * 1024 * 1024
+        _requirements[key] = found
+        while len(_requirements) > REQUIREMENTS_CACHED:
+            _requirements.popitem(last=False)
+    return list(found[0]), found[1]
 
 
 async def _normalise(path: Path, upload: Upload, storage_root: Path, sha256: str) -> ToStore:
