@@ -63,14 +63,14 @@ def test_signing_out_warns_about_photos_not_uploaded_then_deletes_the_local_draf
     page.get_by_test_id("sign-out").click()
     warning = page.get_by_test_id("sign-out-confirm")
     expect(warning).to_contain_text("本机还有 1 份材料没有上传")
-    expect(page.locator("#sign-out-warning")).to_be_focused()
+    expect(page.locator("#sign-out-confirm-title")).to_be_focused()
     shot(page, "70-sign-out-warning")
-    page.get_by_test_id("sign-out-cancel").click()  # changed their mind: nothing is deleted
+    page.get_by_test_id("sign-out-no").click()  # changed their mind: nothing is deleted
     expect(page.get_by_test_id("sign-out")).to_be_focused()
     assert page.evaluate(LOCAL_DRAFTS) == [1, 1]
 
     page.get_by_test_id("sign-out").click()
-    page.get_by_test_id("sign-out-anyway").click()
+    page.get_by_test_id("sign-out-yes").click()
     page.wait_for_url(lambda url: url.endswith("/"))
     assert page.evaluate(LOCAL_DRAFTS) == [0, 0]
     assert page.evaluate("() => localStorage.getItem('zw.auth')") is None
