@@ -230,7 +230,7 @@ class _Partial:
     disk before the PATCH is acknowledged anyway. The unaligned head and tail of each PATCH go
     through the page cache (a block is never written both ways); ``pending`` holds accepted bytes
     short of a whole block until the next write or the final ``sync``. Filesystems without
-    ``O_DIRECT`` (tmpfs before Linux 6.6) use the page cache throughout."""
+    ``O_DIRECT`` (tmpfs on older kernels, some network filesystems) use the page cache throughout."""
 
     def __init__(self, path: Path, offset: int, upload_id: str) -> None:
         self.fd = self._open_locked(path)
