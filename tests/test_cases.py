@@ -30,6 +30,7 @@ from api.catalog.material_list import material_list
 from api.identity.principal import Principal
 from storage import StoredBlob, open_store
 from tests.identity_helpers import bearer, citizen_tokens
+from tests.tus_helpers import metadata
 
 LICENCE = "511Z5001050000-511900000000-000-11511900MB00102256-1-00"  # 营业执照遗失补领 (city)
 CHANGE = "511A5001020000-511900000000-000-11511900MB00102256-1-00"  # 企业变更登记: one certificate material
@@ -187,6 +188,24 @@ async def test_another_citizens_case_does_not_exist_for_them(client: AsyncClient
         await services.attach_material(principal_of(app, b), case["id"], "application",
                                        await put_blob(app, b"x"), "x.pdf", "application/pdf")
     assert getattr(raised.value, "status_code", None) == 404
+
+
+async def test_over_long_codes_are_refused_as_input_never_a_server_fault(client: AsyncClient, app: Litestar) -> None:
+    # The ORM refuses to even filter by a value longer than its column; that used to be a 500
+    # (the fuzz test found it at staff sign-in).
+    tokens = await citizen_tokens(client, app)
+    case = await draft(client, tokens)
+    long = "码" * 300
+    r = await client.post("/api/v1/uploads", headers={
+        **bearer(tokens), "Tus-Resumable": "1.0.0", "Upload-Length": "10",
+        "Upload-Metadata": metadata(case_id=case["id"], material_id=long, filename=long)})
+    assert r.status_code == 400 and r.headers["Tus-Resumable"] == "1.0.0"
+    assert r.json()["message"] == "输入的内容过长或格式不正确" and long not in r.text
+    for method in ("GET", "DELETE"):
+        r = await client.request(method, f"{CASES}/{case['id']}/materials/{long}/file", headers=bearer(tokens))
+        assert 400 <= r.status_code < 500 and r.json()["message"], (method, r.text)
+    r = await client.post(CASES, json={"item_code": long, "answers": {}}, headers=bearer(tokens))
+    assert 400 <= r.status_code < 500 and r.json()["message"]
 
 
 # --------------------------------------------------------------------------- submission

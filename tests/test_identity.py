@@ -262,6 +262,17 @@ async def test_a_citizen_binds_an_enterprise_after_real_name(client: AsyncClient
     ]
 
 
+@pytest.mark.parametrize("body", [
+    {"username": "0" * 51, "password": ""},  # found by the fuzz test: longer than the column → was a 500
+    {"username": "Ṱ̺̺̕o͞ ̷i̲̬͇̪͙n̝̗͕v̟̜̘̦͟o̶̙̰̠kè͚̮̺̪̹̱̤" * 5, "password": "x"},
+    {"username": "", "password": "x"},
+    {"username": "admin", "password": "p" * 100_000},
+])
+async def test_staff_sign_in_with_impossible_credentials_is_a_plain_refusal(client: AsyncClient, body: dict) -> None:
+    r = await client.post("/api/v1/auth/staff/token", json=body)
+    assert r.status_code == 401 and r.json()["message"] == "用户名或密码不正确"
+
+
 async def test_staff_sign_in_and_lockout(client: AsyncClient) -> None:
     tokens = await staff_tokens(client, "officer", department="SCJGJ")
     me = (await client.get("/api/v1/me", headers=bearer(tokens))).json()

@@ -18,6 +18,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from tortoise.exceptions import ValidationError as OrmValidationError
 
 log = logging.getLogger("zhengwu.errors")
 
@@ -84,6 +85,15 @@ def _http(_: Request, exc: HTTPException) -> Response[dict[str, Any]]:
     return error_response(status, _GENERIC.get(status, "请求无法完成"), str(exc.detail), headers=headers or None)
 
 
+def _orm_validation(_: Request, exc: OrmValidationError) -> Response[dict[str, Any]]:
+    # The ORM refuses a value that cannot fit a column, also when it is only a filter (a 300-character
+    # material code in a path): that is bad input, never a server fault. The value itself is not
+    # echoed (it may be personal data).
+    name = str(exc).split(":", 1)[0].strip()
+    field = name if name.isidentifier() else None
+    return error_response(400, "输入的内容过长或格式不正确", f"a value does not fit field '{field or '?'}'", field)
+
+
 def _internal(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     # Logged with the path only: request bodies may carry personal data.
     log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -98,6 +108,7 @@ exception_handlers: dict[Any, Any] = {
     MethodNotAllowedException: _http,
     TooManyRequestsException: _http,
     HTTPException: _http,
+    OrmValidationError: _orm_validation,
     Exception: _internal,
 }
-__all__ = ["ApiError", "NotFoundException", "error_response", "exception_handlers", "not_found"]
+__all__ = ["ApiError", "NotFoundException", "OrmValidationError", "error_response", "exception_handlers", "not_found"]

@@ -34,6 +34,8 @@ OTP_RESEND_AFTER = dt.timedelta(seconds=60)
 OTP_MAX_ATTEMPTS = 5
 OTP_PER_HOUR = 10  # per phone and per client address
 MAX_FAILED_LOGINS = 5
+USERNAME_MAX_LENGTH = 50  # Staff.username
+PASSWORD_MAX_LENGTH = 1024
 LOCKOUT = dt.timedelta(minutes=15)
 
 _hasher = PasswordHasher()  # Argon2id with argon2-cffi's current recommended parameters
@@ -180,11 +182,14 @@ class SessionService:
 
 async def staff_login(username: str, password: str) -> Staff:
     bad = ApiError(401, "用户名或密码不正确", "invalid username or password")
-    staff = await Staff.get_or_none(username=username)
+    # A name longer than the column can hold belongs to no account (and the ORM refuses to filter
+    # by it); a huge password would only burn Argon2 time. Same answer, same work as an unknown name.
+    known_shape = 0 < len(username) <= USERNAME_MAX_LENGTH and len(password) <= PASSWORD_MAX_LENGTH
+    staff = await Staff.get_or_none(username=username) if known_shape else None
     now = _now()
     if staff is None or not staff.active:
         with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
+            _hasher.verify(_DUMMY_HASH, password[:PASSWORD_MAX_LENGTH])
         raise bad
     if staff.locked_until is not None and staff.locked_until > now:
         minutes = int((staff.locked_until - now).total_seconds() // 60) + 1

@@ -29,7 +29,7 @@ from litestar.datastructures import State
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import FromPath, HeaderParameter
 
-from api.core.errors import ApiError
+from api.core.errors import ApiError, OrmValidationError
 from api.core.errors import exception_handlers as base_handlers
 from api.core.settings import Settings, storage_root
 from api.identity.guards import require_roles
@@ -60,7 +60,8 @@ def _with_tus(handler: Any) -> Any:
 
 
 TUS_EXCEPTION_HANDLERS = {
-    kind: _with_tus(base_handlers[kind]) for kind in (ApiError, ValidationException, HTTPException, Exception)
+    kind: _with_tus(base_handlers[kind]) for kind in (ApiError, ValidationException, HTTPException, OrmValidationError,
+                                                      Exception)
 }
 
 
