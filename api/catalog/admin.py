@@ -596,9 +596,9 @@ async def save_life_event(actor: str, doc: LifeEventDoc, create: bool) -> LifeEv
 # --------------------------------------------------------------------------- staff
 
 
-@dataclass(frozen=True, slots=True)
-class StaffView:
-    """A staff account as administrators see it: never the password hash."""
+class StaffView(msgspec.Struct, frozen=True):
+    """A staff account as administrators see it (and as the admin API returns it): never the
+    password hash."""
 
     id: int
     username: str

@@ -94,17 +94,6 @@ class RetiredOut(msgspec.Struct):
     catalog_version: int
 
 
-class StaffOut(msgspec.Struct):
-    id: int
-    username: str
-    name: str
-    role: str
-    department: str
-    window: str
-    active: bool
-    created_at: dt.datetime
-
-
 class StaffCreate(In):
     username: str
     password: str
@@ -240,39 +229,32 @@ class AdminOrganisationController(_Admin):
         return out
 
     @get("/staff", summary="Staff accounts (never password hashes)")
-    async def staff(self) -> list[StaffOut]:
-        return [_staff(v) for v in await admin.list_staff()]
+    async def staff(self) -> list[admin.StaffView]:
+        return await admin.list_staff()
 
     @post("/staff", summary="Create a staff account")
-    async def create_staff(self, request: AdminRequest, data: JSONBody[StaffCreate]) -> StaffOut:
-        view = await admin.create_staff_account(
+    async def create_staff(self, request: AdminRequest, data: JSONBody[StaffCreate]) -> admin.StaffView:
+        return await admin.create_staff_account(
             _actor(request), data.username.strip(), data.password, data.role, data.department, data.window,
             data.name.strip(),
         )
-        return _staff(view)
 
     @put("/staff/{id:int}", summary="Change a staff account's role, department, window or name")
     async def update_staff(
         self, request: AdminRequest, id: FromPath[int], data: JSONBody[StaffUpdate]
-    ) -> StaffOut:
-        view = await admin.update_staff(
+    ) -> admin.StaffView:
+        return await admin.update_staff(
             _actor(request), request.user.id, id, data.role, data.department, data.window,
             data.name.strip() if data.name is not None else None,
         )
-        return _staff(view)
 
     @post("/staff/{id:int}/deactivate", status_code=200, summary="Deactivate a staff account")
-    async def deactivate_staff(self, request: AdminRequest, id: FromPath[int]) -> StaffOut:
-        return _staff(await admin.set_staff_active(_actor(request), request.user.id, id, False))
+    async def deactivate_staff(self, request: AdminRequest, id: FromPath[int]) -> admin.StaffView:
+        return await admin.set_staff_active(_actor(request), request.user.id, id, False)
 
     @post("/staff/{id:int}/reactivate", status_code=200, summary="Reactivate a staff account")
-    async def reactivate_staff(self, request: AdminRequest, id: FromPath[int]) -> StaffOut:
-        return _staff(await admin.set_staff_active(_actor(request), request.user.id, id, True))
-
-
-def _staff(v: admin.StaffView) -> StaffOut:
-    return StaffOut(id=v.id, username=v.username, name=v.name, role=v.role, department=v.department,
-                    window=v.window, active=v.active, created_at=v.created_at)
+    async def reactivate_staff(self, request: AdminRequest, id: FromPath[int]) -> admin.StaffView:
+        return await admin.set_staff_active(_actor(request), request.user.id, id, True)
 
 
 # --------------------------------------------------------------------------- items
