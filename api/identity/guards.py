@@ -71,10 +71,8 @@ async def authenticate(connection: ASGIConnection) -> Principal:
 async def _citizen_check(jti: str, citizen_id: int) -> tuple[bool, bool]:
     """(revoked, known) for a citizen's access token."""
     db = Citizen._meta.db
-    sql = _CITIZEN_CHECK_SQL.get(db.capabilities.dialect)
-    if sql is None:  # another dialect: the ORM's two queries
-        return await RevokedAccessToken.exists(jti=jti), await Citizen.exists(id=citizen_id)
-    row = (await db.execute_query_dict(sql, [jti, citizen_id]))[0]
+    # Settings accept only SQLite and PostgreSQL URLs (validate_database_url).
+    row = (await db.execute_query_dict(_CITIZEN_CHECK_SQL[db.capabilities.dialect], [jti, citizen_id]))[0]
     return bool(row["revoked"]), bool(row["known"])
 
 

@@ -467,9 +467,9 @@ async def _receive(partial: _Partial, body: AsyncIterable[bytes], upload: Upload
                 raise ApiError(413, "上传的内容超出了声明的文件大小", "body goes past Upload-Length", "Upload-Length")
             buffer += chunk
             if len(buffer) >= WRITE_BUFFER:
-                data, buffer = buffer, bytearray()
                 if writing is not None:
-                    await writing
+                    await writing  # a drop while waiting here still finds these bytes in `buffer`
+                data, buffer = buffer, bytearray()
                 writing = asyncio.ensure_future(_store_and_hash(partial, data))
         if writing is not None:
             await writing
