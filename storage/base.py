@@ -101,13 +101,14 @@ class BlobStore(abc.ABC):
         in every failure case, cancellation included, nothing is left behind.
         """
 
-    async def write_file(self, path: Path, *, sha256: str | None = None) -> StoredBlob:
+    async def write_file(self, path: Path, *, sha256: str | None = None, synced: bool = False) -> StoredBlob:
         """Store the content of a finished local file; durable on return, like :meth:`write`.
 
         ``sha256`` (lower-case hex), when the caller already computed it while receiving the
-        bytes, lets a backend skip hashing. The caller must not modify the file afterwards (the
-        local backend may share its bytes with the blob): delete it or leave it as it is. This
-        default streams the file through :meth:`write`.
+        bytes, lets a backend skip hashing; ``synced`` says the caller has fsynced the file, so a
+        backend that keeps the file's own bytes need not sync them again. The caller must not
+        modify the file afterwards (the local backend may share its bytes with the blob): delete
+        it or leave it as it is. This default streams the file through :meth:`write`.
         """
 
         async def chunks() -> AsyncIterator[bytes]:

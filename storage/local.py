@@ -144,23 +144,26 @@ class LocalBlobStore(BlobStore):
                     if placed:
                         raise
 
-    async def write_file(self, path: Path, *, sha256: str | None = None) -> StoredBlob:
+    async def write_file(self, path: Path, *, sha256: str | None = None, synced: bool = False) -> StoredBlob:
         """Hard-link a finished file into the store, so its bytes are written to disk once (a
         200 MB upload is not copied again); another filesystem falls back to streaming."""
         try:
             if not self._layout_ready:
                 await asyncio.to_thread(self._ensure_layout)
-            return await asyncio.to_thread(self._link_file, Path(path), sha256)
+            return await asyncio.to_thread(self._link_file, Path(path), sha256, synced)
         except OSError as exc:
             if exc.errno == errno.EXDEV:
-                return await super().write_file(path, sha256=sha256)
+                return await super().write_file(path, sha256=sha256, synced=synced)
             if exc.errno in _FULL_ERRNOS:
                 raise StorageFull(f"no space left in blob storage at {self.root}") from exc
             raise
 
-    def _link_file(self, path: Path, sha256: str | None) -> StoredBlob:
+    def _link_file(self, path: Path, sha256: str | None, synced: bool) -> StoredBlob:
         """Runs in a thread. The caller's file and the blob share one inode afterwards: it must
-        only ever be unlinked (the uploads service copies it first should it need to write)."""
+        only ever be unlinked (the uploads service copies it first should it need to write).
+
+        The link goes straight to the content address: ``link`` is atomic and never replaces an
+        existing name, so no temporary name is needed (a crash leaves the blob or nothing)."""
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
             size = os.fstat(fd).st_size
@@ -169,28 +172,25 @@ class LocalBlobStore(BlobStore):
                 while block := os.read(fd, self.chunk_size):
                     digest.update(block)
                 sha256 = digest.hexdigest()
-            os.fsync(fd)  # the bytes must be durable before a name in the store points at them
+            if not synced:
+                os.fsync(fd)  # the bytes must be durable before a name in the store points at them
         finally:
             os.close(fd)
         if not re.fullmatch(r"[0-9a-f]{64}", sha256):
             raise ValueError(f"not a sha256 hex digest: {sha256!r}")
         key = key_for(sha256)
-        temp = self._tmp / f"{TEMP_PREFIX}{uuid4().hex}"
-        os.link(path, temp)
-        placed = False
-        lock = os.open(temp, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            # A live write, as in write(); if the caller already holds a lock on this inode (an
-            # upload's partial file), that protects it from the sweeper just as well.
-            with suppress(BlockingIOError):
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            self._place(temp, self.root / key)
-            placed = True
-        finally:
-            if not placed:
-                with suppress(FileNotFoundError):
-                    os.unlink(temp)
-            os.close(lock)
+        final = self.root / key
+        with self._store_lock(fcntl.LOCK_SH):  # the sweeper cannot unlink `final` meanwhile
+            try:
+                os.utime(final)  # identical content is stored already: restart its grace period
+            except FileNotFoundError:
+                self._ensure_dir(final.parent)
+                try:
+                    os.link(path, final)
+                except FileExistsError:  # a concurrent write of the same bytes placed it first
+                    os.utime(final)
+                else:
+                    _fsync_dir(final.parent)
         return StoredBlob(key=key, sha256=sha256, size=size)
 
     def _ensure_layout(self) -> None:
@@ -209,8 +209,9 @@ class LocalBlobStore(BlobStore):
             except FileNotFoundError:
                 self._ensure_dir(final.parent)
                 os.replace(temp, final)
+                # Only the new name needs to be durable: were the temporary name to come back after
+                # a crash, the sweeper removes it like any temp whose writer has died.
                 _fsync_dir(final.parent)
-                _fsync_dir(self._tmp)
             else:
                 os.unlink(temp)
 

@@ -276,6 +276,8 @@ def check_consistent(db_path: Path, blob_root: Path, ledger: Ledger) -> dict[str
                 assert material["status"] == "missing", f"material {up.code} attached without a completed upload"
                 counts["partial uploads"] += 1
                 partial = blob_root / "uploads" / "partial" / stored["id"]
+                if stored["upload_offset"] == 0 and not partial.exists():
+                    continue  # nothing acknowledged yet: the first PATCH creates the file
                 assert partial.is_file() and partial.stat().st_size >= stored["upload_offset"]
                 assert partial.read_bytes()[:stored["upload_offset"]] == up.data[:stored["upload_offset"]], (
                     f"upload {stored['id']}: the acknowledged bytes differ")

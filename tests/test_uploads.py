@@ -75,7 +75,8 @@ async def test_options_is_public_and_describes_the_server(client: AsyncClient) -
     r = await client.options(UPLOADS)
     assert r.status_code == 204
     assert r.headers["Tus-Version"] == "1.0.0" and r.headers["Tus-Resumable"] == "1.0.0"
-    assert set(r.headers["Tus-Extension"].split(",")) == {"creation", "termination", "expiration", "checksum"}
+    assert set(r.headers["Tus-Extension"].split(",")) == {
+        "creation", "creation-with-upload", "termination", "expiration", "checksum"}
     assert int(r.headers["Tus-Max-Size"]) == services.MAX_UPLOAD_SIZE
     assert r.headers["Tus-Checksum-Algorithm"] == "sha256"
 
@@ -320,6 +321,82 @@ async def test_a_refused_file_rejects_the_upload(client: AsyncClient, app: Lites
     assert (await client.head(url, headers={**bearer(tokens), **TUS})).status_code == 410
     r = await client.get(f"/api/v1/cases/{case['id']}", headers=bearer(tokens))
     assert r.json()["materials"][0]["status"] == "missing"
+
+
+async def _create_with(client: AsyncClient, tokens: dict, case: dict, length: int, body: bytes,
+                       **headers: str) -> object:
+    return await client.post(UPLOADS, content=body, headers={
+        **bearer(tokens), **CHUNK, "Upload-Length": str(length), **headers,
+        "Upload-Metadata": metadata(case_id=case["id"], material_id=case["materials"][0]["code"], filename="a.pdf")})
+
+
+async def test_creation_with_upload_completes_a_file_in_one_request(client: AsyncClient, app: Litestar) -> None:
+    # A phone photo in one round trip: the POST that creates the upload carries the whole file.
+    tokens = await citizen_tokens(client, app)
+    case = await new_case(client, tokens)
+    data = pdf_bytes(300_000)
+    digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    r = await _create_with(client, tokens, case, len(data), data, **{"Upload-Checksum": f"sha256 {digest}"})
+    assert r.status_code == 201, r.text
+    assert r.headers["Upload-Offset"] == str(len(data)) and r.headers["Location"].startswith(f"{UPLOADS}/")
+    upload = await Upload.get(id=r.headers["Location"].rsplit("/", 1)[1])
+    assert upload.state == "completed" and upload.sha256 == hashlib.sha256(data).hexdigest()
+    assert not (services.partial_dir(storage_root(app.state.settings)) / upload.id).exists()
+    r = await client.get(f"/api/v1/cases/{case['id']}", headers=bearer(tokens))
+    material = r.json()["materials"][0]
+    assert material["status"] == "attached" and material["size"] == len(data)
+    assert (await client.get(material["download_url"], headers=bearer(tokens))).content == data
+
+
+async def test_creation_with_upload_then_patches(client: AsyncClient, app: Litestar) -> None:
+    tokens = await citizen_tokens(client, app)
+    case = await new_case(client, tokens)
+    data = pdf_bytes(200_003)
+    r = await _create_with(client, tokens, case, len(data), data[:70_001])
+    assert r.status_code == 201 and r.headers["Upload-Offset"] == "70001"
+    url = r.headers["Location"]
+    assert await offset_of(client, tokens, url) == 70_001  # acknowledged, so resumable from there
+    assert await _patch(client, tokens, url, data[70_001:], 70_001) == len(data)
+    r = await client.get(f"/api/v1/cases/{case['id']}", headers=bearer(tokens))
+    material = r.json()["materials"][0]
+    assert (await client.get(material["download_url"], headers=bearer(tokens))).content == data
+
+
+async def test_creation_with_upload_refusals_keep_nothing_and_say_where(client: AsyncClient, app: Litestar) -> None:
+    tokens = await citizen_tokens(client, app)
+    case = await new_case(client, tokens)
+    data = pdf_bytes(100_000)
+
+    # A body whose checksum does not match: nothing kept, but the upload exists to resume from 0.
+    wrong = base64.b64encode(hashlib.sha256(b"something else").digest()).decode()
+    r = await _create_with(client, tokens, case, len(data), data, **{"Upload-Checksum": f"sha256 {wrong}"})
+    assert r.status_code == 460 and r.json()["field"] == "Upload-Checksum"
+    url = r.headers["Location"]
+    assert await offset_of(client, tokens, url) == 0
+    assert await _patch(client, tokens, url, data, 0) == len(data)
+
+    # More than the declared length: 413, nothing kept.
+    r = await _create_with(client, tokens, case, 10, data[:20])
+    assert r.status_code == 413 and r.headers["Tus-Resumable"] == "1.0.0"
+    assert await offset_of(client, tokens, r.headers["Location"]) == 0
+    assert (await client.delete(r.headers["Location"], headers={**bearer(tokens), **TUS})).status_code == 204
+
+    # A bad checksum header is refused before anything is created.
+    before = await Upload.all().count()
+    r = await _create_with(client, tokens, case, len(data), data, **{"Upload-Checksum": "md5 abc"})
+    assert r.status_code == 400 and await Upload.all().count() == before
+
+    # A refused file: 415 naming the problem, the upload rejected, the material still missing.
+    junk = b"MZ this is not a document" * 40
+    r = await _create_with(client, tokens, case, len(junk), junk)
+    assert r.status_code == 415 and r.json()["message"]
+    assert (await client.head(r.headers["Location"], headers={**bearer(tokens), **TUS})).status_code == 410
+
+    # Without the tus content type a body is not the first chunk: an empty upload is created.
+    r = await client.post(UPLOADS, content=b"ignored", headers={
+        **bearer(tokens), **TUS, "Upload-Length": "7", "Content-Type": "text/plain",
+        "Upload-Metadata": metadata(case_id=case["id"], material_id=case["materials"][1]["code"])})
+    assert r.status_code == 201 and r.headers["Upload-Offset"] == "0"
 
 
 # --------------------------------------------------------------------------- a real tus client

@@ -19,6 +19,7 @@ read once the registry turns them into ``spared``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import re
 import secrets
@@ -294,17 +295,23 @@ async def _draft_material(principal: Principal, case_id: int, code: str, conn: B
 
 async def attach_material(
     principal: Principal, case_id: int, material_code: str, blob: StoredBlob, filename: str, mime: str,
-    *, now: dt.datetime | None = None,
-) -> CaseMaterial:
-    """Point a checklist entry at a stored blob (the blob is already durable: see storage.base)."""
-    async with in_transaction() as conn:
-        material = await _draft_material(principal, case_id, material_code, conn)
-        material.status, material.blob_key = ATTACHED, blob.key
-        material.sha256, material.size = blob.sha256, blob.size
-        material.filename, material.mime = sanitise_filename(filename), (mime or "application/octet-stream")[:100]
-        material.attached_at = now or _now()
-        await material.save(using_db=conn)
-    return material
+    *, now: dt.datetime | None = None, conn: BaseDBAsyncClient | None = None,
+) -> None:
+    """Point a checklist entry at a stored blob (the blob is already durable: see storage.base).
+
+    In the caller's transaction when ``conn`` is given (an upload's completion), else in its own.
+    The case row is locked first, as submission locks it, so a material never changes under a
+    submission that is checking it."""
+    async with (contextlib.nullcontext(conn) if conn is not None else in_transaction()) as tx:
+        case = await own_case(principal, case_id, tx, lock=True)
+        _require_draft(case)
+        updated = await CaseMaterial.filter(case_id=case.id, code=material_code).using_db(tx).update(
+            status=ATTACHED, blob_key=blob.key, sha256=blob.sha256, size=blob.size,
+            filename=sanitise_filename(filename), mime=(mime or "application/octet-stream")[:100],
+            attached_at=now or _now())
+        if not updated:
+            raise ApiError(404, f"本办件的材料清单中没有这项材料：{material_code}",
+                           f"material not on this case's list: {material_code}", "material_id")
 
 
 async def detach_material(principal: Principal, case_id: int, material_code: str) -> CaseMaterial:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import collections
 import contextlib
 import datetime as dt
 import errno
@@ -63,6 +64,7 @@ WRITE_BUFFER = 1024 * 1024  # batch network chunks into large writes (each write
 SYNC_EVERY = 2 * WRITE_BUFFER  # page-cache writes: flush during a PATCH, not only at its end
 DIRECT_ALIGN = 4096  # O_DIRECT offsets, lengths and memory: a multiple of every logical block size
 STAGING_SIZE = 2 * WRITE_BUFFER  # one aligned buffer per PATCH being written, reused across PATCHes
+IN_FLIGHT = 4 * WRITE_BUFFER  # received bytes a PATCH hands to its write and hash jobs before it waits
 STAGING_POOL = 16  # idle buffers kept (2 MiB each); more concurrent PATCHes map and unmap their own
 
 _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -190,23 +192,13 @@ async def create(principal: Principal, storage_root: Path, length: int, metadata
         raise ApiError(404, f"本办件的材料清单中没有这项材料：{code}", f"material not on this case's list: {code}",
                        "material_id")
     now = now or _now()
-    upload = await Upload.create(
+    # The partial file is created by the first PATCH (at offset 0), which makes it durable with
+    # its first bytes: an empty file is worth no fsync, and losing it in a crash loses nothing.
+    return await Upload.create(
         id=uuid.uuid4().hex, owner=principal.subject, case_id=case.id, material_code=code,
         filename=cases.sanitise_filename(metadata.get("filename", "")), upload_length=length,
         upload_offset=0, state=PARTIAL, expires_at=now + UPLOAD_TTL,
     )
-    await asyncio.to_thread(_create_file, _partial_path(storage_root, upload.id))
-    return upload
-
-
-def _create_file(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    _fsync_dir(path.parent)
 
 
 # --------------------------------------------------------------------------- appending
@@ -228,20 +220,23 @@ class _Partial:
     the page cache cost 2–3 ms of CPU per MiB on our machines (42 % of the server's CPU in an
     upload, ``copy_folio_from_iter_atomic``), direct writes 0.1–0.2 ms, and the data must reach the
     disk before the PATCH is acknowledged anyway. The unaligned head and tail of each PATCH go
-    through the page cache (a block is never written both ways); ``pending`` holds accepted bytes
-    short of a whole block until the next write or the final ``sync``. Filesystems without
+    through the page cache (a block is never written both ways). Received chunks are copied once,
+    into the aligned buffer, which is written out when full and at the end of each batch; what is
+    short of a whole block stays there until the next batch or the final ``sync``. Filesystems without
     ``O_DIRECT`` (tmpfs on older kernels, some network filesystems) use the page cache throughout."""
 
     def __init__(self, path: Path, offset: int, upload_id: str) -> None:
-        self.fd = self._open_locked(path)
+        self.path = path
+        self.created = False  # this PATCH created the file: its directory entry must be synced too
+        self.fd = self._open_locked(path, create=offset == 0)
         if os.fstat(self.fd).st_nlink > 1:
             # A completion linked this file into the blob store and the process died before its
             # commit: the inode is the stored blob's too, so write to a private copy instead.
             self._unshare(path, offset)
         os.ftruncate(self.fd, offset)  # bytes past the acknowledged offset were never acknowledged
-        self.offset = offset  # bytes accepted: written, or pending
+        self.offset = offset  # bytes accepted: written, or staged
         self.written = offset  # bytes in the file
-        self.pending = bytearray()
+        self.fill = 0  # bytes staged in the aligned buffer, not yet written
         self.dfd: int | None = None
         self.staging: mmap.mmap | None = None
         with contextlib.suppress(OSError):  # EINVAL where the filesystem has no direct I/O
@@ -255,12 +250,18 @@ class _Partial:
         self.failed = False  # a write raised: the file's end is unknown, so nothing more is kept
         self.unsynced = 0
 
-    @staticmethod
-    def _open_locked(path: Path) -> int:
+    def _open_locked(self, path: Path, *, create: bool = False) -> int:
         try:
-            fd = os.open(path, os.O_RDWR)
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
         except FileNotFoundError:
-            raise ApiError(410, "上传的临时文件已丢失，请重新上传", "partial file missing") from None
+            if not create:
+                raise ApiError(410, "上传的临时文件已丢失，请重新上传", "partial file missing") from None
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+                self.created = True
+            except FileExistsError:  # another request created it a moment ago
+                fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -284,29 +285,33 @@ class _Partial:
         os.close(self.fd)
         self.fd = self._open_locked(path)
 
-    def write(self, data: bytes | bytearray) -> None:
-        self.store(data)
-        self.hash(data)
+    def write(self, chunks: list[bytes]) -> None:
+        self.store(chunks)
+        self.hash(chunks)
 
-    def store(self, data: bytes | bytearray) -> None:
-        """The file half of :meth:`write`; may run in parallel with :meth:`hash` of the same data
-        (they share no state), never with another ``store``."""
+    def store(self, chunks: list[bytes]) -> None:
+        """The file half of :meth:`write`; may run in parallel with :meth:`hash` of the same
+        chunks (they share no state), never with another ``store``."""
         if self.failed:
             raise OSError(errno.EIO, "an earlier write to this partial file failed")
         try:
-            if self.dfd is None:
-                self._buffered(data)
-            else:
-                self._direct(memoryview(data))
+            for chunk in chunks:
+                if self.dfd is None:
+                    self._buffered(chunk)
+                else:
+                    self._stage(memoryview(chunk))
+                self.offset += len(chunk)
+            if self.dfd is not None and self.fill >= DIRECT_ALIGN:
+                self._write_staged(self.fill // DIRECT_ALIGN * DIRECT_ALIGN)
         except OSError:
             self.failed = True
             raise
-        self.offset += len(data)
 
-    def hash(self, data: bytes | bytearray) -> None:
-        self.digest.update(data)
-        if self.chunk_digest is not None:
-            self.chunk_digest.update(data)
+    def hash(self, chunks: list[bytes]) -> None:
+        for chunk in chunks:
+            self.digest.update(chunk)
+            if self.chunk_digest is not None:
+                self.chunk_digest.update(chunk)
 
     def _buffered(self, data: bytes | bytearray | memoryview) -> None:
         view = memoryview(data)
@@ -321,50 +326,68 @@ class _Partial:
             os.fdatasync(self.fd)
             self.unsynced = 0
 
-    def _direct(self, data: memoryview) -> None:
-        """Up to the next block boundary through the page cache, then whole blocks directly (one
-        copy into the aligned buffer, ``pending`` first), keeping the remainder in ``pending``.
-        ``pending`` is only ever non-empty while the file ends on a block boundary."""
-        if self.written % DIRECT_ALIGN:
+    def _stage(self, data: memoryview) -> None:
+        """Copy into the aligned buffer (its start is always on a block boundary of the file),
+        writing it out directly whenever it is full. Up to the first block boundary of an unaligned
+        file end goes through the page cache."""
+        if self.fill == 0 and self.written % DIRECT_ALIGN:
             head = min(DIRECT_ALIGN - self.written % DIRECT_ALIGN, len(data))
             self._buffered(data[:head])
             data = data[head:]
-        while self.dfd is not None and len(self.pending) + len(data) >= DIRECT_ALIGN:
+        while data:
+            if self.dfd is None:  # direct I/O was refused meanwhile
+                self._buffered(data)
+                return
             if self.staging is None:
                 self.staging = _staging_pool.pop() if _staging_pool else mmap.mmap(
                     -1, STAGING_SIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-            kept = len(self.pending)
-            whole = min((kept + len(data)) // DIRECT_ALIGN * DIRECT_ALIGN, STAGING_SIZE)
-            self.staging[:kept] = self.pending
-            self.staging[kept:whole] = data[:whole - kept]
-            data = data[whole - kept:]
-            self.pending.clear()
-            done = 0
-            try:
-                while done < whole:
-                    n = os.pwrite(self.dfd, memoryview(self.staging)[done:whole], self.written)
-                    done += n
-                    self.written += n
-            except OSError as exc:
-                if exc.errno != errno.EINVAL:
-                    raise
-                os.close(self.dfd)  # the device wants another alignment: the page cache it is
-                self.dfd = None
-                self._buffered(memoryview(self.staging)[done:whole])
-        if self.dfd is None:
-            self._buffered(data)
-        else:
-            self.pending += data
+            n = min(STAGING_SIZE - self.fill, len(data))
+            self.staging[self.fill:self.fill + n] = data[:n]
+            self.fill += n
+            data = data[n:]
+            if self.fill == STAGING_SIZE:
+                self._write_staged(STAGING_SIZE)
+
+    def _write_staged(self, length: int) -> None:
+        """Write the first ``length`` bytes (whole blocks) of the aligned buffer at the file's end
+        and keep the rest at its start."""
+        assert self.staging is not None and self.dfd is not None
+        view = memoryview(self.staging)
+        done = 0
+        try:
+            while done < length:
+                n = os.pwrite(self.dfd, view[done:length], self.written)
+                done += n
+                self.written += n
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            os.close(self.dfd)  # the device wants another alignment: the page cache it is
+            self.dfd = None
+            self._buffered(view[done:self.fill])  # everything staged, in order
+            self.fill = 0
+            return
+        finally:
+            view.release()
+        if length < self.fill:
+            self.staging.move(0, length, self.fill - length)
+        self.fill -= length
 
     def _flush_pending(self) -> None:
-        if self.pending:
-            self._buffered(self.pending)
-            self.pending.clear()
+        """Bytes still in the aligned buffer (less than a block, unless direct I/O was refused)."""
+        if self.fill:
+            assert self.staging is not None
+            view = memoryview(self.staging)
+            try:
+                self._buffered(view[:self.fill])
+            finally:
+                view.release()
+            self.fill = 0
 
     def rollback(self, offset: int) -> None:
         os.ftruncate(self.fd, offset)
         self.offset = self.written = offset
-        self.pending.clear()
+        self.fill = 0
         self.digest = None  # no longer the file's hash: never cache it
         os.fsync(self.fd)
 
@@ -375,6 +398,9 @@ class _Partial:
             self.failed = True
             raise
         os.fsync(self.fd)  # the inode: data written either way, the size, the device's cache
+        if self.created:
+            _fsync_dir(self.path.parent)
+            self.created = False
 
     def close(self) -> None:
         if self.dfd is not None:
@@ -415,10 +441,17 @@ def _forget(upload_id: str) -> None:
 async def append(
     principal: Principal, storage_root: Path, blobs: BlobStore, upload_id: str, offset: int,
     body: AsyncIterable[bytes], checksum: bytes | None = None, *, now: dt.datetime | None = None,
+    created: Upload | None = None,
 ) -> Appended:
-    """Append one PATCH body at ``offset``; complete the upload when it reaches its length."""
+    """Append one PATCH body at ``offset``; complete the upload when it reaches its length.
+
+    ``created``: the upload :func:`create` has just returned to this request (creation with
+    upload), so it need not be read back."""
     async with _lock(upload_id):  # read under the lock: the row is what the last PATCH left
-        upload = await own_upload(principal, upload_id, now=now, allow_done=False)
+        if created is not None and created.id == upload_id:
+            upload = created
+        else:
+            upload = await own_upload(principal, upload_id, now=now, allow_done=False)
         start = upload.upload_offset
         if offset != start:
             raise ApiError(409, "上传位置不一致，请先查询已上传的进度", f"Upload-Offset {offset} != {start}",
@@ -450,14 +483,18 @@ async def _receive(partial: _Partial, body: AsyncIterable[bytes], upload: Upload
     Over-long bodies (past Upload-Length) and checksum mismatches leave the file as it was. A body
     cut off by the client (no checksum given) keeps what arrived, as tus recommends.
 
-    Receiving and writing overlap: while one buffer is hashed and written in a thread, the next is
-    received (awaiting each write stalled the socket: uvicorn stops reading when the app does)."""
+    Receiving, writing and hashing overlap: received chunks are handed on in batches of about
+    ``WRITE_BUFFER`` bytes to two chains of thread jobs, one writing the file and one hashing, each
+    batch after the one before it in its own chain; the socket is read on until ``IN_FLIGHT`` bytes
+    wait in the chains (awaiting each write stalled the socket: uvicorn stops reading when the app
+    does, and one job writing and hashing a batch in turn left the disk idle half the time)."""
     start = partial.offset
     if checksum is not None:
         partial.chunk_digest = hashlib.sha256()
     received = start
-    buffer = bytearray()
-    writing: asyncio.Future[None] | None = None
+    batch: list[bytes] = []
+    batched = 0
+    pipe = _Pipeline(partial)
     try:
         async for chunk in body:
             if not chunk:
@@ -465,32 +502,31 @@ async def _receive(partial: _Partial, body: AsyncIterable[bytes], upload: Upload
             received += len(chunk)
             if received > upload.upload_length:
                 raise ApiError(413, "上传的内容超出了声明的文件大小", "body goes past Upload-Length", "Upload-Length")
-            buffer += chunk
-            if len(buffer) >= WRITE_BUFFER:
-                if writing is not None:
-                    await writing  # a drop while waiting here still finds these bytes in `buffer`
-                data, buffer = buffer, bytearray()
-                writing = asyncio.ensure_future(_store_and_hash(partial, data))
-        if writing is not None:
-            await writing
-        if buffer:
-            data, buffer = buffer, bytearray()
-            await _store_and_hash(partial, data)
+            batch.append(chunk)
+            batched += len(chunk)
+            if batched >= WRITE_BUFFER:
+                await pipe.room_for(batched)  # a drop while waiting here still finds these bytes in `batch`
+                pipe.push(batch, batched)
+                batch, batched = [], 0
+        if batch:
+            pipe.push(batch, batched)
+            batch, batched = [], 0
+        await pipe.drain()
         if checksum is not None and partial.chunk_digest.digest() != checksum:
             raise ApiError(460, "数据校验失败，本段内容未保存，请重新上传这一段", "Upload-Checksum mismatch",
                            "Upload-Checksum")
         await asyncio.to_thread(partial.sync)
         return partial.offset
     except ApiError:
-        await _settle(writing)
+        await pipe.settle()
         await asyncio.to_thread(partial.rollback, start)
         raise
     except BaseException as exc:
-        await _settle(writing)
+        await pipe.settle()
         # The connection dropped (or the task was cancelled): keep the bytes that arrived intact,
         # unless a checksum was promised for the whole chunk or a write failed. The caller's
         # offset update does not run, so they are cut off again unless we acknowledge them here.
-        if checksum is not None or partial.failed or (not buffer and partial.offset == start):
+        if checksum is not None or partial.failed or (not batch and partial.offset == start):
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(partial.rollback, start)
             if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -498,8 +534,8 @@ async def _receive(partial: _Partial, body: AsyncIterable[bytes], upload: Upload
                                "no space left for uploads; nothing of this request was kept") from None
             raise
         with contextlib.suppress(Exception):
-            if buffer:
-                await asyncio.to_thread(partial.write, bytes(buffer))
+            if batch:
+                await asyncio.to_thread(partial.write, batch)
             await asyncio.to_thread(partial.sync)
             if not partial.failed:
                 await Upload.filter(id=upload.id, state=PARTIAL, upload_offset=start).update(
@@ -507,24 +543,56 @@ async def _receive(partial: _Partial, body: AsyncIterable[bytes], upload: Upload
         raise
 
 
-async def _store_and_hash(partial: _Partial, data: bytearray) -> None:
-    """Write and hash one buffer in two threads at once (both release the GIL): one after the other
-    they took longer than receiving the next buffer, so the socket waited. Returns when both end."""
-    results = await asyncio.gather(asyncio.to_thread(partial.store, data), asyncio.to_thread(partial.hash, data),
-                                   return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
+class _Pipeline:
+    """The write chain and the hash chain of one PATCH (see :func:`_receive`)."""
+
+    def __init__(self, partial: _Partial) -> None:
+        self.partial = partial
+        self.stored: asyncio.Future[None] | None = None  # the last write job
+        self.hashed: asyncio.Future[None] | None = None  # the last hash job
+        self.waiting: collections.deque[tuple[asyncio.Future[None], asyncio.Future[None], int]] = \
+            collections.deque()
+        self.in_flight = 0
+
+    def push(self, batch: list[bytes], size: int) -> None:
+        self.stored = asyncio.ensure_future(_after(self.stored, self.partial.store, batch))
+        self.hashed = asyncio.ensure_future(_after(self.hashed, self.partial.hash, batch))
+        self.waiting.append((self.stored, self.hashed, size))
+        self.in_flight += size
+
+    async def room_for(self, size: int) -> None:
+        """Wait until ``size`` more bytes fit in flight, raising a write's error."""
+        while self.waiting and self.in_flight + size > IN_FLIGHT:
+            stored, hashed, done = self.waiting.popleft()
+            await stored
+            await hashed
+            self.in_flight -= done
+
+    async def drain(self) -> None:
+        await self.room_for(IN_FLIGHT + 1)
+
+    async def settle(self) -> None:
+        """Wait for every job to end (their threads run on regardless of cancellation) before the
+        file is rolled back or acknowledged; their failures show in ``partial.failed``."""
+        for job in (self.stored, self.hashed):
+            while job is not None and not job.done():
+                with contextlib.suppress(BaseException):
+                    await asyncio.shield(job)
+            if job is not None and not job.cancelled():
+                job.exception()  # retrieved
+        for stored, hashed, _ in self.waiting:
+            for job in (stored, hashed):
+                if job.done() and not job.cancelled():
+                    job.exception()
+        self.waiting.clear()
 
 
-async def _settle(writing: asyncio.Future[None] | None) -> None:
-    """Wait for a write in flight to end (its thread runs on regardless of cancellation) before
-    the file is rolled back or acknowledged."""
-    while writing is not None and not writing.done():
-        with contextlib.suppress(BaseException):
-            await asyncio.shield(writing)
-    if writing is not None and not writing.cancelled():
-        writing.exception()  # retrieved: the failure itself is handled through partial.failed
+async def _after(previous: asyncio.Future[None] | None, work: Any, batch: list[bytes]) -> None:
+    """``work(batch)`` in a thread once the previous job of its chain has ended (however it ended:
+    a failed write marks the partial file failed, and the next write refuses to run)."""
+    if previous is not None and not previous.done():
+        await asyncio.wait([previous])
+    await asyncio.to_thread(work, batch)
 
 
 # --------------------------------------------------------------------------- completion
@@ -594,7 +662,9 @@ async def _complete(principal: Principal, storage_root: Path, blobs: BlobStore, 
         await _reject(upload, storage_root, start)
         raise
     try:
-        blob: StoredBlob = await blobs.write_file(normalised.path, sha256=normalised.sha256)
+        # The partial file was fsynced before this (``_Partial.sync``); a normaliser's output was not.
+        blob: StoredBlob = await blobs.write_file(normalised.path, sha256=normalised.sha256,
+                                                  synced=normalised.sha256 is not None)
     finally:
         if normalised.cleanup is not None:
             with contextlib.suppress(FileNotFoundError):
@@ -609,7 +679,7 @@ async def _complete(principal: Principal, storage_root: Path, blobs: BlobStore, 
                 raise ApiError(409, "上传位置不一致，请先查询已上传的进度", "offset changed concurrently",
                                "Upload-Offset")
             await cases.attach_material(principal, upload.case_id, upload.material_code,  # type: ignore[attr-defined]
-                                        blob, upload.filename or "file", normalised.mime, now=now)
+                                        blob, upload.filename or "file", normalised.mime, now=now, conn=conn)
     except ApiError as exc:
         if exc.status_code != 409 or exc.field != "Upload-Offset":
             await _reject(upload, storage_root, start)  # e.g. the case was submitted meanwhile
