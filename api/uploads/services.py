@@ -285,13 +285,9 @@ class _Partial:
         os.close(self.fd)
         self.fd = self._open_locked(path)
 
-    def write(self, chunks: list[bytes]) -> None:
-        self.store(chunks)
-        self.hash(chunks)
-
     def store(self, chunks: list[bytes]) -> None:
-        """The file half of :meth:`write`; may run in parallel with :meth:`hash` of the same
-        chunks (they share no state), never with another ``store``."""
+        """Write the chunks at the file's end; may run in parallel with :meth:`hash` (they share
+        no state), never with another ``store``."""
         if self.failed:
             raise OSError(errno.EIO, "an earlier write to this partial file failed")
         try:
@@ -307,11 +303,14 @@ class _Partial:
             self.failed = True
             raise
 
-    def hash(self, chunks: list[bytes]) -> None:
-        for chunk in chunks:
-            self.digest.update(chunk)
-            if self.chunk_digest is not None:
-                self.chunk_digest.update(chunk)
+    def store_and_sync(self, chunks: list[bytes]) -> None:
+        self.store(chunks)
+        self.sync()
+
+    def hash(self, chunk: bytes) -> None:
+        self.digest.update(chunk)
+        if self.chunk_digest is not None:
+            self.chunk_digest.update(chunk)
 
     def _buffered(self, data: bytes | bytearray | memoryview) -> None:
         view = memoryview(data)
@@ -456,7 +455,12 @@ async def append(
         if offset != start:
             raise ApiError(409, "上传位置不一致，请先查询已上传的进度", f"Upload-Offset {offset} != {start}",
                            "Upload-Offset", headers={"Upload-Offset": str(start)})
-        partial = await asyncio.to_thread(_Partial, _partial_path(storage_root, upload_id), start, upload_id)
+        path = _partial_path(storage_root, upload_id)
+        cached = _running.get(upload_id)
+        if start == 0 or (cached is not None and cached[0] == start):
+            partial = _Partial(path, start, upload_id)  # a few quick syscalls: not worth a thread hop
+        else:
+            partial = await asyncio.to_thread(_Partial, path, start, upload_id)  # hashes the prefix
         try:
             end = await _receive(partial, body, upload, checksum)
             if end == start and upload.upload_length != 0:
@@ -474,7 +478,7 @@ async def append(
             await _complete(principal, storage_root, blobs, upload, start, partial.digest.hexdigest(), now=now)
             return Appended(upload, True)
         finally:
-            await asyncio.to_thread(partial.close)
+            partial.close()
 
 
 async def _receive(partial: _Partial, body: AsyncIterable[bytes], upload: Upload, checksum: bytes | None) -> int:
@@ -483,11 +487,12 @@ async def _receive(partial: _Partial, body: AsyncIterable[bytes], upload: Upload
     Over-long bodies (past Upload-Length) and checksum mismatches leave the file as it was. A body
     cut off by the client (no checksum given) keeps what arrived, as tus recommends.
 
-    Receiving, writing and hashing overlap: received chunks are handed on in batches of about
-    ``WRITE_BUFFER`` bytes to two chains of thread jobs, one writing the file and one hashing, each
-    batch after the one before it in its own chain; the socket is read on until ``IN_FLIGHT`` bytes
-    wait in the chains (awaiting each write stalled the socket: uvicorn stops reading when the app
-    does, and one job writing and hashing a batch in turn left the disk idle half the time)."""
+    Receiving, hashing and writing overlap: each chunk is hashed as it arrives, right here (hashlib
+    releases the GIL, so the writes go on meanwhile; a thread job per batch for hashing cost more
+    CPU in wake-ups than the hashing itself saved the event loop), and chunks are handed on in
+    batches of about ``WRITE_BUFFER`` bytes to a chain of thread jobs that write the file, each
+    after the one before; the socket is read on until ``IN_FLIGHT`` bytes wait in the chain
+    (awaiting each write stalled the socket: uvicorn stops reading when the app does)."""
     start = partial.offset
     if checksum is not None:
         partial.chunk_digest = hashlib.sha256()
@@ -502,20 +507,19 @@ async def _receive(partial: _Partial, body: AsyncIterable[bytes], upload: Upload
             received += len(chunk)
             if received > upload.upload_length:
                 raise ApiError(413, "上传的内容超出了声明的文件大小", "body goes past Upload-Length", "Upload-Length")
+            partial.hash(chunk)
             batch.append(chunk)
             batched += len(chunk)
             if batched >= WRITE_BUFFER:
                 await pipe.room_for(batched)  # a drop while waiting here still finds these bytes in `batch`
                 pipe.push(batch, batched)
                 batch, batched = [], 0
-        if batch:
-            pipe.push(batch, batched)
-            batch, batched = [], 0
+        pipe.push(batch, batched, sync=True)  # the last write job also fsyncs (one thread hop less)
+        batch, batched = [], 0
         await pipe.drain()
         if checksum is not None and partial.chunk_digest.digest() != checksum:
             raise ApiError(460, "数据校验失败，本段内容未保存，请重新上传这一段", "Upload-Checksum mismatch",
                            "Upload-Checksum")
-        await asyncio.to_thread(partial.sync)
         return partial.offset
     except ApiError:
         await pipe.settle()
@@ -535,7 +539,7 @@ async def _receive(partial: _Partial, body: AsyncIterable[bytes], upload: Upload
             raise
         with contextlib.suppress(Exception):
             if batch:
-                await asyncio.to_thread(partial.write, batch)
+                await asyncio.to_thread(partial.store, batch)  # hashed already, as it arrived
             await asyncio.to_thread(partial.sync)
             if not partial.failed:
                 await Upload.filter(id=upload.id, state=PARTIAL, upload_offset=start).update(
@@ -544,28 +548,25 @@ async def _receive(partial: _Partial, body: AsyncIterable[bytes], upload: Upload
 
 
 class _Pipeline:
-    """The write chain and the hash chain of one PATCH (see :func:`_receive`)."""
+    """The write chain of one PATCH (see :func:`_receive`)."""
 
     def __init__(self, partial: _Partial) -> None:
         self.partial = partial
         self.stored: asyncio.Future[None] | None = None  # the last write job
-        self.hashed: asyncio.Future[None] | None = None  # the last hash job
-        self.waiting: collections.deque[tuple[asyncio.Future[None], asyncio.Future[None], int]] = \
-            collections.deque()
+        self.waiting: collections.deque[tuple[asyncio.Future[None], int]] = collections.deque()
         self.in_flight = 0
 
-    def push(self, batch: list[bytes], size: int) -> None:
-        self.stored = asyncio.ensure_future(_after(self.stored, self.partial.store, batch))
-        self.hashed = asyncio.ensure_future(_after(self.hashed, self.partial.hash, batch))
-        self.waiting.append((self.stored, self.hashed, size))
+    def push(self, batch: list[bytes], size: int, *, sync: bool = False) -> None:
+        work = self.partial.store_and_sync if sync else self.partial.store
+        self.stored = asyncio.ensure_future(_after(self.stored, work, batch))
+        self.waiting.append((self.stored, size))
         self.in_flight += size
 
     async def room_for(self, size: int) -> None:
         """Wait until ``size`` more bytes fit in flight, raising a write's error."""
         while self.waiting and self.in_flight + size > IN_FLIGHT:
-            stored, hashed, done = self.waiting.popleft()
+            stored, done = self.waiting.popleft()
             await stored
-            await hashed
             self.in_flight -= done
 
     async def drain(self) -> None:
@@ -574,22 +575,19 @@ class _Pipeline:
     async def settle(self) -> None:
         """Wait for every job to end (their threads run on regardless of cancellation) before the
         file is rolled back or acknowledged; their failures show in ``partial.failed``."""
-        for job in (self.stored, self.hashed):
-            while job is not None and not job.done():
-                with contextlib.suppress(BaseException):
-                    await asyncio.shield(job)
-            if job is not None and not job.cancelled():
-                job.exception()  # retrieved
-        for stored, hashed, _ in self.waiting:
-            for job in (stored, hashed):
-                if job.done() and not job.cancelled():
-                    job.exception()
+        job = self.stored
+        while job is not None and not job.done():
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(job)
+        for stored, _ in [*self.waiting, *([(job, 0)] if job is not None else [])]:
+            if stored.done() and not stored.cancelled():
+                stored.exception()  # retrieved
         self.waiting.clear()
 
 
 async def _after(previous: asyncio.Future[None] | None, work: Any, batch: list[bytes]) -> None:
-    """``work(batch)`` in a thread once the previous job of its chain has ended (however it ended:
-    a failed write marks the partial file failed, and the next write refuses to run)."""
+    """``work(batch)`` in a thread once the previous job has ended (however it ended: a failed
+    write marks the partial file failed, and the next write refuses to run)."""
     if previous is not None and not previous.done():
         await asyncio.wait([previous])
     await asyncio.to_thread(work, batch)
