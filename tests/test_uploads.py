@@ -27,7 +27,7 @@ from api.uploads import services
 from api.uploads.models import EXPIRED, Upload
 from tests.identity_helpers import bearer, citizen_tokens
 from tests.processes import ROOT, running_server, sqlite_env, zhengwu
-from tests.test_cases import principal_of
+from tests.test_cases import principal_of, submitted
 from tests.tus_helpers import metadata, pdf_bytes
 
 UPLOADS = "/api/v1/uploads"
@@ -277,14 +277,25 @@ async def test_someone_elses_case_and_upload_do_not_exist(client: AsyncClient, a
     owner, other = await citizen_tokens(client, app), await citizen_tokens(client, app)
     case = await new_case(client, owner)
     url = await create(client, owner, case, 100)
-    r = await client.post(UPLOADS, headers={**bearer(other), **TUS, "Upload-Length": "100",
-                                            "Upload-Metadata": metadata(case_id=case["id"], material_id="x")})
-    assert r.status_code == 404
+    for code in ("x", case["materials"][0]["code"]):  # a material on that case's list reveals nothing either
+        r = await client.post(UPLOADS, headers={**bearer(other), **TUS, "Upload-Length": "100",
+                                                "Upload-Metadata": metadata(case_id=case["id"], material_id=code)})
+        assert r.status_code == 404 and r.json()["detail"].startswith("case not found")
     for method in ("HEAD", "PATCH", "DELETE"):
         r = await client.request(method, url, content=b"x" * 10,
                                  headers={**bearer(other), **CHUNK, "Upload-Offset": "0"})
         assert r.status_code == 404, method
     assert await offset_of(client, owner, url) == 0
+
+
+async def test_a_submitted_case_takes_no_uploads(client: AsyncClient, app: Litestar) -> None:
+    tokens, done = await submitted(client, app)
+    case = done["case"]
+    for code in (case["materials"][0]["code"], "not-on-the-list"):
+        r = await client.post(UPLOADS, content=b"%PDF-", headers={
+            **bearer(tokens), **CHUNK, "Upload-Length": "5",
+            "Upload-Metadata": metadata(case_id=case["id"], material_id=code)})
+        assert r.status_code == 409 and r.json()["field"] == "state", code
 
 
 async def test_termination_and_expiry(client: AsyncClient, app: Litestar) -> None:
