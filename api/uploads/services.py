@@ -38,7 +38,7 @@ import os
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -469,6 +469,10 @@ async def append(
             partial = _Partial(path, start, upload_id)  # a few quick syscalls: not worth a thread hop
         else:
             partial = await asyncio.to_thread(_Partial, path, start, upload_id)  # hashes the prefix
+        # A PATCH that may complete the upload looks up the material's limits while the body
+        # arrives, rather than after it (that query is most of a PostgreSQL round trip).
+        requirement = asyncio.ensure_future(_requirement(upload)) \
+            if upload.upload_length - start <= MAX_CHUNK_SIZE else None
         try:
             end = await _receive(partial, body, upload, checksum)
             if end == start and upload.upload_length != 0:
@@ -483,10 +487,18 @@ async def append(
                 upload.upload_offset = end
                 _remember(upload_id, end, partial.digest)
                 return Appended(upload, False)
-            await _complete(principal, storage_root, blobs, upload, start, partial.digest.hexdigest(), now=now)
+            await _complete(principal, storage_root, blobs, upload, start, partial.digest.hexdigest(), now=now,
+                            requirement=requirement)
             return Appended(upload, True)
         finally:
             partial.close()
+            if requirement is not None:  # unused when the body ended early: let the query finish
+                requirement.add_done_callback(_retrieved)
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()  # marks it retrieved; an error that mattered was raised where awaited
 
 
 async def _receive(partial: _Partial, body: AsyncIterable[bytes], upload: Upload, checksum: bytes | None) -> int:
@@ -637,8 +649,9 @@ async def _requirement(upload: Upload) -> tuple[list[str], int]:
     return list(found[0]), found[1]
 
 
-async def _normalise(path: Path, upload: Upload, storage_root: Path, sha256: str) -> ToStore:
-    accepted, max_bytes = await _requirement(upload)
+async def _normalise(path: Path, upload: Upload, storage_root: Path, sha256: str,
+                     requirement: Awaitable[tuple[list[str], int]] | None = None) -> ToStore:
+    accepted, max_bytes = await (requirement if requirement is not None else _requirement(upload))
     workdir = storage_root / "uploads" / "normalised"
     try:
         result = await asyncio.to_thread(validation.normalise, path, accepted_types=accepted, max_bytes=max_bytes,
@@ -660,10 +673,11 @@ async def _reject(upload: Upload, storage_root: Path, start: int) -> None:
 
 
 async def _complete(principal: Principal, storage_root: Path, blobs: BlobStore, upload: Upload, start: int,
-                    sha256: str, *, now: dt.datetime | None = None) -> None:
+                    sha256: str, *, now: dt.datetime | None = None,
+                    requirement: Awaitable[tuple[list[str], int]] | None = None) -> None:
     path = _partial_path(storage_root, upload.id)
     try:
-        normalised = await _normalise(path, upload, storage_root, sha256)
+        normalised = await _normalise(path, upload, storage_root, sha256, requirement)
     except ApiError:
         await _reject(upload, storage_root, start)
         raise
