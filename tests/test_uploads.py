@@ -142,20 +142,27 @@ async def test_chunks_of_any_size_and_alignment_arrive_byte_identical(client: As
         assert b"".join([c async for c in chunks]) == data
 
 
-async def test_a_restarted_server_hashes_what_it_had_received(client: AsyncClient, app: Litestar) -> None:
-    # The running SHA-256 lives in the process; a restart (here: the cache emptied between chunks)
-    # must re-hash the acknowledged bytes, or the blob would be stored under a wrong address.
+async def test_chunks_received_by_other_processes_are_stored_under_the_right_hash(client: AsyncClient,
+                                                                                    app: Litestar) -> None:
+    # The running SHA-256 lives in the process; after a restart, or when each chunk reaches
+    # another worker (here: the cache emptied before every chunk), the stored address must still
+    # be the SHA-256 of every byte, or the blob would be stored under a wrong address.
     tokens = await citizen_tokens(client, app)
-    case = await new_case(client, tokens)
-    data = pdf_bytes(300_000)
-    url = await create(client, tokens, case, len(data))
-    offset = await _patch(client, tokens, url, data[:100_000], 0)
-    services._running.clear()
-    offset = await _patch(client, tokens, url, data[offset:200_000], offset)
-    await _patch(client, tokens, url, data[offset:], offset)
-    upload = await Upload.get(id=url.rsplit("/", 1)[1])
-    assert upload.state == "completed" and upload.sha256 == hashlib.sha256(data).hexdigest()
-    assert upload.blob_key.endswith(upload.sha256)
+    for restarts in ([1], [0, 1, 2, 3]):
+        case = await new_case(client, tokens)
+        data = pdf_bytes(300_000)
+        url = await create(client, tokens, case, len(data))
+        offset = 0
+        for i, end in enumerate((100_000, 150_000, 200_000, len(data))):
+            if i in restarts:
+                services._running.clear()
+            offset = await _patch(client, tokens, url, data[offset:end], offset)
+        upload = await Upload.get(id=url.rsplit("/", 1)[1])
+        assert upload.state == "completed" and upload.sha256 == hashlib.sha256(data).hexdigest()
+        assert upload.blob_key.endswith(upload.sha256)
+        r = await client.get(f"/api/v1/cases/{case['id']}", headers=bearer(tokens))
+        material = r.json()["materials"][0]
+        assert (await client.get(material["download_url"], headers=bearer(tokens))).content == data
 
 
 async def test_a_completion_killed_after_linking_never_alters_the_stored_blob(client: AsyncClient,

@@ -15,9 +15,12 @@ Completion (offset == length): the partial file is validated/normalised (``api.u
 Pillow) and put into the blob store (durable on return), and
 the upload row is marked completed in the same transaction that attaches the blob to the case
 material; the partial file is removed only after that commit. The SHA-256 of the acknowledged
-bytes is kept up to date while they arrive (in this process; recomputed from the file once after
-a restart), so an accepted PDF is hard-linked into the store without being read or copied again:
-the last PATCH of a 200 MB file costs a PDF object walk, not 400 MB of I/O.
+bytes is kept up to date while they arrive, so an accepted PDF is hard-linked into the store
+without being read or copied again: the last PATCH of a 200 MB file costs a PDF object walk, not
+400 MB of I/O. That running hash lives in the process that received the bytes; a PATCH served by
+another process (after a restart, or another worker behind a proxy that does not keep a client on
+one connection) leaves it unknown, and the file is then hashed once, at completion — never the
+prefix again at every such PATCH, which made a 200 MB upload cost O(n²) across workers.
 
 Access: an upload or a case that is not the caller's does not exist for them (404, never 403).
 """
@@ -73,7 +76,7 @@ _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictio
 _staging_pool: list[mmap.mmap] = []
 # upload id → (acknowledged offset, SHA-256 of the bytes up to it), most recently used last.
 _running: OrderedDict[str, tuple[int, Any]] = OrderedDict()
-RUNNING_HASHES = 10_000  # bound the cache; an evicted upload is re-hashed from its file once
+RUNNING_HASHES = 10_000  # bound the cache; an evicted upload is hashed from its file at completion
 
 
 def _now() -> dt.datetime:
@@ -221,8 +224,9 @@ class Appended:
 class _Partial:
     """The partial file, opened and flock-ed for one PATCH (blocking calls: run in a thread).
 
-    ``digest`` hashes the whole file as it grows (seeded from the running cache or by reading the
-    acknowledged prefix); ``chunk_digest`` only this PATCH's body, when a checksum was sent.
+    ``digest`` hashes the whole file as it grows (seeded from the running cache; None when the
+    cache does not know the acknowledged prefix); ``chunk_digest`` only this PATCH's body, when a
+    checksum was sent.
 
     Whole aligned blocks go to disk with ``O_DIRECT`` from a page-aligned buffer: copying them into
     the page cache cost 2–3 ms of CPU per MiB on our machines (42 % of the server's CPU in an
@@ -250,10 +254,9 @@ class _Partial:
         with contextlib.suppress(OSError):  # EINVAL where the filesystem has no direct I/O
             self.dfd = os.open(path, os.O_WRONLY | os.O_DIRECT | os.O_CLOEXEC)
         cached = _running.get(upload_id)
-        if cached is not None and cached[0] == offset:
-            self.digest = cached[1].copy()  # a copy: a rolled-back PATCH must not touch the cache
-        else:
-            self.digest = _hash_prefix(self.fd, offset)
+        # A copy: a rolled-back PATCH must not touch the cache. None: the bytes before ``offset``
+        # were hashed elsewhere (or not at all), so the file is hashed at completion instead.
+        self.digest: Any = cached[1].copy() if cached is not None and cached[0] == offset else None
         self.chunk_digest: Any = None
         self.failed = False  # a write raised: the file's end is unknown, so nothing more is kept
         self.unsynced = 0
@@ -316,7 +319,8 @@ class _Partial:
         self.sync()
 
     def hash(self, chunk: bytes) -> None:
-        self.digest.update(chunk)
+        if self.digest is not None:
+            self.digest.update(chunk)
         if self.chunk_digest is not None:
             self.chunk_digest.update(chunk)
 
@@ -421,17 +425,6 @@ class _Partial:
         os.close(self.fd)  # also drops the flock
 
 
-def _hash_prefix(fd: int, length: int) -> Any:
-    digest = hashlib.sha256()
-    os.lseek(fd, 0, os.SEEK_SET)
-    remaining = length
-    while remaining > 0 and (block := os.read(fd, min(WRITE_BUFFER, remaining))):
-        digest.update(block)
-        remaining -= len(block)
-    os.lseek(fd, length, os.SEEK_SET)
-    return digest
-
-
 def _remember(upload_id: str, offset: int, digest: Any) -> None:
     if digest is None:
         return
@@ -468,7 +461,9 @@ async def append(
         if start == 0 or (cached is not None and cached[0] == start):
             partial = _Partial(path, start, upload_id)  # a few quick syscalls: not worth a thread hop
         else:
-            partial = await asyncio.to_thread(_Partial, path, start, upload_id)  # hashes the prefix
+            # Another process received the earlier bytes, or this one restarted: the file may
+            # also need the private copy of _Partial._unshare, which is no work for the loop.
+            partial = await asyncio.to_thread(_Partial, path, start, upload_id)
         # A PATCH that may complete the upload looks up the material's limits while the body
         # arrives, rather than after it (that query is most of a PostgreSQL round trip).
         requirement = asyncio.ensure_future(_requirement(upload)) \
@@ -487,8 +482,8 @@ async def append(
                 upload.upload_offset = end
                 _remember(upload_id, end, partial.digest)
                 return Appended(upload, False)
-            await _complete(principal, storage_root, blobs, upload, start, partial.digest.hexdigest(), now=now,
-                            requirement=requirement)
+            sha256 = partial.digest.hexdigest() if partial.digest is not None else None  # None: the store hashes
+            await _complete(principal, storage_root, blobs, upload, start, sha256, now=now, requirement=requirement)
             return Appended(upload, True)
         finally:
             partial.close()
@@ -621,7 +616,8 @@ class ToStore:
     path: Path  # the file to store (the partial file itself when nothing normalised it)
     mime: str
     cleanup: Path | None = None  # the normaliser's output file, removed after storing
-    sha256: str | None = None  # known when ``path`` is the partial file (hashed while receiving)
+    sha256: str | None = None  # when ``path`` is the partial file and was hashed while receiving
+    synced: bool = False  # the partial file itself: fsynced by the PATCH
 
 
 # (item version, situation, material) → (accepted types, size limit). Published catalog versions
@@ -649,7 +645,7 @@ async def _requirement(upload: Upload) -> tuple[list[str], int]:
     return list(found[0]), found[1]
 
 
-async def _normalise(path: Path, upload: Upload, storage_root: Path, sha256: str,
+async def _normalise(path: Path, upload: Upload, storage_root: Path, sha256: str | None,
                      requirement: Awaitable[tuple[list[str], int]] | None = None) -> ToStore:
     accepted, max_bytes = await (requirement if requirement is not None else _requirement(upload))
     workdir = storage_root / "uploads" / "normalised"
@@ -659,7 +655,7 @@ async def _normalise(path: Path, upload: Upload, storage_root: Path, sha256: str
     except validation.MaterialRejected as exc:
         raise ApiError(exc.status, exc.message_zh, exc.detail_en, "file") from None
     if result.is_source:  # stored byte for byte: the partial file itself
-        return ToStore(path, result.mime, sha256=sha256)
+        return ToStore(path, result.mime, sha256=sha256, synced=True)
     return ToStore(Path(result.path), result.mime, Path(result.path))
 
 
@@ -673,7 +669,7 @@ async def _reject(upload: Upload, storage_root: Path, start: int) -> None:
 
 
 async def _complete(principal: Principal, storage_root: Path, blobs: BlobStore, upload: Upload, start: int,
-                    sha256: str, *, now: dt.datetime | None = None,
+                    sha256: str | None, *, now: dt.datetime | None = None,
                     requirement: Awaitable[tuple[list[str], int]] | None = None) -> None:
     path = _partial_path(storage_root, upload.id)
     try:
@@ -684,7 +680,7 @@ async def _complete(principal: Principal, storage_root: Path, blobs: BlobStore, 
     try:
         # The partial file was fsynced before this (``_Partial.sync``); a normaliser's output was not.
         blob: StoredBlob = await blobs.write_file(normalised.path, sha256=normalised.sha256,
-                                                  synced=normalised.sha256 is not None)
+                                                  synced=normalised.synced)
     finally:
         if normalised.cleanup is not None:
             with contextlib.suppress(FileNotFoundError):
