@@ -256,7 +256,10 @@ class _Partial:
         cached = _running.get(upload_id)
         # A copy: a rolled-back PATCH must not touch the cache. None: the bytes before ``offset``
         # were hashed elsewhere (or not at all), so the file is hashed at completion instead.
-        self.digest: Any = cached[1].copy() if cached is not None and cached[0] == offset else None
+        if offset == 0:
+            self.digest: Any = hashlib.sha256()
+        else:
+            self.digest = cached[1].copy() if cached is not None and cached[0] == offset else None
         self.chunk_digest: Any = None
         self.failed = False  # a write raised: the file's end is unknown, so nothing more is kept
         self.unsynced = 0
