@@ -16,7 +16,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from litestar import Litestar, Request, get, post
+from litestar import Litestar, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 
 from api.uploads import services
 
@@ -30,17 +31,23 @@ class _Upload:  # the two fields the receive pipeline reads
 
 
 @post("/bare", status_code=204, request_max_body_size=services.MAX_CHUNK_SIZE)
-async def durable(request: Request) -> None:
+async def durable(request: Request) -> Response[None]:
     upload_id = uuid.uuid4().hex
     path = ROOT / upload_id
     length = int(request.headers.get("content-length") or 0)
-    partial = await asyncio.to_thread(services._Partial, path, 0, upload_id)
+    partial = services._Partial(path, 0, upload_id)  # as a PATCH at offset 0 opens it
     try:
         await services._receive(partial, request.stream(), _Upload(upload_id, length), None)  # type: ignore[arg-type]
         partial.digest.hexdigest()
     finally:
         partial.close()
-        path.unlink(missing_ok=True)  # the disk is not the subject: keep it from filling up
+    # The disk is not the subject: remove the file, after the answer (freeing a file's blocks is
+    # not something an upload pays: tus removes only a name, its bytes live on as the blob).
+    return Response(None, status_code=204, background=BackgroundTask(_remove, path))
+
+
+async def _remove(path: Path) -> None:
+    await asyncio.to_thread(path.unlink, missing_ok=True)
 
 
 @get("/health")
