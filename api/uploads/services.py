@@ -222,7 +222,7 @@ class Appended:
 
 
 class _Partial:
-    """The partial file, opened and flock-ed for one PATCH (blocking calls: run in a thread).
+    """The partial file, opened and flock-ed for one PATCH (its writes and fsyncs run in threads).
 
     ``digest`` hashes the whole file as it grows (seeded from the running cache; None when the
     cache does not know the acknowledged prefix); ``chunk_digest`` only this PATCH's body, when a
@@ -593,13 +593,14 @@ class _Pipeline:
     async def settle(self) -> None:
         """Wait for every job to end (their threads run on regardless of cancellation) before the
         file is rolled back or acknowledged; their failures show in ``partial.failed``."""
-        job = self.stored
-        while job is not None and not job.done():
+        if self.stored is None:
+            return
+        while not self.stored.done():  # the last job ends after all the others (see _after)
             with contextlib.suppress(BaseException):
-                await asyncio.shield(job)
-        for stored, _ in [*self.waiting, *([(job, 0)] if job is not None else [])]:
-            if stored.done() and not stored.cancelled():
-                stored.exception()  # retrieved
+                await asyncio.shield(self.stored)
+        for job in (self.stored, *(stored for stored, _ in self.waiting)):
+            if not job.cancelled():
+                job.exception()  # retrieved
         self.waiting.clear()
 
 
