@@ -195,11 +195,12 @@ async def create(principal: Principal, storage_root: Path, length: int, metadata
     if principal.kind == "citizen":
         state = await CaseMaterial.filter(case_id=case_id, code=code, case__applicant_id=principal.id).first() \
             .values_list("case__state", flat=True)  # type: ignore[attr-defined]
-    if state is None:
-        state = (await cases.own_case(principal, case_id)).state
+    listed = state is not None
+    if not listed:
+        state = (await cases.own_case(principal, case_id)).state  # 404 for anyone else's case
     if state != DRAFT:
         raise ApiError(409, "已提交的办件不能再修改", f"case is {state}, not a draft", "state")
-    if not await CaseMaterial.exists(case_id=case_id, code=code):
+    if not listed:
         raise ApiError(404, f"本办件的材料清单中没有这项材料：{code}", f"material not on this case's list: {code}",
                        "material_id")
     now = now or _now()
