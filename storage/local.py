@@ -24,7 +24,7 @@ import hashlib
 import os
 import re
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -180,17 +180,7 @@ class LocalBlobStore(BlobStore):
             raise ValueError(f"not a sha256 hex digest: {sha256!r}")
         key = key_for(sha256)
         final = self.root / key
-        with self._store_lock(fcntl.LOCK_SH):  # the sweeper cannot unlink `final` meanwhile
-            try:
-                os.utime(final)  # identical content is stored already: restart its grace period
-            except FileNotFoundError:
-                self._ensure_dir(final.parent)
-                try:
-                    os.link(path, final)
-                except FileExistsError:  # a concurrent write of the same bytes placed it first
-                    os.utime(final)
-                else:
-                    _fsync_dir(final.parent)
+        self._name(final, lambda: os.link(path, final))
         return StoredBlob(key=key, sha256=sha256, size=size)
 
     def _ensure_layout(self) -> None:
@@ -201,19 +191,30 @@ class LocalBlobStore(BlobStore):
 
     def _place(self, temp: Path, final: Path) -> None:
         """Runs in a thread: move a complete, fsynced temp file to its content address."""
+        # Were the temporary name to come back after a crash, the sweeper removes it like any temp
+        # whose writer has died: only the new name needs to be durable.
+        if not self._name(final, lambda: os.replace(temp, final)):
+            os.unlink(temp)
+
+    def _name(self, final: Path, create: Callable[[], None]) -> bool:
+        """Runs in a thread: give durable bytes their content address with ``create``, under the
+        shared store lock (the sweeper cannot unlink ``final`` meanwhile). False when identical
+        content is stored already: its mtime is refreshed instead, restarting its grace period, so a
+        sweep that listed it as an old orphan will now leave it alone."""
         with self._store_lock(fcntl.LOCK_SH):
             try:
-                # Identical content is already stored. Refreshing its mtime restarts its grace
-                # period, so a sweep that listed it as an old orphan will now leave it alone.
                 os.utime(final)
+                return False
             except FileNotFoundError:
-                self._ensure_dir(final.parent)
-                os.replace(temp, final)
-                # Only the new name needs to be durable: were the temporary name to come back after
-                # a crash, the sweeper removes it like any temp whose writer has died.
-                _fsync_dir(final.parent)
-            else:
-                os.unlink(temp)
+                pass
+            self._ensure_dir(final.parent)
+            try:
+                create()
+            except FileExistsError:  # a concurrent write of the same bytes placed it first
+                os.utime(final)
+                return False
+            _fsync_dir(final.parent)
+            return True
 
     def _ensure_dir(self, directory: Path) -> None:
         """mkdir -p, fsyncing each parent that gained an entry (else a crash could lose the dir)."""
