@@ -385,11 +385,16 @@ def test_tracking_form_checks_and_rate_limit(signed_out: Page) -> None:
         re.compile("请输入查询码"))
     expect(page.get_by_label("办件编号")).to_be_focused()
     expect(page.get_by_label("办件编号")).to_have_attribute("aria-invalid", "true")
+    # A screen reader reads the error, then the hint, with the field.
+    expect(page.get_by_label("办件编号")).to_have_accessible_description(re.compile("请输入办件编号.*"))
+    expect(page.get_by_label("办件编号")).to_have_attribute("aria-describedby", "tr-number-error tr-number-hint")
     page.get_by_label("办件编号").fill("5119 0020 2611 2800 0001")  # as printed, in groups
     page.get_by_label("查询码").fill("12345")
     page.get_by_test_id("track-submit").click()
     expect(page.get_by_test_id("code-error")).to_have_text(re.compile("查询码应为 6 位数字"))
     expect(page.get_by_test_id("number-error")).to_have_count(0)
+    expect(page.get_by_label("办件编号")).to_have_attribute("aria-describedby", "tr-number-hint")
+    expect(page.get_by_label("办件编号")).not_to_have_attribute("aria-invalid", re.compile(".*"))
     assert not requests, "nothing is sent before the fields are right"
 
     # 429: the server's Retry-After is shown as the wait, and the button waits too.
