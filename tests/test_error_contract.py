@@ -76,7 +76,7 @@ async def test_sign_in_errors_keep_their_bodies_and_headers(client: AsyncClient,
 
     r = await client.post("/api/v1/auth/staff/token", json={"username": "nobody-here", "password": "x" * 12})
     assert (r.status_code, body(r)) == (401, {
-        "status_code": 401, "message": "用户名或密码不正确", "detail": "invalid credentials"})
+        "status_code": 401, "message": "用户名或密码不正确", "detail": "invalid username or password"})
 
     tokens = await citizen_tokens(client, app)
     r = await client.put("/api/v1/me/profile", json={"name": "张三", "id_number": "123"}, headers=bearer(tokens))
