@@ -171,7 +171,7 @@ def create_staff(username: str, password: str, role: str, department: str, windo
     """Create a staff account (the first administrator, for instance)."""
     from api.catalog.models import Department, Window
     from api.core.db import orm_session
-    from api.core.errors import ApiError
+    from api.core.errors import DomainError
     from api.identity.services import create_staff as create
 
     settings = _settings()
@@ -184,7 +184,7 @@ def create_staff(username: str, password: str, role: str, department: str, windo
                 raise click.ClickException(f"没有这个窗口：{window}")
             try:
                 await create(username, password, role, department, window, name)
-            except ApiError as exc:
+            except DomainError as exc:
                 raise click.ClickException(f"{exc.message} ({exc.detail})") from None
 
     asyncio.run(run())

@@ -14,6 +14,7 @@ from PIL.PngImagePlugin import PngInfo
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
 
+from api.core.errors import RuleViolation, TooLarge, UnsupportedMedia
 from api.uploads.validation import (
     MaterialRejected,
     Normalised,
@@ -185,7 +186,7 @@ def test_truncated_jpeg_is_422(tmp_path: Path) -> None:
     Image.effect_noise((600, 600), 64).convert("RGB").save(buf, "JPEG")
     src.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 3])
     err = _rejected(src, tmp_path)
-    assert err.status == 422 and err.code == "corrupt"
+    assert err.kind is RuleViolation and err.code == "corrupt"
     assert "损坏" in err.message_zh
 
 
@@ -199,7 +200,7 @@ def test_jpeg_bomb_refused_from_header(tmp_path: Path) -> None:
     src = tmp_path / "bomb.jpg"
     src.write_bytes(bytes(data))
     err = _rejected(src, tmp_path)
-    assert err.status == 422 and err.code == "too_many_pixels"
+    assert err.kind is RuleViolation and err.code == "too_many_pixels"
 
 
 # --------------------------------------------------------------------------- PNG / WebP / HEIC
@@ -285,7 +286,7 @@ def test_heic_not_accepted_when_requirement_excludes_it(tmp_path: Path) -> None:
     src = tmp_path / "x.heic"
     pillow_heif.from_pillow(Image.new("RGB", (64, 64))).save(src)
     err = _rejected(src, tmp_path, accepted_types=["image/jpeg", "image/png"])
-    assert err.status == 415
+    assert err.kind is UnsupportedMedia
     assert err.message_zh == "只接受 JPG、PNG 图片"
 
 
@@ -293,14 +294,14 @@ def test_png_bomb_refused_before_decoding(tmp_path: Path) -> None:
     # 50k×50k is over Pillow's own hard limit; the IDAT is far too short, so decoding would fail as
     # "corrupt" — a "too_many_pixels" answer proves the header was checked first.
     err = _rejected(_png_header_only(tmp_path / "bomb.png", 50_000, 50_000), tmp_path)
-    assert err.status == 422 and err.code == "too_many_pixels"
+    assert err.kind is RuleViolation and err.code == "too_many_pixels"
     assert "像素" in err.message_zh
 
 
 def test_pixel_limit_is_ours_not_pillows(tmp_path: Path) -> None:
     # 8000×6000 = 48 MP: under Pillow's default warning threshold, over our 40 MP default.
     err = _rejected(_png_header_only(tmp_path / "big.png", 8000, 6000), tmp_path)
-    assert err.status == 422 and err.code == "too_many_pixels"
+    assert err.kind is RuleViolation and err.code == "too_many_pixels"
     assert "8000x6000" in err.detail_en
     err = _rejected(_png_header_only(tmp_path / "b2.png", 300, 300), tmp_path, max_pixels=80_000)
     assert err.code == "too_many_pixels"
@@ -313,7 +314,7 @@ def test_html_renamed_jpg_is_415_naming_allowed_types(tmp_path: Path) -> None:
     src = tmp_path / "photo.jpg"
     src.write_text("<!DOCTYPE html><html><body><script>alert(1)</script></body></html>", encoding="utf-8")
     err = _rejected(src, tmp_path)
-    assert err.status == 415 and err.code == "type_not_accepted"
+    assert err.kind is UnsupportedMedia and err.code == "type_not_accepted"
     assert err.message_zh == "只接受 JPG、PNG、WebP、HEIC 图片或 PDF 文件"
     assert "unknown" in err.detail_en
 
@@ -324,7 +325,7 @@ def test_pdf_when_only_images_accepted_is_415(tmp_path: Path) -> None:
     writer.add_blank_page(width=595, height=842)
     writer.write(src)
     err = _rejected(src, tmp_path, accepted_types=["image/jpeg"])
-    assert err.status == 415 and err.message_zh == "只接受 JPG 图片"
+    assert err.kind is UnsupportedMedia and err.message_zh == "只接受 JPG 图片"
     assert "application/pdf" in err.detail_en
 
 
@@ -332,14 +333,14 @@ def test_oversize_is_413(tmp_path: Path) -> None:
     src = tmp_path / "big.png"
     Image.effect_noise((200, 200), 100).save(src, "PNG")
     err = _rejected(src, tmp_path, max_bytes=1024)
-    assert err.status == 413 and err.code == "too_large"
+    assert err.kind is TooLarge and err.code == "too_large"
     assert "1 KB" in err.message_zh
 
 
 def test_empty_file_is_422(tmp_path: Path) -> None:
     src = tmp_path / "empty.jpg"
     src.write_bytes(b"")
-    assert _rejected(src, tmp_path).status == 422
+    assert _rejected(src, tmp_path).kind is RuleViolation
 
 
 def test_unsupported_accepted_type_is_a_programming_error(tmp_path: Path) -> None:
@@ -412,7 +413,7 @@ def test_too_many_pages_is_422(tmp_path: Path) -> None:
     src = tmp_path / "long.pdf"
     _blank_pdf(src, pages=5)
     err = _rejected(src, tmp_path, max_pdf_pages=4)
-    assert err.status == 422 and err.code == "pdf_too_many_pages"
+    assert err.kind is RuleViolation and err.code == "pdf_too_many_pages"
     assert "5" in err.message_zh and "4" in err.message_zh
 
 
@@ -424,7 +425,7 @@ def test_encrypted_pdf_is_422(tmp_path: Path) -> None:
     writer.write(src)
     assert PdfReader(src).is_encrypted
     err = _rejected(src, tmp_path)
-    assert err.status == 422 and err.code == "pdf_encrypted"
+    assert err.kind is RuleViolation and err.code == "pdf_encrypted"
     assert "加密" in err.message_zh
 
 
@@ -442,7 +443,7 @@ def test_open_action_javascript_pdf_is_422(tmp_path: Path) -> None:
     writer._root_object[NameObject("/OpenAction")] = writer._add_object(action)
     writer.write(src)
     err = _rejected(src, tmp_path)
-    assert err.status == 422 and err.code == "pdf_active_content"
+    assert err.kind is RuleViolation and err.code == "pdf_active_content"
     assert "脚本" in err.message_zh
 
 
@@ -488,7 +489,7 @@ def test_corrupt_pdf_is_422(tmp_path: Path) -> None:
     src = tmp_path / "bad.pdf"
     src.write_bytes(b"%PDF-1.7\n" + b"\x00garbage" * 200)
     err = _rejected(src, tmp_path)
-    assert err.status == 422 and err.code == "corrupt"
+    assert err.kind is RuleViolation and err.code == "corrupt"
 
 
 # --------------------------------------------------------------------------- filenames

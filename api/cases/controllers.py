@@ -32,7 +32,7 @@ from api.cases.schemas import (
     TrackOut,
 )
 from api.catalog.models import ServiceItemVersion
-from api.core.errors import ApiError, error_response
+from api.core.errors import NotFound, RateLimited
 from api.core.qr import qr_png, qr_svg
 from api.core.settings import Settings
 from api.identity.guards import require_roles
@@ -48,12 +48,6 @@ PRIVATE = {"Cache-Control": "private, no-store"}
 SAFE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif", "application/pdf"})
 
 CitizenRequest = Request[Principal, Any, State]
-
-
-def _problems(_: Request, exc: services.MissingMaterials) -> Response[dict[str, Any]]:
-    response = error_response(exc.status_code, exc.message, exc.detail, exc.field)
-    response.content["problems"] = exc.problems
-    return response
 
 
 def _material_out(case: Case, m: CaseMaterial) -> CaseMaterialOut:
@@ -113,7 +107,6 @@ class CaseController(Controller):
     tags = ["cases"]
     opt = CITIZEN
     guards = [require_roles]
-    exception_handlers = {services.MissingMaterials: _problems}
 
     @post("", status_code=201, summary="Start an application: a draft with the exact material checklist")
     async def create(self, state: State, request: CitizenRequest, data: JSONBody[CaseCreate]) -> CaseOut:
@@ -209,7 +202,7 @@ class CaseController(Controller):
             chunks = await stack.enter_async_context(store.open(material.blob_key or ""))
         except BlobNotFound:
             await stack.aclose()
-            raise ApiError(404, "文件已不存在，请重新上传", f"blob missing for material: {code}",
+            raise NotFound("文件已不存在，请重新上传", f"blob missing for material: {code}",
                            "material_id") from None
 
         async def body() -> AsyncIterator[bytes]:
@@ -262,12 +255,11 @@ class TrackController(Controller):
     ) -> Response[TrackOut]:
         wait = TRACK_LIMITER.check(request.client.host if request.client else "unknown")
         if wait:
-            raise ApiError(429, "查询太频繁，请稍后再试", "too many tracking requests",
-                           headers={"Retry-After": str(wait)})
+            raise RateLimited("查询太频繁，请稍后再试", "too many tracking requests", retry_after=wait)
         settings: Settings = state.settings
         case = await services.track(number.strip(), code.strip(), settings.secret_key)
         if case is None or case.number is None or case.submitted_at is None:
-            raise ApiError(404, *_NOT_FOUND)
+            raise NotFound(*_NOT_FOUND)
         events = await services.events_of(case)
         body = TrackOut(
             number=case.number, item_name=case.item_name, state=case.state,

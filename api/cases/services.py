@@ -49,7 +49,7 @@ from api.catalog.cache import CatalogCache
 from api.catalog.material_list import AnswerError, material_list
 from api.catalog.models import ServiceItemVersion
 from api.catalog.schemas import ItemGuide, MaterialListOut
-from api.core.errors import ApiError
+from api.core.errors import Conflict, DomainError, InvalidInput, NotFound, RuleViolation, Unavailable
 from api.identity.models import EnterpriseMember
 from api.identity.principal import Principal
 from storage import StoredBlob
@@ -67,23 +67,21 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _not_found(case_id: int) -> ApiError:
-    return ApiError(404, "没有找到这个办件", f"case not found: {case_id}")
+def _not_found(case_id: int) -> NotFound:
+    return NotFound("没有找到这个办件", f"case not found: {case_id}")
 
 
-class MissingMaterials(ApiError):
-    """422 naming every required material still missing, so the applicant fixes all at once."""
+class MissingMaterials(RuleViolation):
+    """Every required material still missing, named, so the applicant fixes all at once."""
 
     def __init__(self, missing: list[CaseMaterial]) -> None:
         names = "、".join(f"「{m.name}」" for m in missing)
         super().__init__(
-            422, f"还缺 {len(missing)} 份必需材料：{names}", f"{len(missing)} required material(s) missing",
+            f"还缺 {len(missing)} 份必需材料：{names}", f"{len(missing)} required material(s) missing",
             missing[0].code,
+            problems=[{"field": m.code, "message": f"请上传「{m.name}」",
+                       "detail": f"required material '{m.code}' is missing"} for m in missing],
         )
-        self.problems = [
-            {"field": m.code, "message": f"请上传「{m.name}」", "detail": f"required material '{m.code}' is missing"}
-            for m in missing
-        ]
 
 
 # --------------------------------------------------------------------------- reading
@@ -135,7 +133,7 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
             raise ValueError("naive")
         return created, case_id
     except (ValueError, TypeError, msgspec.DecodeError):
-        raise ApiError(400, "分页参数无效，请从第一页重新开始", "invalid cursor", "cursor") from None
+        raise InvalidInput("分页参数无效，请从第一页重新开始", "invalid cursor", "cursor") from None
 
 
 async def list_cases(principal: Principal, limit: int = 20, cursor: str | None = None) -> tuple[list[Case], str | None]:
@@ -156,7 +154,7 @@ async def list_cases(principal: Principal, limit: int = 20, cursor: str | None =
 async def _guide(catalog: CatalogCache, item_code: str) -> ItemGuide:
     guide = await catalog.guide(item_code)
     if guide is None:
-        raise ApiError(404, f"没有找到这个事项：{item_code}", f"item not found: {item_code}", "item_code")
+        raise NotFound(f"没有找到这个事项：{item_code}", f"item not found: {item_code}", "item_code")
     return guide
 
 
@@ -164,7 +162,7 @@ def _listing(guide: ItemGuide, answers: dict[str, Any]) -> MaterialListOut:
     try:
         return material_list(guide, answers)
     except AnswerError as exc:
-        raise ApiError(422, exc.message, exc.detail, exc.field) from None
+        raise RuleViolation(exc.message, exc.detail, exc.field) from None
 
 
 async def _version_id(guide: ItemGuide) -> int:
@@ -172,13 +170,13 @@ async def _version_id(guide: ItemGuide) -> int:
         item__code=guide.code, number=guide.version.number
     ).first().values_list("id", flat=True)
     if version_id is None:  # published and retired between two reads
-        raise ApiError(409, "事项刚刚更新，请重试", "item version changed, retry", "item_code")
+        raise Conflict("事项刚刚更新，请重试", "item version changed, retry", "item_code")
     return int(version_id)  # type: ignore[arg-type]
 
 
 def _check_form(form_data: dict[str, Any]) -> dict[str, Any]:
     if len(msgspec.json.encode(form_data)) > MAX_FORM_BYTES:
-        raise ApiError(422, "表单内容太多", f"form_data exceeds {MAX_FORM_BYTES} bytes", "form_data")
+        raise RuleViolation("表单内容太多", f"form_data exceeds {MAX_FORM_BYTES} bytes", "form_data")
     return form_data
 
 
@@ -205,7 +203,7 @@ async def create_draft(
             citizen_id=principal.id, enterprise__uscc=enterprise_uscc.strip().upper()
         ).first()
         if member is None:
-            raise ApiError(422, "您还没有绑定这家企业，不能代其申请", "the caller is not a member of this enterprise",
+            raise RuleViolation("您还没有绑定这家企业，不能代其申请", "the caller is not a member of this enterprise",
                            "enterprise_uscc")
         enterprise_id = member.enterprise_id  # type: ignore[attr-defined]
     version_id = await _version_id(guide)
@@ -225,7 +223,7 @@ async def create_draft(
 
 def _require_draft(case: Case) -> None:
     if case.state != DRAFT:
-        raise ApiError(409, "已提交的办件不能再修改", f"case is {case.state}, not a draft", "state")
+        raise Conflict("已提交的办件不能再修改", f"case is {case.state}, not a draft", "state")
 
 
 async def update_draft(
@@ -288,7 +286,7 @@ async def _draft_material(principal: Principal, case_id: int, code: str, conn: B
     _require_draft(case)
     material = await CaseMaterial.filter(case_id=case.id, code=code).using_db(conn).first()
     if material is None:
-        raise ApiError(404, f"本办件的材料清单中没有这项材料：{code}", f"material not on this case's list: {code}",
+        raise NotFound(f"本办件的材料清单中没有这项材料：{code}", f"material not on this case's list: {code}",
                        "material_id")
     return material
 
@@ -310,7 +308,7 @@ async def attach_material(
             filename=sanitise_filename(filename), mime=(mime or "application/octet-stream")[:100],
             attached_at=now or _now())
         if not updated:
-            raise ApiError(404, f"本办件的材料清单中没有这项材料：{material_code}",
+            raise NotFound(f"本办件的材料清单中没有这项材料：{material_code}",
                            f"material not on this case's list: {material_code}", "material_id")
 
 
@@ -328,7 +326,7 @@ async def material_file(principal: Principal, case_id: int, material_code: str) 
     case = await own_case(principal, case_id)
     material = await CaseMaterial.filter(case_id=case.id, code=material_code, status=ATTACHED).first()
     if material is None or not material.blob_key:
-        raise ApiError(404, "这项材料还没有上传文件", f"no file attached to material: {material_code}", "material_id")
+        raise NotFound("这项材料还没有上传文件", f"no file attached to material: {material_code}", "material_id")
     return material
 
 
@@ -374,7 +372,7 @@ async def submit(
     on an already submitted case is 409; a key this applicant already used on another case is 422.
     """
     if not IDEMPOTENCY_KEY_RE.fullmatch(idempotency_key or ""):
-        raise ApiError(400, "请求缺少有效的 Idempotency-Key", "Idempotency-Key must be 8–64 of [A-Za-z0-9._:-]",
+        raise InvalidInput("请求缺少有效的 Idempotency-Key", "Idempotency-Key must be 8–64 of [A-Za-z0-9._:-]",
                        "Idempotency-Key")
     now = now or _now()
     try:
@@ -383,7 +381,7 @@ async def submit(
             if case.state != DRAFT:
                 if case.idempotency_key == idempotency_key and case.number:
                     return Submitted(case, _code_of(case, secret), True)
-                raise ApiError(409, "这个办件已经提交过了", f"case is already {case.state}", "state")
+                raise Conflict("这个办件已经提交过了", f"case is already {case.state}", "state")
             if await Case.filter(applicant_id=principal.id, idempotency_key=idempotency_key).using_db(conn).exists():
                 raise _key_reused()
             missing = blocking(await materials_of(case, conn))
@@ -392,7 +390,7 @@ async def submit(
             day = numbering.china_day(now)
             sequence = await next_sequence(conn, case.region, f"{day:%Y%m%d}")
             if sequence > numbering.MAX_SEQUENCE:
-                raise ApiError(503, "今日受理量已达上限，请明天再提交", "daily case numbers exhausted")
+                raise Unavailable("今日受理量已达上限，请明天再提交", "daily case numbers exhausted")
             number = numbering.case_number(case.region, day, sequence)
             salt = secrets.token_hex(16)
             code = numbering.query_code(secret, number, salt)
@@ -411,8 +409,8 @@ async def submit(
         raise _key_reused() from None
 
 
-def _key_reused() -> ApiError:
-    return ApiError(422, "这个 Idempotency-Key 已用于您的另一个办件", "Idempotency-Key already used for another case",
+def _key_reused() -> DomainError:
+    return RuleViolation("这个 Idempotency-Key 已用于您的另一个办件", "Idempotency-Key already used for another case",
                     "Idempotency-Key")
 
 
@@ -424,7 +422,7 @@ async def withdraw(principal: Principal, case_id: int, *, now: dt.datetime | Non
         if case.state == WITHDRAWN:
             return case
         if case.state not in WITHDRAWABLE:
-            raise ApiError(409, "这个办件现在不能撤回（草稿无需撤回，可直接放弃）",
+            raise Conflict("这个办件现在不能撤回（草稿无需撤回，可直接放弃）",
                            f"cannot withdraw a {case.state} case", "state")
         before = case.state
         case.state = WITHDRAWN
@@ -443,7 +441,7 @@ async def discard_draft(principal: Principal, case_id: int) -> list[str]:
     async with in_transaction() as conn:
         case = await own_case(principal, case_id, conn, lock=True)
         if case.state != DRAFT:
-            raise ApiError(409, "已提交的办件不能删除，如需取消请撤回", f"case is {case.state}, not a draft", "state")
+            raise Conflict("已提交的办件不能删除，如需取消请撤回", f"case is {case.state}, not a draft", "state")
         keys = await CaseMaterial.filter(case_id=case.id, blob_key__isnull=False).using_db(conn).values_list(
             "blob_key", flat=True)
         await Case.filter(id=case.id, state=DRAFT).using_db(conn).delete()
@@ -453,7 +451,7 @@ async def discard_draft(principal: Principal, case_id: int) -> list[str]:
 async def submitted_case(principal: Principal, case_id: int) -> Case:
     case = await own_case(principal, case_id)
     if case.number is None:
-        raise ApiError(404, "办件提交后才有回执", f"case {case_id} has no receipt before submission")
+        raise NotFound("办件提交后才有回执", f"case {case_id} has no receipt before submission")
     return case
 
 

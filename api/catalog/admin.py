@@ -50,7 +50,7 @@ from api.catalog.models import (
     Window,
 )
 from api.catalog.services import bump_catalog_version, load_version, version_values, write_version_content
-from api.core.errors import ApiError, not_found
+from api.core.errors import Conflict, InvalidInput, NotFound, RuleViolation, not_found
 from api.identity.models import Staff
 from api.identity.principal import STAFF_ROLES
 from api.identity.services import create_staff
@@ -61,17 +61,16 @@ _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{2,49}")
 _INT32 = 2**31  # PostgreSQL INTEGER; a larger number would fail in the database, not here
 
 
-class ProblemsFound(ApiError):
-    """422 with every problem at once, so an administrator fixes them in one pass."""
+class ProblemsFound(RuleViolation):
+    """Every problem at once, so an administrator fixes them in one pass."""
 
     def __init__(self, problems: list[Problem], message: str | None = None, detail: str | None = None) -> None:
         n = len(problems)
         first = problems[0]
         super().__init__(
-            422, message or f"内容有 {n} 处问题：{first.message}", detail or f"{n} problem(s) in the content",
-            first.field,
+            message or f"内容有 {n} 处问题：{first.message}", detail or f"{n} problem(s) in the content",
+            first.field, problems=problems,
         )
-        self.problems = problems
 
 
 def _now() -> dt.datetime:
@@ -197,7 +196,7 @@ async def _version(item: ServiceItem, status: str, conn: BaseDBAsyncClient, lock
 async def _draft_row(item: ServiceItem, conn: BaseDBAsyncClient, lock: bool = False) -> ServiceItemVersion:
     draft = await _version(item, "draft", conn, lock)
     if draft is None:
-        raise ApiError(404, f"事项 {item.code} 没有草稿，请先创建草稿", f"item {item.code} has no draft", "draft")
+        raise NotFound(f"事项 {item.code} 没有草稿，请先创建草稿", f"item {item.code} has no draft", "draft")
     return draft
 
 
@@ -247,7 +246,7 @@ async def create_item(actor: str, doc: ItemDoc) -> Draft:
     try:
         async with in_transaction() as conn:
             if await ServiceItem.exists(code=doc.code, using_db=conn):
-                raise ApiError(409, f"实施编码已存在：{doc.code}", f"item code taken: {doc.code}", "code")
+                raise Conflict(f"实施编码已存在：{doc.code}", f"item code taken: {doc.code}", "code")
             department = await Department.get_or_none(code=doc.department, using_db=conn)
             if department is None:
                 raise ProblemsFound([Problem(f"items[{doc.code}]", "department", f"实施部门不存在：{doc.department}")])
@@ -262,7 +261,7 @@ async def create_item(actor: str, doc: ItemDoc) -> Draft:
             await write_version_content([(version.id, doc)], conn)
             await record(conn, actor, "item.create", "item", doc.code, None, {"version": 1, "content": doc})
     except IntegrityError:  # a concurrent create of the same code won the race
-        raise ApiError(409, f"实施编码已存在：{doc.code}", f"item code taken: {doc.code}", "code") from None
+        raise Conflict(f"实施编码已存在：{doc.code}", f"item code taken: {doc.code}", "code") from None
     return Draft(1, version.created_at, doc)
 
 
@@ -272,12 +271,12 @@ async def create_draft(actor: str, code: str) -> Draft:
         async with in_transaction() as conn:
             item = await _item(code, conn)
             if await ServiceItemVersion.exists(item_id=item.id, status="draft", using_db=conn):
-                raise ApiError(409, "该事项已有草稿，请编辑或放弃现有草稿", "the item already has a draft", "draft")
+                raise Conflict("该事项已有草稿，请编辑或放弃现有草稿", "the item already has a draft", "draft")
             source = await _version(item, "published", conn) or await ServiceItemVersion.filter(
                 item_id=item.id
             ).using_db(conn).order_by("-number").first()
             if source is None:
-                raise ApiError(409, "该事项没有可复制的版本", "the item has no version to copy", "code")
+                raise Conflict("该事项没有可复制的版本", "the item has no version to copy", "code")
             doc = await _doc(source.id, conn)
             last = await ServiceItemVersion.filter(item_id=item.id).using_db(conn).order_by("-number").first()
             number = (last.number if last else 0) + 1
@@ -289,7 +288,7 @@ async def create_draft(actor: str, code: str) -> Draft:
             await record(conn, actor, "item.draft.create", "item", code, {"version": source.number},
                          {"version": number, "status": "draft", "copied_from": source.number})
     except IntegrityError:  # two drafts created at once: the (item, number) constraint stopped one
-        raise ApiError(409, "该事项已有草稿，请编辑或放弃现有草稿", "the item already has a draft", "draft") from None
+        raise Conflict("该事项已有草稿，请编辑或放弃现有草稿", "the item already has a draft", "draft") from None
     return Draft(number, version.created_at, doc)
 
 
@@ -322,8 +321,7 @@ def _same_identity(doc: ItemDoc, current: ItemDoc) -> None:
     # every published version too. They are fixed here.
     for field in ("code", "basic_code", "department", "popularity"):
         if getattr(doc, field) != getattr(current, field):
-            raise ApiError(
-                400, f"草稿不能修改 {field}（应为 {getattr(current, field)}）",
+            raise InvalidInput(f"草稿不能修改 {field}（应为 {getattr(current, field)}）",
                 f"{field} is fixed for the item and cannot change in a draft", field,
             )
 
@@ -351,7 +349,7 @@ async def replace_situations(actor: str, code: str, situations: list[SituationDo
 async def replace_materials(actor: str, code: str, situation: str, materials: list[MaterialDoc]) -> Draft:
     def change(d: ItemDoc) -> ItemDoc:
         if situation not in {s.code for s in d.situations}:
-            raise ApiError(404, f"草稿中没有这个情形：{situation}", f"situation not found: {situation}", "situation")
+            raise NotFound(f"草稿中没有这个情形：{situation}", f"situation not found: {situation}", "situation")
         return msgspec.structs.replace(d, situations=[
             msgspec.structs.replace(s, materials=materials) if s.code == situation else s for s in d.situations
         ])
@@ -407,7 +405,7 @@ async def publish_draft(actor: str, code: str) -> Published:
         if not await ServiceItemVersion.filter(id=draft.id, status="draft").using_db(conn).update(
             status="published", published_at=now
         ):
-            raise ApiError(409, "草稿已被他人发布或放弃，请刷新", "the draft changed meanwhile", "draft")
+            raise Conflict("草稿已被他人发布或放弃，请刷新", "the draft changed meanwhile", "draft")
         version = await bump_catalog_version(conn)
         await record(
             conn, actor, "item.publish", "item", code,
@@ -434,7 +432,7 @@ async def retire_item(actor: str, code: str) -> tuple[int, int]:
         item = await _item(code, conn)
         current = await _version(item, "published", conn, lock=True)
         if current is None:
-            raise ApiError(409, "该事项没有已发布的版本，无需停用", "the item has no published version", "code")
+            raise Conflict("该事项没有已发布的版本，无需停用", "the item has no published version", "code")
         await ServiceItemVersion.filter(id=current.id, status="published").using_db(conn).update(status="retired")
         version = await bump_catalog_version(conn)
         await record(conn, actor, "item.retire", "item", code, {"version": current.number, "status": "published"},
@@ -471,7 +469,7 @@ def _raise(problems: list[Problem]) -> None:
 
 def _exists_check(found: bool, create: bool, what_zh: str, what_en: str, code: str) -> None:
     if create and found:
-        raise ApiError(409, f"{what_zh}编码已存在：{code}", f"{what_en} code taken: {code}", "code")
+        raise Conflict(f"{what_zh}编码已存在：{code}", f"{what_en} code taken: {code}", "code")
     if not create and not found:
         raise not_found(what_zh, what_en, code)
 
@@ -625,26 +623,26 @@ async def list_staff() -> list[StaffView]:
 
 async def _check_assignment(role: str, department: str, window: str, name: str, conn: BaseDBAsyncClient) -> None:
     if role not in STAFF_ROLES:
-        raise ApiError(400, f"角色只能是 {'、'.join(STAFF_ROLES)}", "unknown role", "role")
+        raise InvalidInput(f"角色只能是 {'、'.join(STAFF_ROLES)}", "unknown role", "role")
     if role in ("officer", "approver") and not department:
-        raise ApiError(400, "承办、审批人员必须属于一个部门", "officers and approvers need a department", "department")
+        raise InvalidInput("承办、审批人员必须属于一个部门", "officers and approvers need a department", "department")
     if role == "clerk" and not window:
-        raise ApiError(400, "窗口受理员必须属于一个窗口", "clerks need a window", "window")
+        raise InvalidInput("窗口受理员必须属于一个窗口", "clerks need a window", "window")
     if department and not await Department.exists(code=department, using_db=conn):
-        raise ApiError(400, f"部门不存在：{department}", f"unknown department: {department}", "department")
+        raise InvalidInput(f"部门不存在：{department}", f"unknown department: {department}", "department")
     if window and not await Window.exists(code=window, using_db=conn):
-        raise ApiError(400, f"窗口不存在：{window}", f"unknown window: {window}", "window")
+        raise InvalidInput(f"窗口不存在：{window}", f"unknown window: {window}", "window")
     if len(name) > 50 or "\x00" in name:
-        raise ApiError(400, "姓名不能超过 50 个字", "name too long or invalid", "name")
+        raise InvalidInput("姓名不能超过 50 个字", "name too long or invalid", "name")
 
 
 async def create_staff_account(
     actor: str, username: str, password: str, role: str, department: str, window: str, name: str
 ) -> StaffView:
     if not _USERNAME.fullmatch(username):
-        raise ApiError(400, "用户名为 3–50 位字母、数字或 . _ @ -", "invalid username", "username")
+        raise InvalidInput("用户名为 3–50 位字母、数字或 . _ @ -", "invalid username", "username")
     if len(password) > 256 or "\x00" in password:
-        raise ApiError(400, "密码不能超过 256 位", "password too long", "password")
+        raise InvalidInput("密码不能超过 256 位", "password too long", "password")
     try:
         async with in_transaction() as conn:
             await _check_assignment(role, department, window, name, conn)
@@ -653,7 +651,7 @@ async def create_staff_account(
             view = staff_view(staff)
             await record(conn, actor, "staff.create", "staff", username, None, _audit_staff(view))
     except IntegrityError:
-        raise ApiError(409, "用户名已存在", "username taken", "username") from None
+        raise Conflict("用户名已存在", "username taken", "username") from None
     return view
 
 
@@ -669,7 +667,7 @@ async def update_staff(
         await _check_assignment(role, department, window, name, conn)
         # An administrator cannot lock themselves out: another administrator must do it.
         if staff.id == actor_id and (role != "admin" or active is False):
-            raise ApiError(409, "不能停用自己或取消自己的管理员角色", "administrators cannot demote or deactivate "
+            raise Conflict("不能停用自己或取消自己的管理员角色", "administrators cannot demote or deactivate "
                            "themselves", "role" if role != "admin" else "active")
         before = _audit_staff(staff_view(staff))
         staff.role, staff.department, staff.window, staff.name = role, department, window, name

@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -26,7 +26,7 @@ from api.catalog.document import (
     SituationDoc,
     WindowDoc,
 )
-from api.core.errors import ApiError, error_response
+from api.core.errors import InvalidInput
 from api.identity.guards import require_roles
 from api.identity.principal import Principal
 
@@ -126,12 +126,6 @@ class AuditPage(msgspec.Struct):
     next_cursor: str | None
 
 
-def _problems_response(_: Request, exc: admin.ProblemsFound) -> Response[dict[str, Any]]:
-    response = error_response(exc.status_code, exc.message, exc.detail, exc.field)
-    response.content["problems"] = msgspec.to_builtins(exc.problems)
-    return response
-
-
 _INVALID = {
     422: ResponseSpec(data_container=ProblemsOut, generate_examples=False,
                       description="Every problem found, in Chinese, located"),
@@ -148,7 +142,7 @@ def _draft(d: admin.Draft) -> DraftOut:
 
 def _same_code(path: str, body: str) -> None:
     if path != body:
-        raise ApiError(400, f"请求体中的编码（{body}）与地址中的编码（{path}）不一致", "body code differs from path",
+        raise InvalidInput(f"请求体中的编码（{body}）与地址中的编码（{path}）不一致", "body code differs from path",
                        "code")
 
 
@@ -157,7 +151,6 @@ def _same_code(path: str, body: str) -> None:
 class _Admin(Controller):
     opt = ADMIN
     guards = [require_roles]
-    exception_handlers = {admin.ProblemsFound: _problems_response}
     tags = ["admin"]
 
 
@@ -351,7 +344,7 @@ class AdminAuditController(_Admin):
         before_id: int | None = None
         if cursor is not None:
             if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 10):
-                raise ApiError(400, "分页参数无效，请从第一页重新开始", "invalid cursor", "cursor")
+                raise InvalidInput("分页参数无效，请从第一页重新开始", "invalid cursor", "cursor")
             before_id = int(cursor)
         rows = await entries(target_type, target_code, limit + 1, before_id)
         more = len(rows) > limit

@@ -22,7 +22,7 @@ from api.catalog.schemas import (
     RegionList,
 )
 from api.catalog.search import CursorError, Filters, decode_cursor
-from api.core.errors import ApiError, not_found
+from api.core.errors import InvalidInput, RuleViolation, not_found
 from api.core.qr import qr_png, qr_svg
 from api.core.settings import Settings
 
@@ -30,8 +30,8 @@ PUBLIC = {"public": True}  # read by the access guard: no login needed
 CACHE = {"Cache-Control": "public, max-age=30"}
 
 
-def _bad(field: str, message: str, detail: str) -> ApiError:
-    return ApiError(400, message, detail, field)
+def _bad(field: str, message: str, detail: str) -> InvalidInput:
+    return InvalidInput(message, detail, field)
 
 
 class CatalogController(Controller):
@@ -131,7 +131,7 @@ class CatalogController(Controller):
         try:
             return material_list(guide, data.answers)
         except AnswerError as exc:
-            raise ApiError(422, exc.message, exc.detail, exc.field) from None
+            raise RuleViolation(exc.message, exc.detail, exc.field) from None
 
     @get("/items/{code:str}/qr.svg", media_type="image/svg+xml", summary="QR code of the item's page (SVG)")
     async def qr_svg(self, state: State, code: FromPath[str]) -> Response[bytes]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -23,23 +24,102 @@ from tortoise.exceptions import ValidationError as OrmValidationError
 log = logging.getLogger("zhengwu.errors")
 
 
-class ApiError(Exception):
-    """Raised by services and controllers for any client-visible failure."""
+class DomainError(Exception):
+    """A refusal by the rules, raised by services (and by workers, with no HTTP around them).
+
+    ``message`` is for people (Chinese), ``detail`` for API clients and logs (English), ``field``
+    names what it concerns. Which HTTP status a kind of refusal answers is decided once, in
+    ``STATUS`` below; no service names a status. ``retry_after`` (seconds) says when trying again
+    makes sense; ``problems`` lists every problem found, so that a person fixes all at once.
+    ``headers`` is for the HTTP edge only (a controller adding protocol headers such as tus's).
+    """
 
     def __init__(
-        self, status_code: int, message: str, detail: str, field: str | None = None,
-        headers: dict[str, str] | None = None,
+        self, message: str, detail: str, field: str | None = None, *, retry_after: int | None = None,
+        problems: list[Any] | None = None,
     ) -> None:
         super().__init__(detail)
-        self.status_code = status_code
         self.message = message
         self.detail = detail
         self.field = field
-        self.headers = headers
+        self.retry_after = retry_after
+        self.problems = problems
+        self.headers: dict[str, str] | None = None
 
 
-def not_found(what_zh: str, what_en: str, code: str) -> ApiError:
-    return ApiError(404, f"没有找到{what_zh}：{code}", f"{what_en} not found: {code}")
+class InvalidInput(DomainError):
+    """The request itself is malformed: a value of the wrong form, a header missing."""
+
+
+class Unauthenticated(DomainError):
+    """Nobody (valid) is signed in."""
+
+
+class Forbidden(DomainError):
+    """Signed in, but this role may not do this."""
+
+
+class NotFound(DomainError):
+    """The thing does not exist, or does not exist for this caller (reveal nothing)."""
+
+
+class Conflict(DomainError):
+    """The thing's state does not allow this now (a submitted case, an upload at another offset)."""
+
+
+class Gone(DomainError):
+    """It existed and has expired or been removed."""
+
+
+class PreconditionFailed(DomainError):
+    """A protocol precondition does not hold (tus version)."""
+
+
+class TooLarge(DomainError):
+    """More bytes than allowed."""
+
+
+class UnsupportedMedia(DomainError):
+    """A kind of content that is not accepted."""
+
+
+class RuleViolation(DomainError):
+    """Well-formed, but the rules refuse it (a material missing, an answer out of the options)."""
+
+
+class RateLimited(DomainError):
+    """Too often; ``retry_after`` says when to try again."""
+
+
+class ChecksumMismatch(DomainError):
+    """The bytes received are not the bytes the client hashed (nothing of them was kept)."""
+
+
+class Unavailable(DomainError):
+    """A service the platform needs is unavailable for a while; ``retry_after`` says when to retry."""
+
+
+class StorageFull(DomainError):
+    """No space to keep what was sent (nothing acknowledged is lost)."""
+
+
+#: The one place where a kind of refusal becomes an HTTP status (the most specific class wins).
+STATUS: dict[type[DomainError], int] = {
+    InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409, Gone: 410,
+    PreconditionFailed: 412, TooLarge: 413, UnsupportedMedia: 415, RuleViolation: 422, RateLimited: 429,
+    ChecksumMismatch: 460, Unavailable: 503, StorageFull: 507,
+}
+
+
+def status_of(exc: DomainError) -> int:
+    for kind in type(exc).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]  # type: ignore[index]
+    return 400
+
+
+def not_found(what_zh: str, what_en: str, code: str) -> NotFound:
+    return NotFound(f"没有找到{what_zh}：{code}", f"{what_en} not found: {code}")
 
 
 def error_response(status_code: int, message: str, detail: str, field: str | None = None,
@@ -50,8 +130,16 @@ def error_response(status_code: int, message: str, detail: str, field: str | Non
     return Response(body, status_code=status_code, media_type=MediaType.JSON, headers=headers)
 
 
-def _api_error(_: Request, exc: ApiError) -> Response[dict[str, Any]]:
-    return error_response(exc.status_code, exc.message, exc.detail, exc.field, exc.headers)
+def _domain_error(_: Request, exc: DomainError) -> Response[dict[str, Any]]:
+    headers = dict(exc.headers or {})
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(max(1, int(exc.retry_after)))
+    if isinstance(exc, Unauthenticated):
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="zhengwu"')
+    response = error_response(status_of(exc), exc.message, exc.detail, exc.field, headers or None)
+    if exc.problems is not None:
+        response.content["problems"] = msgspec.to_builtins(exc.problems)
+    return response
 
 
 _GENERIC = {
@@ -101,7 +189,7 @@ def _internal(request: Request, exc: Exception) -> Response[dict[str, Any]]:
 
 
 exception_handlers: dict[Any, Any] = {
-    ApiError: _api_error,
+    DomainError: _domain_error,
     ValidationException: _validation,
     NotAuthorizedException: _http,
     PermissionDeniedException: _http,
@@ -111,4 +199,9 @@ exception_handlers: dict[Any, Any] = {
     OrmValidationError: _orm_validation,
     Exception: _internal,
 }
-__all__ = ["ApiError", "NotFoundException", "OrmValidationError", "error_response", "exception_handlers", "not_found"]
+__all__ = [
+    "STATUS", "ChecksumMismatch", "Conflict", "DomainError", "Forbidden", "Gone", "InvalidInput", "NotFound",
+    "NotFoundException", "OrmValidationError", "PreconditionFailed", "RateLimited", "RuleViolation", "StorageFull",
+    "TooLarge", "Unauthenticated", "Unavailable", "UnsupportedMedia", "error_response", "exception_handlers",
+    "not_found", "status_of",
+]

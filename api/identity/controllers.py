@@ -6,7 +6,7 @@ from litestar import Controller, Request, get, post, put
 from litestar.datastructures import State
 from litestar.params import FromQuery, JSONBody
 
-from api.core.errors import ApiError
+from api.core.errors import NotFound
 from api.identity import services
 from api.identity.guards import require_roles
 from api.identity.ids import mask_id_number, mask_phone
@@ -115,5 +115,5 @@ class DevController(Controller):
     async def sms(self, state: State, phone: FromQuery[str]) -> DevSmsOut:
         sender = state.otp.sender
         if not isinstance(sender, DevelopmentSender):
-            raise ApiError(404, "没有找到您要的内容", "not available")
+            raise NotFound("没有找到您要的内容", "not available")
         return DevSmsOut(phone=mask_phone(phone), codes=sender.messages(phone))

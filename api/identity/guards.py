@@ -11,12 +11,11 @@ from __future__ import annotations
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from api.core.errors import ApiError
+from api.core.errors import DomainError, Forbidden, Unauthenticated
 from api.identity.models import Citizen, RevokedAccessToken, Staff
 from api.identity.principal import STAFF_ROLES, Principal
 from api.identity.tokens import TokenInvalid, TokenService
 
-_UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer realm="zhengwu"'}
 # A citizen's token in one round trip: every signed-in request of the PWA (and each upload chunk)
 # pays for it, and two ORM queries cost ~1.5 ms through aiosqlite's thread.
 _CITIZEN_CHECK = (
@@ -29,8 +28,8 @@ _CITIZEN_CHECK_SQL = {
 }
 
 
-def unauthenticated(message: str = "请先登录", detail: str = "authentication required") -> ApiError:
-    return ApiError(401, message, detail, headers=_UNAUTHENTICATED)
+def unauthenticated(message: str = "请先登录", detail: str = "authentication required") -> DomainError:
+    return Unauthenticated(message, detail)
 
 
 def role_allowed(role: str, allowed: list[str]) -> bool:
@@ -81,4 +80,4 @@ async def require_roles(connection: ASGIConnection, route_handler: BaseRouteHand
     principal = await authenticate(connection)
     connection.scope["user"] = principal
     if not role_allowed(principal.role, allowed):
-        raise ApiError(403, "您没有权限进行此操作", f"role '{principal.role}' may not use this route")
+        raise Forbidden("您没有权限进行此操作", f"role '{principal.role}' may not use this route")

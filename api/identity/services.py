@@ -14,7 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from tortoise.transactions import in_transaction
 
-from api.core.errors import ApiError
+from api.core.errors import Conflict, DomainError, Forbidden, InvalidInput, RateLimited, Unauthenticated
 from api.identity.ids import id_number_problem, uscc_problem, valid_mobile
 from api.identity.models import (
     Citizen,
@@ -46,9 +46,9 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _too_many(message: str, detail: str, retry_after: dt.timedelta) -> ApiError:
+def _too_many(message: str, detail: str, retry_after: dt.timedelta) -> DomainError:
     seconds = max(1, int(retry_after.total_seconds() + 0.999))
-    return ApiError(429, message, detail, "phone", headers={"Retry-After": str(seconds)})
+    return RateLimited(message, detail, "phone", retry_after=seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,7 @@ class OtpService:
     async def request(self, phone: str, client: str) -> int:
         """Send a new code; returns its lifetime in seconds."""
         if not valid_mobile(phone):
-            raise ApiError(400, "请输入正确的 11 位手机号码", "phone must be an 11-digit mobile number", "phone")
+            raise InvalidInput("请输入正确的 11 位手机号码", "phone must be an 11-digit mobile number", "phone")
         now = _now()
         hour_ago = now - dt.timedelta(hours=1)
         recent = await OtpCode.filter(phone=phone, created_at__gte=hour_ago).order_by("-created_at").values_list(
@@ -95,11 +95,11 @@ class OtpService:
         return int(OTP_TTL.total_seconds())
 
     async def verify(self, phone: str, code: str) -> Citizen:
-        wrong = ApiError(400, "验证码不正确或已过期，请重新获取", "invalid or expired code", "code")
-        burnt = ApiError(400, "验证码错误次数过多，请重新获取", "too many wrong attempts", "code")
+        wrong = InvalidInput("验证码不正确或已过期，请重新获取", "invalid or expired code", "code")
+        burnt = InvalidInput("验证码错误次数过多，请重新获取", "too many wrong attempts", "code")
         if not valid_mobile(phone) or not (len(code) == 6 and code.isdigit()):
             raise wrong
-        failure: ApiError | None = None
+        failure: DomainError | None = None
         citizen: Citizen | None = None
         # Decide inside the transaction, raise after it: a wrong attempt must be committed.
         async with in_transaction() as conn:
@@ -140,7 +140,7 @@ class SessionService:
         return TokenPair(access, refresh, int(ACCESS_TTL.total_seconds()))
 
     async def refresh(self, refresh_token: str) -> TokenPair:
-        invalid = ApiError(401, "登录已失效，请重新登录", "invalid refresh token", "refresh_token")
+        invalid = Unauthenticated("登录已失效，请重新登录", "invalid refresh token", "refresh_token")
         now = _now()
         async with in_transaction() as conn:
             row = await RefreshToken.get_or_none(token_hash=digest(refresh_token), using_db=conn)
@@ -156,7 +156,7 @@ class SessionService:
                 claimed = await RefreshToken.filter(id=row.id, used_at__isnull=True).using_db(conn).update(used_at=now)
                 reused = not claimed
         if reused:
-            raise ApiError(401, "检测到登录凭证被重复使用，为保护您的账号已退出所有设备，请重新登录",
+            raise Unauthenticated("检测到登录凭证被重复使用，为保护您的账号已退出所有设备，请重新登录",
                            "refresh token reuse detected; the session family is revoked", "refresh_token")
         role = await self._current_role(row.subject)
         if role is None:
@@ -181,7 +181,7 @@ class SessionService:
 
 
 async def staff_login(username: str, password: str) -> Staff:
-    bad = ApiError(401, "用户名或密码不正确", "invalid username or password")
+    bad = Unauthenticated("用户名或密码不正确", "invalid username or password")
     # A name longer than the column can hold belongs to no account (and the ORM refuses to filter
     # by it); a huge password would only burn Argon2 time. Same answer, same work as an unknown name.
     known_shape = 0 < len(username) <= USERNAME_MAX_LENGTH and len(password) <= PASSWORD_MAX_LENGTH
@@ -193,8 +193,8 @@ async def staff_login(username: str, password: str) -> Staff:
         raise bad
     if staff.locked_until is not None and staff.locked_until > now:
         minutes = int((staff.locked_until - now).total_seconds() // 60) + 1
-        raise ApiError(403, f"密码错误次数过多，账号已锁定，请 {minutes} 分钟后再试", "account locked",
-                       headers={"Retry-After": str(int((staff.locked_until - now).total_seconds()) + 1)})
+        raise Forbidden(f"密码错误次数过多，账号已锁定，请 {minutes} 分钟后再试", "account locked",
+                        retry_after=int((staff.locked_until - now).total_seconds()) + 1)
     try:
         _hasher.verify(staff.password_hash, password)
     except VerificationError:
@@ -223,16 +223,16 @@ def password_problem(password: str) -> str | None:
 async def create_staff(username: str, password: str, role: str, department: str = "", window: str = "",
                        name: str = "") -> Staff:
     if role not in STAFF_ROLES:
-        raise ApiError(400, f"角色只能是 {'、'.join(STAFF_ROLES)}", "unknown role", "role")
+        raise InvalidInput(f"角色只能是 {'、'.join(STAFF_ROLES)}", "unknown role", "role")
     if role in ("officer", "approver") and not department:
-        raise ApiError(400, "承办、审批人员必须属于一个部门", "officers and approvers need a department", "department")
+        raise InvalidInput("承办、审批人员必须属于一个部门", "officers and approvers need a department", "department")
     if role == "clerk" and not window:
-        raise ApiError(400, "窗口受理员必须属于一个窗口", "clerks need a window", "window")
+        raise InvalidInput("窗口受理员必须属于一个窗口", "clerks need a window", "window")
     problem = password_problem(password)
     if problem:
-        raise ApiError(400, problem, "password too weak", "password")
+        raise InvalidInput(problem, "password too weak", "password")
     if await Staff.exists(username=username):
-        raise ApiError(409, "用户名已存在", "username taken", "username")
+        raise Conflict("用户名已存在", "username taken", "username")
     return await Staff.create(username=username, password_hash=_hasher.hash(password), role=role,
                               department=department, window=window, name=name)
 
@@ -240,11 +240,11 @@ async def create_staff(username: str, password: str, role: str, department: str 
 async def update_profile(citizen_id: int, name: str, id_number: str) -> Citizen:
     name = name.strip()
     if not 2 <= len(name) <= 50:
-        raise ApiError(400, "请填写真实姓名（2–50 个字）", "name must be 2–50 characters", "name")
+        raise InvalidInput("请填写真实姓名（2–50 个字）", "name must be 2–50 characters", "name")
     id_number = id_number.strip().upper()
     problem = id_number_problem(id_number)
     if problem:
-        raise ApiError(400, problem, "invalid resident ID number", "id_number")
+        raise InvalidInput(problem, "invalid resident ID number", "id_number")
     citizen = await Citizen.get(id=citizen_id)
     citizen.name, citizen.id_number, citizen.verified_at = name, id_number, _now()
     await citizen.save(update_fields=["name", "id_number", "verified_at"])
@@ -255,14 +255,14 @@ async def bind_enterprise(citizen_id: int, uscc: str, name: str, role: str) -> t
     uscc = uscc.strip().upper()
     problem = uscc_problem(uscc)
     if problem:
-        raise ApiError(400, problem, "invalid unified social credit code", "uscc")
+        raise InvalidInput(problem, "invalid unified social credit code", "uscc")
     if role not in ("legal_representative", "agent"):
-        raise ApiError(400, "身份只能是法定代表人或经办人", "role must be legal_representative or agent", "role")
+        raise InvalidInput("身份只能是法定代表人或经办人", "role must be legal_representative or agent", "role")
     if not name.strip():
-        raise ApiError(400, "请填写企业名称", "name required", "name")
+        raise InvalidInput("请填写企业名称", "name required", "name")
     citizen = await Citizen.get(id=citizen_id)
     if not citizen.id_number:
-        raise ApiError(409, "请先完成实名认证再绑定企业", "complete the real-name profile first")
+        raise Conflict("请先完成实名认证再绑定企业", "complete the real-name profile first")
     async with in_transaction() as conn:
         enterprise = await Enterprise.get_or_none(uscc=uscc, using_db=conn)
         if enterprise is None:

@@ -52,7 +52,7 @@ from api.cases import services as cases
 from api.cases.models import DRAFT, Case, CaseMaterial
 from api.catalog.document import DEFAULT_ACCEPTED_TYPES
 from api.catalog.models import MaterialRequirement
-from api.core.errors import ApiError
+from api.core.errors import ChecksumMismatch, Conflict, DomainError, Gone, InvalidInput, NotFound, StorageFull, TooLarge
 from api.core.settings import DEFAULT_MAX_UPLOAD_MB
 from api.identity.principal import Principal
 from api.uploads import validation
@@ -83,14 +83,22 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def not_found(upload_id: str) -> ApiError:
-    return ApiError(404, "没有找到这个上传任务", f"upload not found: {upload_id}")
+class OffsetMismatch(Conflict):
+    """The client's offset is not the server's: it asks (HEAD) and resumes from ``offset`` (when known)."""
+
+    def __init__(self, detail: str, offset: int | None = None) -> None:
+        super().__init__("上传位置不一致，请先查询已上传的进度", detail, "Upload-Offset")
+        self.offset = offset
 
 
-def gone(upload: Upload) -> ApiError:
+def not_found(upload_id: str) -> NotFound:
+    return NotFound("没有找到这个上传任务", f"upload not found: {upload_id}")
+
+
+def gone(upload: Upload) -> Gone:
     state = EXPIRED if upload.state == PARTIAL else upload.state
     reason = "已过期" if state == EXPIRED else "未通过检查"
-    return ApiError(410, f"这个上传任务{reason}，请重新上传", f"upload is {state}")
+    return Gone(f"这个上传任务{reason}，请重新上传", f"upload is {state}")
 
 
 def partial_dir(storage_root: Path) -> Path:
@@ -130,7 +138,7 @@ def parse_metadata(header: str) -> dict[str, str]:
         try:
             out[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8") if value.strip() else ""
         except (binascii.Error, UnicodeDecodeError):
-            raise ApiError(400, "上传信息格式不正确", f"Upload-Metadata value of '{key}' is not base64 UTF-8",
+            raise InvalidInput("上传信息格式不正确", f"Upload-Metadata value of '{key}' is not base64 UTF-8",
                            "Upload-Metadata") from None
     return out
 
@@ -141,14 +149,14 @@ def parse_checksum(header: str | None) -> bytes | None:
         return None
     algorithm, _, value = header.strip().partition(" ")
     if algorithm.lower() != "sha256":
-        raise ApiError(400, "不支持这种校验算法，请使用 sha256", f"unsupported checksum algorithm: {algorithm}",
+        raise InvalidInput("不支持这种校验算法，请使用 sha256", f"unsupported checksum algorithm: {algorithm}",
                        "Upload-Checksum")
     try:
         digest = base64.b64decode(value.strip(), validate=True)
     except binascii.Error:
         digest = b""
     if len(digest) != 32:
-        raise ApiError(400, "校验值格式不正确", "Upload-Checksum is not a base64 sha256 digest", "Upload-Checksum")
+        raise InvalidInput("校验值格式不正确", "Upload-Checksum is not a base64 sha256 digest", "Upload-Checksum")
     return digest
 
 
@@ -167,7 +175,7 @@ async def own_upload(principal: Principal, upload_id: str, *, now: dt.datetime |
     if upload.state in (REJECTED, EXPIRED) or (upload.state == PARTIAL and upload.expires_at <= now):
         raise gone(upload)
     if upload.state == COMPLETED and not allow_done:
-        raise ApiError(409, "这个文件已经上传完成", "upload already completed", "Upload-Offset")
+        raise Conflict("这个文件已经上传完成", "upload already completed", "Upload-Offset")
     return upload
 
 
@@ -178,16 +186,16 @@ async def create(principal: Principal, storage_root: Path, length: int, metadata
                  *, now: dt.datetime | None = None, max_size: int = MAX_UPLOAD_SIZE) -> Upload:
     """A new upload for a material on the caller's own draft (404 for anyone else's case)."""
     if length < 0:
-        raise ApiError(400, "文件大小不正确", "Upload-Length must be a non-negative integer", "Upload-Length")
+        raise InvalidInput("文件大小不正确", "Upload-Length must be a non-negative integer", "Upload-Length")
     if length > max_size:
-        raise ApiError(413, f"文件太大，最大 {max_size // (1024 * 1024)} MB", f"Upload-Length exceeds {max_size}",
+        raise TooLarge(f"文件太大，最大 {max_size // (1024 * 1024)} MB", f"Upload-Length exceeds {max_size}",
                        "Upload-Length")
     raw_case = metadata.get("case_id", "")
     if not raw_case.isdigit():
-        raise ApiError(400, "上传信息缺少办件编号", "Upload-Metadata needs case_id", "case_id")
+        raise InvalidInput("上传信息缺少办件编号", "Upload-Metadata needs case_id", "case_id")
     code = metadata.get("material_id", "")
     if not code:
-        raise ApiError(400, "上传信息缺少材料编号", "Upload-Metadata needs material_id", "material_id")
+        raise InvalidInput("上传信息缺少材料编号", "Upload-Metadata needs material_id", "material_id")
     case_id = int(raw_case)
     # One query when all is well (the caller's case lists the material); the errors are told apart
     # afterwards, in the order a person fixes them: whose case, its state, the material.
@@ -199,9 +207,9 @@ async def create(principal: Principal, storage_root: Path, length: int, metadata
     if not listed:
         state = (await cases.own_case(principal, case_id)).state  # 404 for anyone else's case
     if state != DRAFT:
-        raise ApiError(409, "已提交的办件不能再修改", f"case is {state}, not a draft", "state")
+        raise Conflict("已提交的办件不能再修改", f"case is {state}, not a draft", "state")
     if not listed:
-        raise ApiError(404, f"本办件的材料清单中没有这项材料：{code}", f"material not on this case's list: {code}",
+        raise NotFound(f"本办件的材料清单中没有这项材料：{code}", f"material not on this case's list: {code}",
                        "material_id")
     now = now or _now()
     # The partial file is created by the first PATCH (at offset 0), which makes it durable with
@@ -270,7 +278,7 @@ class _Partial:
             fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
         except FileNotFoundError:
             if not create:
-                raise ApiError(410, "上传的临时文件已丢失，请重新上传", "partial file missing") from None
+                raise Gone("上传的临时文件已丢失，请重新上传", "partial file missing") from None
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
@@ -281,7 +289,7 @@ class _Partial:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise ApiError(409, "另一个请求正在上传这个文件，请稍后查询进度", "upload is locked by another request",
+            raise Conflict("另一个请求正在上传这个文件，请稍后查询进度", "upload is locked by another request",
                            "Upload-Offset") from None
         return fd
 
@@ -458,8 +466,7 @@ async def append(
             upload = await own_upload(principal, upload_id, now=now, allow_done=False)
         start = upload.upload_offset
         if offset != start:
-            raise ApiError(409, "上传位置不一致，请先查询已上传的进度", f"Upload-Offset {offset} != {start}",
-                           "Upload-Offset", headers={"Upload-Offset": str(start)})
+            raise OffsetMismatch(f"Upload-Offset {offset} != {start}", start)
         path = _partial_path(storage_root, upload_id)
         cached = _running.get(upload_id)
         if start == 0 or (cached is not None and cached[0] == start):
@@ -481,8 +488,7 @@ async def append(
                     upload_offset=end, expires_at=(now or _now()) + UPLOAD_TTL)
                 if not updated:  # another process moved it (only possible without a shared flock)
                     await asyncio.to_thread(partial.rollback, start)
-                    raise ApiError(409, "上传位置不一致，请先查询已上传的进度", "offset changed concurrently",
-                                   "Upload-Offset")
+                    raise OffsetMismatch("offset changed concurrently")
                 upload.upload_offset = end
                 _remember(upload_id, end, partial.digest)
                 return Appended(upload, False)
@@ -525,7 +531,7 @@ async def _receive(partial: _Partial, body: AsyncIterable[bytes], upload: Upload
                 continue
             received += len(chunk)
             if received > upload.upload_length:
-                raise ApiError(413, "上传的内容超出了声明的文件大小", "body goes past Upload-Length", "Upload-Length")
+                raise TooLarge("上传的内容超出了声明的文件大小", "body goes past Upload-Length", "Upload-Length")
             partial.hash(chunk)
             batch.append(chunk)
             batched += len(chunk)
@@ -537,10 +543,10 @@ async def _receive(partial: _Partial, body: AsyncIterable[bytes], upload: Upload
         batch, batched = [], 0
         await pipe.drain()
         if checksum is not None and partial.chunk_digest.digest() != checksum:
-            raise ApiError(460, "数据校验失败，本段内容未保存，请重新上传这一段", "Upload-Checksum mismatch",
-                           "Upload-Checksum")
+            raise ChecksumMismatch("数据校验失败，本段内容未保存，请重新上传这一段", "Upload-Checksum mismatch",
+                                   "Upload-Checksum")
         return partial.offset
-    except ApiError:
+    except DomainError:
         await pipe.settle()
         await asyncio.to_thread(partial.rollback, start)
         raise
@@ -553,8 +559,8 @@ async def _receive(partial: _Partial, body: AsyncIterable[bytes], upload: Upload
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(partial.rollback, start)
             if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise ApiError(507, "服务器存储空间暂时不足，本段内容未保存，请稍后继续上传",
-                               "no space left for uploads; nothing of this request was kept") from None
+                raise StorageFull("服务器存储空间暂时不足，本段内容未保存，请稍后继续上传",
+                                  "no space left for uploads; nothing of this request was kept") from None
             raise
         with contextlib.suppress(Exception):
             if batch:
@@ -658,7 +664,7 @@ async def _normalise(path: Path, upload: Upload, storage_root: Path, sha256: str
         result = await asyncio.to_thread(validation.normalise, path, accepted_types=accepted, max_bytes=max_bytes,
                                          workdir=workdir)
     except validation.MaterialRejected as exc:
-        raise ApiError(exc.status, exc.message_zh, exc.detail_en, "file") from None
+        raise exc.kind(exc.message_zh, exc.detail_en, "file") from None
     if result.is_source:  # stored byte for byte: the partial file itself
         return ToStore(path, result.mime, sha256=sha256, synced=True)
     return ToStore(Path(result.path), result.mime, Path(result.path))
@@ -679,7 +685,7 @@ async def _complete(principal: Principal, storage_root: Path, blobs: BlobStore, 
     path = _partial_path(storage_root, upload.id)
     try:
         normalised = await _normalise(path, upload, storage_root, sha256, requirement)
-    except ApiError:
+    except DomainError:
         await _reject(upload, storage_root, start)
         raise
     try:
@@ -697,12 +703,11 @@ async def _complete(principal: Principal, storage_root: Path, blobs: BlobStore, 
                 state=COMPLETED, upload_offset=upload.upload_length, completed_at=now, blob_key=blob.key,
                 sha256=blob.sha256)
             if not done:
-                raise ApiError(409, "上传位置不一致，请先查询已上传的进度", "offset changed concurrently",
-                               "Upload-Offset")
+                raise OffsetMismatch("offset changed concurrently")
             await cases.attach_material(principal, upload.case_id, upload.material_code,  # type: ignore[attr-defined]
                                         blob, upload.filename or "file", normalised.mime, now=now, conn=conn)
-    except ApiError as exc:
-        if exc.status_code != 409 or exc.field != "Upload-Offset":
+    except DomainError as exc:
+        if not isinstance(exc, OffsetMismatch):
             await _reject(upload, storage_root, start)  # e.g. the case was submitted meanwhile
         raise
     upload.state, upload.upload_offset, upload.completed_at = COMPLETED, upload.upload_length, now

@@ -30,10 +30,9 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, head, patch, post, route
 from litestar.datastructures import State
-from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import FromPath, HeaderParameter
 
-from api.core.errors import ApiError, OrmValidationError
+from api.core.errors import DomainError, InvalidInput, PreconditionFailed, UnsupportedMedia
 from api.core.errors import exception_handlers as base_handlers
 from api.core.settings import Settings, storage_root
 from api.identity.guards import require_roles
@@ -56,28 +55,28 @@ def _with_tus(handler: Any) -> Any:
     def wrapped(request: Request, exc: Exception) -> Response:
         response = handler(request, exc)
         response.headers["Tus-Resumable"] = TUS_VERSION
-        if getattr(response, "status_code", 0) == 412:
+        if isinstance(exc, PreconditionFailed):
             response.headers["Tus-Version"] = TUS_VERSION
+        if isinstance(exc, services.OffsetMismatch) and exc.offset is not None:
+            response.headers["Upload-Offset"] = str(exc.offset)
         return response
 
     return wrapped
 
 
-TUS_EXCEPTION_HANDLERS = {
-    kind: _with_tus(base_handlers[kind]) for kind in (ApiError, ValidationException, HTTPException, OrmValidationError,
-                                                      Exception)
-}
+#: Every error of the app, answered with the tus headers (a tus client reads them on errors too).
+TUS_EXCEPTION_HANDLERS = {kind: _with_tus(handler) for kind, handler in base_handlers.items()}
 
 
 def _check_version(value: str | None) -> None:
     if value != TUS_VERSION:
-        raise ApiError(412, "客户端的 tus 协议版本不受支持（需要 1.0.0）", "Tus-Resumable: 1.0.0 is required",
-                       "Tus-Resumable", headers={"Tus-Version": TUS_VERSION})
+        raise PreconditionFailed("客户端的 tus 协议版本不受支持（需要 1.0.0）", "Tus-Resumable: 1.0.0 is required",
+                       "Tus-Resumable")
 
 
 def _int_header(value: str | None, name: str) -> int:
     if value is None or not value.strip().isdigit():
-        raise ApiError(400, f"请求头 {name} 缺失或无效", f"{name} must be a non-negative integer", name)
+        raise InvalidInput(f"请求头 {name} 缺失或无效", f"{name} must be a non-negative integer", name)
     return int(value.strip())
 
 
@@ -125,7 +124,7 @@ class UploadController(Controller):
     ) -> Response[None]:
         _check_version(tus_resumable)
         if request.headers.get("upload-defer-length"):
-            raise ApiError(400, "必须声明文件大小", "Upload-Defer-Length is not supported", "Upload-Length")
+            raise InvalidInput("必须声明文件大小", "Upload-Defer-Length is not supported", "Upload-Length")
         length = _int_header(upload_length, "Upload-Length")
         # A body is the first chunk only with the tus content type (creation-with-upload); any
         # other body is not read.
@@ -139,7 +138,7 @@ class UploadController(Controller):
             try:
                 await services.append(request.user, _root(state), state.blobs, upload.id, 0, request.stream(),
                                       checksum, created=upload)
-            except ApiError as exc:  # the upload exists: say where, so the client can resume it
+            except DomainError as exc:  # the upload exists: say where, so the client can resume it
                 exc.headers = {**(exc.headers or {}), "Location": location}
                 raise
         return Response(None, status_code=201, headers=_headers(
@@ -169,7 +168,7 @@ class UploadController(Controller):
     ) -> Response[None]:
         _check_version(tus_resumable)
         if _content_type(request) != OFFSET_TYPE:
-            raise ApiError(415, f"上传内容的格式必须是 {OFFSET_TYPE}", f"Content-Type must be {OFFSET_TYPE}",
+            raise UnsupportedMedia(f"上传内容的格式必须是 {OFFSET_TYPE}", f"Content-Type must be {OFFSET_TYPE}",
                            "Content-Type")
         offset = _int_header(upload_offset, "Upload-Offset")
         checksum = services.parse_checksum(upload_checksum)

@@ -24,6 +24,8 @@ import pikepdf
 import pillow_heif
 from PIL import Image, ImageCms, ImageOps
 
+from api.core.errors import DomainError, RuleViolation, TooLarge, UnsupportedMedia
+
 pillow_heif.register_heif_opener()
 
 __all__ = [
@@ -105,20 +107,21 @@ _PDF_MAX_NODES = 1_000_000
 class MaterialRejected(Exception):
     """A material that must not be stored.
 
-    ``status`` is the HTTP status the caller should answer with (413, 415 or 422),
+    ``kind`` is the kind of refusal the caller raises (too large, a type not accepted, or a file the
+    rules refuse),
     ``message_zh`` is shown to the citizen, ``detail_en`` is for logs and API clients,
     ``code`` is a short machine-readable reason (e.g. ``"pdf_encrypted"``).
     """
 
-    def __init__(self, status: int, message_zh: str, detail_en: str, *, code: str = "") -> None:
+    def __init__(self, kind: type[DomainError], message_zh: str, detail_en: str, *, code: str = "") -> None:
         super().__init__(detail_en)
-        self.status = status
+        self.kind = kind
         self.message_zh = message_zh
         self.detail_en = detail_en
         self.code = code
 
     def __repr__(self) -> str:
-        return f"MaterialRejected({self.status}, {self.message_zh!r}, {self.detail_en!r}, code={self.code!r})"
+        return f"MaterialRejected({self.kind.__name__}, {self.message_zh!r}, {self.detail_en!r}, code={self.code!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +209,7 @@ def _human_size(n: int) -> str:
 
 
 def _corrupt(detail: str) -> MaterialRejected:
-    return MaterialRejected(422, "文件已损坏或无法识别，请重新拍摄或上传", detail, code="corrupt")
+    return MaterialRejected(RuleViolation, "文件已损坏或无法识别，请重新拍摄或上传", detail, code="corrupt")
 
 
 # --------------------------------------------------------------------------- entry point
@@ -234,19 +237,19 @@ def normalise(
     size = source.stat().st_size
     if size > max_bytes:
         raise MaterialRejected(
-            413,
+            TooLarge,
             f"文件过大，不能超过 {_human_size(max_bytes)}",
             f"file is {size} bytes, the limit is {max_bytes} bytes",
             code="too_large",
         )
     if size == 0:
-        raise MaterialRejected(422, "文件为空，请重新上传", "file is empty", code="empty")
+        raise MaterialRejected(RuleViolation, "文件为空，请重新上传", "file is empty", code="empty")
     with source.open("rb") as fh:
         head = fh.read(_SNIFF_BYTES)
     mime = sniff(head)
     if mime is None or mime not in accepted:
         raise MaterialRejected(
-            415,
+            UnsupportedMedia,
             allowed_types_message(accepted),
             f"file type {mime or 'unknown'} is not accepted; allowed: {', '.join(sorted(accepted))}",
             code="type_not_accepted",
@@ -323,7 +326,7 @@ def _normalise_image(
 
 def _bomb(detail: str) -> MaterialRejected:
     return MaterialRejected(
-        422, "图片像素过多，请缩小后重新上传", f"decompression bomb refused: {detail}", code="too_many_pixels"
+        RuleViolation, "图片像素过多，请缩小后重新上传", f"decompression bomb refused: {detail}", code="too_many_pixels"
     )
 
 
@@ -333,7 +336,7 @@ def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
         raise _corrupt(f"invalid image dimensions {width}x{height}")
     if width * height > max_pixels:
         raise MaterialRejected(
-            422,
+            RuleViolation,
             f"图片像素过多（{width}×{height}），最多 {max_pixels // 10_000} 万像素，请缩小后重新上传",
             f"image header claims {width}x{height} = {width * height} pixels, the limit is {max_pixels}",
             code="too_many_pixels",
@@ -417,7 +420,7 @@ def _normalise_pdf(source: Path, size: int, max_pages: int) -> Normalised:
         raise _corrupt("PDF has no pages")
     if pages > max_pages:
         raise MaterialRejected(
-            422,
+            RuleViolation,
             f"PDF 页数过多（{pages} 页），最多 {max_pages} 页",
             f"PDF has {pages} pages, the limit is {max_pages}",
             code="pdf_too_many_pages",
@@ -428,7 +431,7 @@ def _normalise_pdf(source: Path, size: int, max_pages: int) -> Normalised:
 
 def _encrypted() -> MaterialRejected:
     return MaterialRejected(
-        422, "PDF 文件已加密，请去除密码后重新上传", "encrypted PDFs are not accepted", code="pdf_encrypted"
+        RuleViolation, "PDF 文件已加密，请去除密码后重新上传", "encrypted PDFs are not accepted", code="pdf_encrypted"
     )
 
 
@@ -474,7 +477,7 @@ def _check_open_action(value: pikepdf.Object) -> None:
 
 def _active_pdf(what: str) -> MaterialRejected:
     return MaterialRejected(
-        422,
+        RuleViolation,
         "PDF 文件包含脚本、自动动作或嵌入文件，出于安全原因不予接收，请另存为普通 PDF 后重新上传",
         f"PDF contains active content or embedded files ({what})",
         code="pdf_active_content",
