@@ -29,6 +29,7 @@ from api.cases.models import Case, CaseEvent
 from api.catalog.material_list import material_list
 from api.core.errors import NotFound
 from api.identity.principal import Principal
+from api.workflow import deadlines
 from storage import StoredBlob, open_store
 from tests.identity_helpers import bearer, citizen_tokens
 from tests.tus_helpers import metadata
@@ -305,7 +306,7 @@ async def test_receipt_and_its_qr_code_lead_to_tracking(client: AsyncClient, app
         f"https://zw.example.cn/track?number={done['number']}&code={done['query_code']}"
     )
     submitted_at = dt.datetime.fromisoformat(receipt["submitted_at"])
-    assert receipt["promised_date"] == numbering.promised_date(
+    assert receipt["promised_date"] == deadlines.due_date(
         submitted_at, receipt["promised_limit"], receipt["promised_limit_unit"]).isoformat()
     assert dt.date.fromisoformat(receipt["promised_date"]) > numbering.china_day(submitted_at)
     assert r.headers["cache-control"] == "private, no-store"
@@ -496,9 +497,9 @@ def test_numbers_codes_and_promised_dates() -> None:
     # 2026-09-30 (Wed) + 3 working days: the National Day holiday is skipped, and Saturday
     # 10 October is an adjusted workday.
     start = dt.datetime(2026, 9, 30, 2, 0, tzinfo=dt.UTC)
-    assert numbering.promised_date(start, 3, "working_day") == dt.date(2026, 10, 10)
-    assert numbering.promised_date(start, 3, "natural_day") == dt.date(2026, 10, 3)
-    assert numbering.promised_date(start, 0, "working_day") == dt.date(2026, 9, 30)
+    assert deadlines.due_date(start, 3, "working_day") == dt.date(2026, 10, 10)
+    assert deadlines.due_date(start, 3, "natural_day") == dt.date(2026, 10, 3)
+    assert deadlines.due_date(start, 0, "working_day") == dt.date(2026, 9, 30)
     # 23:30 UTC is already the next day in China.
     assert numbering.china_day(dt.datetime(2026, 1, 1, 23, 30, tzinfo=dt.UTC)) == dt.date(2026, 1, 2)
     assert services.sanitise_filename("../../etc/passwd") == "passwd"

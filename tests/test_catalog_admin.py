@@ -399,3 +399,48 @@ async def test_audit_pages_newest_first(client: AsyncClient, demo: CatalogDocume
         assert r.status_code == 400 and r.json()["field"] == "cursor"
     r = await client.get(f"{ADMIN}/audit", params={"limit": 0}, headers=h)
     assert r.status_code == 400 and r.json()["field"] == "limit"
+
+
+async def test_an_open_case_keeps_the_material_list_of_its_own_version(
+    client: AsyncClient, app: Litestar, demo: CatalogDocument,
+) -> None:
+    """A published change of the catalog never changes what an open case needs: the draft filed
+    under version 1 re-derives its checklist from version 1 when its answers change."""
+    from api.cases.models import Case
+
+    h = await admin_headers(client)
+    doc = new_item(demo, "管理测试事项版本固定")
+    code, situation = doc.code, doc.situations[0]
+    assert (await client.post(f"{ADMIN}/items", json=as_json(doc), headers=h)).status_code == 201
+    assert (await client.post(f"{ADMIN}/items/{code}/draft/publish", headers=h)).status_code == 200
+    citizen = bearer(await citizen_tokens(client, app))
+    answers = {"entity": situation.rule["eq"], "premises": "own", "pre_approval": "no", "agent": "no"}
+    try:
+        r = await client.post("/api/v1/cases", json={"item_code": code, "answers": answers}, headers=citizen)
+        assert r.status_code == 201, r.text
+        case = r.json()
+        v1_list = [m["code"] for m in case["materials"]]
+        assert "admin_only_in_v2" not in v1_list
+
+        # Version 2 lists one new material for every applicant of that situation.
+        assert (await client.post(f"{ADMIN}/items/{code}/draft", headers=h)).status_code == 201
+        materials = [as_json(m) for m in situation.materials] + [
+            {"code": "admin_only_in_v2", "name": "第二版新增材料", "copy_count": 1}]
+        r = await client.put(f"{ADMIN}/items/{code}/draft/situations/{situation.code}/materials",
+                             json=materials, headers=h)
+        assert r.status_code == 200, r.text
+        assert (await client.post(f"{ADMIN}/items/{code}/draft/publish", headers=h)).status_code == 200
+        r = await client.post(f"/api/v1/items/{code}/material-list", json={"answers": answers})
+        assert "admin_only_in_v2" in [m["code"] for m in r.json()["materials"]]  # today's guide has it
+
+        r = await client.patch(f"/api/v1/cases/{case['id']}", json={"answers": {**answers, "agent": "yes"}},
+                               headers=citizen)
+        assert r.status_code == 200, r.text
+        after = [m["code"] for m in r.json()["materials"]]
+        assert "admin_only_in_v2" not in after and "power_of_attorney" in after  # v1's list for the new answer
+        assert r.json()["item_version"] == case["item_version"] == 1
+        # A new application is filed under version 2.
+        r = await client.post("/api/v1/cases", json={"item_code": code, "answers": answers}, headers=citizen)
+        assert "admin_only_in_v2" in [m["code"] for m in r.json()["materials"]]
+    finally:
+        await Case.filter(item_code=code).delete()

@@ -1,4 +1,5 @@
-"""Case numbers, query codes and promised completion dates: pure calculations (no ORM, no HTTP).
+"""Case numbers and query codes: pure calculations (no ORM, no HTTP). Due dates are the working-day
+clock's (``api.workflow.deadlines``).
 
 A case number is ``RRRRRR`` (6-digit region code) + ``YYYYMMDD`` (the day in China, UTC+8) +
 ``NNNNNN`` (the day's sequence in that region, from the ``case_counter`` row); 20 digits.
@@ -14,19 +15,16 @@ key id to the case if that matters.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import hmac
 import re
 
-CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # no daylight saving since 1991
+from api.workflow.deadlines import china_day
+
 NUMBER_RE = re.compile(r"\d{20}")
 CODE_RE = re.compile(r"\d{6}")
 MAX_SEQUENCE = 999_999
-
-
-def china_day(at: dt.datetime) -> dt.date:
-    return at.astimezone(CHINA).date()
+__all__ = ["CODE_RE", "MAX_SEQUENCE", "NUMBER_RE", "case_number", "china_day", "query_code", "query_code_hash"]
 
 
 def case_number(region: str, day: dt.date, sequence: int) -> str:
@@ -44,32 +42,3 @@ def query_code(secret: str, number: str, salt: str) -> str:
 
 def query_code_hash(secret: str, number: str, code: str) -> str:
     return hmac.new(secret.encode(), f"query-hash:{number}:{code}".encode(), hashlib.sha256).hexdigest()
-
-
-@functools.lru_cache(maxsize=1)
-def _china_calendar():  # -> holidays.HolidayBase
-    import holidays
-
-    # Public holidays and the adjusted weekend workdays (调休) the State Council announces.
-    return holidays.China(years=range(2020, 2040))
-
-
-def is_working_day(day: dt.date) -> bool:
-    return bool(_china_calendar().is_working_day(day))
-
-
-def promised_date(start: dt.datetime, limit: int, unit: str) -> dt.date:
-    """The day a promised limit ends. The start day itself is not counted (行政许可法 §82 style
-    counting); ``working_day`` skips weekends and Chinese public holidays and counts adjusted
-    weekend workdays; a limit of 0 (即办件) ends the same day."""
-    day = china_day(start)
-    if limit <= 0:
-        return day
-    if unit == "natural_day":
-        return day + dt.timedelta(days=limit)
-    left = limit
-    while left:
-        day += dt.timedelta(days=1)
-        if is_working_day(day):
-            left -= 1
-    return day

@@ -46,12 +46,14 @@ from api.cases.models import (
     CaseMaterial,
 )
 from api.catalog.cache import CatalogCache
-from api.catalog.material_list import AnswerError, material_list
+from api.catalog.document import ItemDoc
+from api.catalog.material_list import AnswerError, material_list_for_version
 from api.catalog.models import ServiceItemVersion
 from api.catalog.schemas import ItemGuide, MaterialListOut
 from api.core.errors import Conflict, DomainError, InvalidInput, NotFound, RuleViolation, Unavailable
 from api.identity.models import EnterpriseMember
 from api.identity.principal import Principal
+from api.workflow import deadlines
 from storage import StoredBlob
 
 DEFAULT_DRAFT_TTL = dt.timedelta(days=30)
@@ -158,11 +160,19 @@ async def _guide(catalog: CatalogCache, item_code: str) -> ItemGuide:
     return guide
 
 
-def _listing(guide: ItemGuide, answers: dict[str, Any]) -> MaterialListOut:
+def _listing(version: ItemDoc, answers: dict[str, Any]) -> MaterialListOut:
     try:
-        return material_list(guide, answers)
+        return material_list_for_version(version, answers)
     except AnswerError as exc:
         raise RuleViolation(exc.message, exc.detail, exc.field) from None
+
+
+async def version_document(catalog: CatalogCache, version_id: int) -> ItemDoc:
+    """The item version a case is judged by, as stored (never today's guide)."""
+    doc = await catalog.version(version_id)
+    if doc is None:  # a version is never deleted while a case points at it
+        raise Conflict("事项刚刚更新，请重试", "item version changed, retry", "item_code")
+    return doc
 
 
 async def _version_id(guide: ItemGuide) -> int:
@@ -196,7 +206,8 @@ async def create_draft(
     """A draft with the exact checklist for the answers (422 naming the question on a bad answer)."""
     now = now or _now()
     guide = await _guide(catalog, item_code)
-    listing = _listing(guide, answers)
+    version_id = await _version_id(guide)
+    listing = _listing(await version_document(catalog, version_id), answers)
     enterprise_id = None
     if enterprise_uscc:
         member = await EnterpriseMember.filter(
@@ -206,7 +217,6 @@ async def create_draft(
             raise RuleViolation("您还没有绑定这家企业，不能代其申请", "the caller is not a member of this enterprise",
                            "enterprise_uscc")
         enterprise_id = member.enterprise_id  # type: ignore[attr-defined]
-    version_id = await _version_id(guide)
     async with in_transaction() as conn:
         case = await Case.create(
             applicant_id=principal.id, enterprise_id=enterprise_id, item_version_id=version_id,
@@ -230,24 +240,22 @@ async def update_draft(
     catalog: CatalogCache, principal: Principal, case_id: int, *, form_data: dict[str, Any] | None = None,
     answers: dict[str, Any] | None = None, now: dt.datetime | None = None, ttl: dt.timedelta | None = None,
 ) -> Case:
-    """Change form data and/or answers. New answers re-derive the checklist from the item's current
-    version (a draft follows the catalog); attachments of materials still listed are kept, those of
-    materials no longer listed are dropped (their blobs go to the orphan sweep)."""
+    """Change form data and/or answers. New answers re-derive the checklist from the case's own item
+    version (a catalog change published since never changes what this case needs); attachments of
+    materials still listed are kept, those of materials no longer listed are dropped (their blobs go
+    to the orphan sweep)."""
     now = now or _now()
     case = await own_case(principal, case_id)
     _require_draft(case)
-    listing = version_id = None
+    listing = None
     if answers is not None:
-        guide = await _guide(catalog, case.item_code)
-        listing = _listing(guide, answers)
-        version_id = await _version_id(guide)
+        listing = _listing(await version_document(catalog, case.item_version_id), answers)  # type: ignore[attr-defined]
     async with in_transaction() as conn:
         case = await own_case(principal, case_id, conn, lock=True)
         _require_draft(case)
         if form_data is not None:
             case.form_data = _check_form(form_data)
         if listing is not None:
-            case.item_version_id = version_id  # type: ignore[attr-defined]
             case.situation_code, case.situation_name = listing.situation.code, listing.situation.name
             case.answers = {a.code: a.answer for a in listing.answers}
             case.promised_limit, case.promised_limit_unit = listing.promised_limit, listing.promised_limit_unit
@@ -461,7 +469,7 @@ def receipt_code(case: Case, secret: str) -> str:
 
 def promised_date(case: Case) -> dt.date:
     assert case.submitted_at is not None
-    return numbering.promised_date(case.submitted_at, case.promised_limit, case.promised_limit_unit)
+    return deadlines.due_date(case.submitted_at, case.promised_limit, case.promised_limit_unit)
 
 
 # --------------------------------------------------------------------------- tracking

@@ -19,6 +19,7 @@ import msgspec
 
 from api.catalog import codes
 from api.catalog.document import ItemDoc
+from api.catalog.material_list import material_out
 from api.catalog.models import (
     CertificateType,
     Department,
@@ -37,7 +38,6 @@ from api.catalog.schemas import (
     LifeEventDetail,
     LifeEventRef,
     LifeEventSummary,
-    MaterialOut,
     OptionOut,
     PlaceOut,
     QuestionOut,
@@ -49,11 +49,13 @@ from api.catalog.schemas import (
     WindowOut,
 )
 from api.catalog.search import Entry, Filters, SearchIndex, SortKey, encode_cursor
-from api.catalog.services import VersionMeta, catalog_version, load_items
+from api.catalog.services import VersionMeta, catalog_version, load_items, load_version
 
 log = logging.getLogger("zhengwu.catalog")
 _encoder = msgspec.json.Encoder()
 _guide_decoder = msgspec.json.Decoder(ItemGuide)
+#: Item versions kept for the cases filed under them (a version document is a few KB).
+VERSIONS_KEPT = 512
 
 
 class _LRU(OrderedDict):
@@ -110,6 +112,7 @@ class CatalogCache:
         self._checked_at = 0.0
         self._lock = asyncio.Lock()
         self._prewarming: asyncio.Task[None] | None = None
+        self._versions: OrderedDict[int, ItemDoc] = OrderedDict()
 
     def invalidate(self) -> None:
         """Force a version check on the next read (called after a publish in this process)."""
@@ -196,6 +199,22 @@ class CatalogCache:
     async def guide(self, code: str) -> ItemGuide | None:
         body = await self.guide_bytes(code)
         return None if body is None else _guide_decoder.decode(body)
+
+    async def version(self, version_id: int) -> ItemDoc | None:
+        """One stored version by id, for the cases filed under it. Only published versions are asked
+        for (a case is filed under the current one), and a published version never changes again
+        (publishing makes a new one), so they are kept whatever the catalog version."""
+        doc = self._versions.get(version_id)
+        if doc is not None:
+            self._versions.move_to_end(version_id)
+            return doc
+        found = await load_version(version_id)
+        if found is None:
+            return None
+        self._versions[version_id] = found[0]
+        while len(self._versions) > VERSIONS_KEPT:
+            self._versions.popitem(last=False)
+        return found[0]
 
 
 # ---------------------------------------------------------------------- building
@@ -295,16 +314,6 @@ def _guide(snap: Snapshot, doc: ItemDoc, meta: VersionMeta) -> ItemGuide:
     dept = snap.departments[doc.department]
     siblings = snap.by_basic.get(doc.basic_code, [])
 
-    def material(m: object) -> MaterialOut:
-        assert isinstance(m, msgspec.Struct)
-        data = msgspec.structs.asdict(m)
-        return MaterialOut(
-            **data,
-            conditional=data["condition"] is not None,
-            source_name=codes.MATERIAL_SOURCES[data["source"]][0],
-            certificate_type_name=snap.certificate_names.get(data["certificate_type"], ""),
-        )
-
     return ItemGuide(
         code=doc.code, basic_code=doc.basic_code, name=doc.name, short_name=doc.short_name, kind=doc.kind,
         kind_name=codes.ITEM_KINDS[doc.kind][0], audiences=doc.audiences, keywords=doc.keywords,
@@ -342,7 +351,7 @@ def _guide(snap: Snapshot, doc: ItemDoc, meta: VersionMeta) -> ItemGuide:
                 code=s.code, name=s.name, description=s.description, rule=s.rule,
                 promised_limit=s.promised_limit if s.promised_limit is not None else doc.promised_limit,
                 fee_standard=s.fee_standard or doc.fee_standard,
-                materials=[material(m) for m in s.materials],
+                materials=[material_out(m, snap.certificate_names) for m in s.materials],
             )
             for s in doc.situations
         ],

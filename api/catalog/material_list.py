@@ -1,24 +1,32 @@
 """一单载明: the exact material list for an applicant's answers, with the reason for each one.
 
-Pure module over the published guide (``ItemGuide``); no HTTP, no ORM.
+Pure module, no HTTP, no ORM. ``material_list_for_version`` reads a stored version document
+(``ItemDoc``): a case is always judged by the version it was filed under, whatever the catalog
+publishes since. ``material_list`` reads the current published guide (``ItemGuide``) for the public
+question-and-answer page; both select and explain exactly the same way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
-from api.catalog import rules
+from api.catalog import codes, rules
+from api.catalog.document import ItemDoc, MaterialDoc, QuestionDoc
 from api.catalog.schemas import (
     AnsweredQuestion,
     ItemGuide,
     ListedMaterial,
     MaterialListOut,
+    MaterialOut,
     QuestionOut,
     SituationRef,
 )
+
+Question = QuestionOut | QuestionDoc
 
 MAX_TEXT_ANSWER = 500
 
@@ -33,7 +41,7 @@ class AnswerError(ValueError):
         self.detail = detail
 
 
-def _check_answer(q: QuestionOut, value: Any) -> Any:
+def _check_answer(q: Question, value: Any) -> Any:
     options = {o.value for o in q.options}
     wrong = AnswerError(q.code, f"「{q.text}」的回答无效", f"invalid answer to question '{q.code}'")
     if q.datatype == "single":
@@ -69,14 +77,14 @@ def _check_answer(q: QuestionOut, value: Any) -> Any:
     return value.strip()
 
 
-def _label(q: QuestionOut, value: Any) -> str:
+def _label(q: Question, value: Any) -> str:
     labels = {o.value: o.label for o in q.options}
     if isinstance(value, list):
         return "、".join(labels.get(v, v) for v in value) or "（都不是）"
     return labels.get(value, str(value)) if isinstance(value, str) else str(value)
 
 
-def validate_answers(guide: ItemGuide, answers: dict[str, Any]) -> dict[str, Any]:
+def validate_answers(guide: ItemGuide | ItemDoc, answers: dict[str, Any]) -> dict[str, Any]:
     """The answers that apply, checked in question order (skipped questions are dropped)."""
     known = {q.code for q in guide.questions}
     for code in answers:
@@ -97,7 +105,7 @@ def validate_answers(guide: ItemGuide, answers: dict[str, Any]) -> dict[str, Any
     return clean
 
 
-def _explain(rule: dict[str, Any] | None, questions: dict[str, QuestionOut], answers: dict[str, Any]) -> str:
+def _explain(rule: dict[str, Any] | None, questions: dict[str, Question], answers: dict[str, Any]) -> str:
     parts = []
     for leaf in rules.clauses(rule):
         q = questions.get(leaf.get("q", ""))
@@ -109,14 +117,37 @@ def _explain(rule: dict[str, Any] | None, questions: dict[str, QuestionOut], ans
     return "；".join(parts)
 
 
+def material_out(m: MaterialDoc, certificate_names: dict[str, str]) -> MaterialOut:
+    """A stored material requirement as the guide shows it (with its names and whether it is conditional)."""
+    return MaterialOut(
+        **msgspec.structs.asdict(m), conditional=m.condition is not None,
+        source_name=codes.MATERIAL_SOURCES[m.source][0],
+        certificate_type_name=certificate_names.get(m.certificate_type, ""),
+    )
+
+
 def material_list(guide: ItemGuide, raw_answers: dict[str, Any]) -> MaterialListOut:
-    answers = validate_answers(guide, raw_answers)
-    questions = {q.code: q for q in guide.questions}
-    situation = next((s for s in guide.situations if rules.evaluate(s.rule, answers)), None)
+    """The list for the current published guide (the public 一单载明 page)."""
+    return _listing(guide, raw_answers, guide.promised_limit, lambda m: m)  # type: ignore[arg-type,return-value]
+
+
+def material_list_for_version(
+    version: ItemDoc, raw_answers: dict[str, Any], certificate_names: dict[str, str] | None = None,
+) -> MaterialListOut:
+    """The list for one stored item version (what a case filed under it needs)."""
+    names = certificate_names or {}
+    return _listing(version, raw_answers, version.promised_limit, lambda m: material_out(m, names))
+
+
+def _listing(item: ItemGuide | ItemDoc, raw_answers: dict[str, Any], default_limit: int,
+             as_out: Callable[[Any], MaterialOut]) -> MaterialListOut:
+    answers = validate_answers(item, raw_answers)
+    questions: dict[str, Question] = {q.code: q for q in item.questions}
+    situation = next((s for s in item.situations if rules.evaluate(s.rule, answers)), None)
     if situation is None:
         raise AnswerError(
             "answers",
-            f"根据您的回答没有找到对应的办理情形，请致电 {guide.consult_phone} 咨询",
+            f"根据您的回答没有找到对应的办理情形，请致电 {item.consult_phone} 咨询",
             "no situation of this item matches the answers",
         )
     why_situation = _explain(situation.rule, questions, answers)
@@ -130,18 +161,18 @@ def material_list(guide: ItemGuide, raw_answers: dict[str, Any]) -> MaterialList
         elif why_situation:
             reason = f"「{situation.name}」需要（您回答了{why_situation}）"
         else:
-            reason = f"办理「{guide.name}」都需要"
-        listed.append(msgspec.convert({**msgspec.structs.asdict(m), "reason": reason}, ListedMaterial))
+            reason = f"办理「{item.name}」都需要"
+        listed.append(msgspec.convert({**msgspec.structs.asdict(as_out(m)), "reason": reason}, ListedMaterial))
     return MaterialListOut(
-        item_code=guide.code,
+        item_code=item.code,
         situation=SituationRef(
             code=situation.code,
             name=situation.name,
             description=situation.description,
             reason=f"因为您回答了{why_situation}" if why_situation else "适用于所有申请人",
         ),
-        promised_limit=situation.promised_limit,
-        promised_limit_unit=guide.promised_limit_unit,
+        promised_limit=situation.promised_limit if situation.promised_limit is not None else default_limit,
+        promised_limit_unit=item.promised_limit_unit,
         answers=[
             AnsweredQuestion(
                 code=c, question=questions[c].text, answer=v, answer_label=_label(questions[c], v)
