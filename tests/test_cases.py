@@ -30,6 +30,7 @@ from api.catalog.material_list import material_list
 from api.core.errors import NotFound
 from api.identity.principal import Principal
 from api.workflow import deadlines
+from api.workflow import services as workflow
 from storage import StoredBlob, open_store
 from tests.identity_helpers import bearer, citizen_tokens
 from tests.tus_helpers import metadata
@@ -281,7 +282,8 @@ async def test_twenty_concurrent_submissions_get_consecutive_numbers(client: Asy
                                            "application/pdf")
         cases.append(case)
     secret = app.state.settings.secret_key
-    results = await asyncio.gather(*(services.submit(who, c.id, f"concurrent-{c.id}", secret) for c in cases))
+    results = await asyncio.gather(*(workflow.apply(who, c.id, "submit", idempotency_key=f"concurrent-{c.id}",
+                                                    secret=secret) for c in cases))
     numbers = sorted(r.case.number for r in results)
     assert len(set(numbers)) == 20
     assert len({n[:14] for n in numbers}) == 1  # one region, one day
@@ -390,8 +392,13 @@ async def test_withdraw(client: AsyncClient, app: Litestar) -> None:
     case_id = done["case"]["id"]
     draft_case = await draft(client, tokens)
     assert (await client.post(f"{CASES}/{draft_case['id']}/withdraw", headers=bearer(tokens))).status_code == 409
+    assert draft_case["allowed_actions"] == ["update", "discard", "submit"]
+    assert done["case"]["allowed_actions"] == ["withdraw"]
+    listed = (await client.get(CASES, headers=bearer(tokens))).json()["items"]
+    assert {c["id"]: c["allowed_actions"] for c in listed} == {
+        draft_case["id"]: ["update", "discard", "submit"], case_id: ["withdraw"]}
     r = await client.post(f"{CASES}/{case_id}/withdraw", headers=bearer(tokens))
-    assert r.status_code == 200 and r.json()["state"] == "withdrawn"
+    assert r.status_code == 200 and r.json()["state"] == "withdrawn" and r.json()["allowed_actions"] == []
     assert [(e["action"], e["from_state"], e["to_state"]) for e in r.json()["timeline"]] == [
         ("submit", "draft", "submitted"), ("withdraw", "submitted", "withdrawn")]
     again = await client.post(f"{CASES}/{case_id}/withdraw", headers=bearer(tokens))

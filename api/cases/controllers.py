@@ -38,6 +38,8 @@ from api.core.settings import Settings
 from api.identity.guards import require_roles
 from api.identity.models import Enterprise
 from api.identity.principal import Principal
+from api.workflow import services as workflow
+from api.workflow import states
 from storage import BlobNotFound, BlobStore
 
 CITIZEN = {"roles": ["citizen"]}
@@ -61,11 +63,13 @@ def _material_out(case: Case, m: CaseMaterial) -> CaseMaterialOut:
 
 
 def _event_out(e: CaseEvent) -> CaseEventOut:
-    return CaseEventOut(at=e.at, action=e.action, action_name=services.ACTION_NAMES.get(e.action, e.action),
+    return CaseEventOut(at=e.at, action=e.action, action_name=states.ACTION_NAMES.get(e.action, e.action),
                         from_state=e.from_state, to_state=e.to_state, state_name=STATE_NAMES.get(e.to_state, ""))
 
 
-async def case_out(case: Case) -> CaseOut:
+async def case_out(case: Case, principal: Principal) -> CaseOut:
+    """The applicant's view of their case, with what they may do next (the server's rules, so that
+    the PWA keeps no copy of them)."""
     materials = await services.materials_of(case)
     version = await ServiceItemVersion.filter(id=case.item_version_id).first().values_list(  # type: ignore[attr-defined]
         "number", flat=True)
@@ -83,6 +87,7 @@ async def case_out(case: Case) -> CaseOut:
         missing_required=[m.code for m in services.blocking(materials)],
         spared_possible=services.spared_possible(materials),
         timeline=[_event_out(e) for e in await services.events_of(case)],
+        allowed_actions=states.allowed_actions(case.state, principal.role),
     )
 
 
@@ -112,7 +117,7 @@ class CaseController(Controller):
     async def create(self, state: State, request: CitizenRequest, data: JSONBody[CaseCreate]) -> CaseOut:
         case = await services.create_draft(state.catalog, request.user, data.item_code, data.answers,
                                            data.enterprise_uscc, ttl=_draft_ttl(state))
-        return await case_out(case)
+        return await case_out(case, request.user)
 
     @get("", summary="My applications, newest first (keyset pagination)")
     async def list_(
@@ -123,20 +128,21 @@ class CaseController(Controller):
         return CasePage(
             items=[CaseSummary(id=c.id, number=c.number, state=c.state, state_name=STATE_NAMES.get(c.state, ""),
                                item_code=c.item_code, item_name=c.item_name, created_at=c.created_at,
-                               submitted_at=c.submitted_at) for c in rows],
+                               submitted_at=c.submitted_at,
+                               allowed_actions=states.allowed_actions(c.state, request.user.role)) for c in rows],
             next_cursor=next_cursor,
         )
 
     @get("/{id:int}", summary="One of my applications, with its checklist and timeline")
     async def read(self, request: CitizenRequest, id: FromPath[int]) -> CaseOut:
-        return await case_out(await services.own_case(request.user, id))
+        return await case_out(await services.own_case(request.user, id), request.user)
 
     @patch("/{id:int}", summary="Change a draft's form data and/or answers (re-derives the checklist)")
     async def update(self, state: State, request: CitizenRequest, id: FromPath[int],
                      data: JSONBody[CaseUpdate]) -> CaseOut:
         case = await services.update_draft(state.catalog, request.user, id, form_data=data.form_data,
                                            answers=data.answers, ttl=_draft_ttl(state))
-        return await case_out(case)
+        return await case_out(case, request.user)
 
     @post("/{id:int}/submit", status_code=200, summary="Submit a draft (Idempotency-Key header required)")
     async def submit(
@@ -144,11 +150,13 @@ class CaseController(Controller):
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=200)] = None,
     ) -> Response[SubmitOut]:
         settings: Settings = state.settings
-        done = await services.submit(request.user, id, idempotency_key or "", settings.secret_key)
+        done = await workflow.apply(request.user, id, "submit", idempotency_key=idempotency_key,
+                                    secret=settings.secret_key)
         case = done.case
         assert case.number is not None and case.submitted_at is not None
-        body = SubmitOut(number=case.number, query_code=done.query_code, submitted_at=case.submitted_at,
-                         receipt_url=f"{BASE}/{case.id}/receipt", case=await case_out(case))
+        body = SubmitOut(number=case.number, query_code=services.receipt_code(case, settings.secret_key),
+                         submitted_at=case.submitted_at, receipt_url=f"{BASE}/{case.id}/receipt",
+                         case=await case_out(case, request.user))
         headers = {**PRIVATE, "Idempotent-Replayed": "true" if done.replayed else "false"}
         return Response(body, headers=headers)
 
@@ -158,7 +166,7 @@ class CaseController(Controller):
 
     @post("/{id:int}/withdraw", status_code=200, summary="Withdraw an application before a decision")
     async def withdraw(self, request: CitizenRequest, id: FromPath[int]) -> CaseOut:
-        return await case_out(await services.withdraw(request.user, id))
+        return await case_out((await workflow.apply(request.user, id, "withdraw")).case, request.user)
 
     @get("/{id:int}/receipt", summary="The receipt (回执): number, query code, promised completion date")
     async def receipt(self, state: State, request: CitizenRequest, id: FromPath[int]) -> Response[ReceiptOut]:
@@ -189,7 +197,7 @@ class CaseController(Controller):
             summary="Take back the file attached to a material of a draft (the material is missing again)")
     async def detach(self, request: CitizenRequest, id: FromPath[int], code: FromPath[str]) -> CaseOut:
         await services.detach_material(request.user, id, code)
-        return await case_out(await services.own_case(request.user, id))
+        return await case_out(await services.own_case(request.user, id), request.user)
 
     @get("/{id:int}/materials/{code:str}/file", media_type="application/octet-stream",
          summary="Download an attached material (applicant only; as an attachment)")
@@ -265,7 +273,7 @@ class TrackController(Controller):
             number=case.number, item_name=case.item_name, state=case.state,
             state_name=STATE_NAMES.get(case.state, ""), submitted_at=case.submitted_at,
             promised_date=services.promised_date(case),
-            timeline=[TrackEventOut(at=e.at, action=e.action, action_name=services.ACTION_NAMES.get(e.action, e.action),
+            timeline=[TrackEventOut(at=e.at, action=e.action, action_name=states.ACTION_NAMES.get(e.action, e.action),
                                     state=e.to_state, state_name=STATE_NAMES.get(e.to_state, "")) for e in events],
         )
         return Response(body, headers={"Cache-Control": "no-store"})

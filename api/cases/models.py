@@ -16,13 +16,23 @@ from tortoise.models import Model
 
 from api.catalog.models import ServiceItemVersion
 from api.identity.models import Citizen, Enterprise
+from api.workflow.states import DRAFT, STATE_NAMES, STATES, SUBMITTED, WITHDRAWN
 
-DRAFT, SUBMITTED, WITHDRAWN = "draft", "submitted", "withdrawn"
-STATES = (DRAFT, SUBMITTED, WITHDRAWN)
+__all__ = [
+    "DRAFT",
+    "STATES",
+    "STATE_NAMES",
+    "SUBMITTED",
+    "VENDOR_CODES",
+    "WITHDRAWN",
+    "Case",
+    "CaseCounter",
+    "CaseEvent",
+    "CaseMaterial",
+]
+
 #: Our state → the vendor code used by provincial exchange platforms (None: not exchanged).
 VENDOR_CODES: dict[str, str | None] = {DRAFT: None, SUBMITTED: "已接件", WITHDRAWN: "撤回"}
-#: Chinese names shown to people.
-STATE_NAMES = {DRAFT: "草稿", SUBMITTED: "已提交，等待受理", WITHDRAWN: "已撤回"}
 
 MISSING, ATTACHED, SPARED = "missing", "attached", "spared"
 

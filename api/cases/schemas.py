@@ -75,6 +75,9 @@ class CaseOut(Out):
     missing_required: list[str]  # codes that still block submission
     spared_possible: int  # materials the platform can fetch as certificates (免提交), once wired
     timeline: list[CaseEventOut]
+    #: What the caller may do now: update (answers, form, materials), submit, discard, withdraw; the
+    #: workflow adds more. Clients draw their buttons from it and ignore actions they do not know.
+    allowed_actions: list[str]
 
 
 class CaseSummary(Out):
@@ -86,6 +89,7 @@ class CaseSummary(Out):
     item_name: str
     created_at: dt.datetime
     submitted_at: dt.datetime | None
+    allowed_actions: list[str]
 
 
 class CasePage(Out):

@@ -24,23 +24,18 @@ import datetime as dt
 import re
 import secrets
 import unicodedata
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from api.audit.services import record
 from api.cases import numbering
 from api.cases.models import (
     ATTACHED,
     DRAFT,
     MISSING,
-    SUBMITTED,
-    WITHDRAWN,
     Case,
     CaseEvent,
     CaseMaterial,
@@ -50,19 +45,15 @@ from api.catalog.document import ItemDoc
 from api.catalog.material_list import AnswerError, material_list_for_version
 from api.catalog.models import ServiceItemVersion
 from api.catalog.schemas import ItemGuide, MaterialListOut
-from api.core.errors import Conflict, DomainError, InvalidInput, NotFound, RuleViolation, Unavailable
+from api.core.errors import Conflict, InvalidInput, NotFound, RuleViolation, Unavailable
 from api.identity.models import EnterpriseMember
 from api.identity.principal import Principal
-from api.workflow import deadlines
+from api.workflow import deadlines, states
 from storage import StoredBlob
 
 DEFAULT_DRAFT_TTL = dt.timedelta(days=30)
 MAX_FORM_BYTES = 64 * 1024
-#: States from which an applicant may still withdraw (before a decision). The workflow issue adds
-#: accepted, in_review, correction_requested and suspended.
-WITHDRAWABLE = frozenset({SUBMITTED})
 IDEMPOTENCY_KEY_RE = re.compile(r"[A-Za-z0-9._:-]{8,64}")
-ACTION_NAMES = {"submit": "提交申请", "withdraw": "撤回申请"}
 
 
 def _now() -> dt.datetime:
@@ -231,9 +222,9 @@ async def create_draft(
     return case
 
 
-def _require_draft(case: Case) -> None:
-    if case.state != DRAFT:
-        raise Conflict("已提交的办件不能再修改", f"case is {case.state}, not a draft", "state")
+def _require_draft(principal: Principal, case: Case) -> None:
+    """Changing a draft (answers, form, materials) is the table's "update"; refused by its words."""
+    states.decide(case.state, "update", principal.role)
 
 
 async def update_draft(
@@ -246,13 +237,13 @@ async def update_draft(
     to the orphan sweep)."""
     now = now or _now()
     case = await own_case(principal, case_id)
-    _require_draft(case)
+    _require_draft(principal, case)
     listing = None
     if answers is not None:
         listing = _listing(await version_document(catalog, case.item_version_id), answers)  # type: ignore[attr-defined]
     async with in_transaction() as conn:
         case = await own_case(principal, case_id, conn, lock=True)
-        _require_draft(case)
+        _require_draft(principal, case)
         if form_data is not None:
             case.form_data = _check_form(form_data)
         if listing is not None:
@@ -291,7 +282,7 @@ def sanitise_filename(name: str) -> str:
 
 async def _draft_material(principal: Principal, case_id: int, code: str, conn: BaseDBAsyncClient) -> CaseMaterial:
     case = await own_case(principal, case_id, conn, lock=True)
-    _require_draft(case)
+    _require_draft(principal, case)
     material = await CaseMaterial.filter(case_id=case.id, code=code).using_db(conn).first()
     if material is None:
         raise NotFound(f"本办件的材料清单中没有这项材料：{code}", f"material not on this case's list: {code}",
@@ -310,7 +301,7 @@ async def attach_material(
     submission that is checking it."""
     async with (contextlib.nullcontext(conn) if conn is not None else in_transaction()) as tx:
         case = await own_case(principal, case_id, tx, lock=True)
-        _require_draft(case)
+        _require_draft(principal, case)
         updated = await CaseMaterial.filter(case_id=case.id, code=material_code).using_db(tx).update(
             status=ATTACHED, blob_key=blob.key, sha256=blob.sha256, size=blob.size,
             filename=sanitise_filename(filename), mime=(mime or "application/octet-stream")[:100],
@@ -341,13 +332,6 @@ async def material_file(principal: Principal, case_id: int, material_code: str) 
 # --------------------------------------------------------------------------- submission
 
 
-@dataclass(frozen=True, slots=True)
-class Submitted:
-    case: Case
-    query_code: str
-    replayed: bool  # True when the same Idempotency-Key was seen before: nothing was written
-
-
 async def next_sequence(conn: BaseDBAsyncClient, region: str, day: str) -> int:
     """The next number of the (region, day) counter, in the caller's transaction.
 
@@ -371,75 +355,39 @@ def _code_of(case: Case, secret: str) -> str:
     return numbering.query_code(secret, case.number, case.query_code_salt)
 
 
-async def submit(
-    principal: Principal, case_id: int, idempotency_key: str, secret: str, *, now: dt.datetime | None = None,
-) -> Submitted:
-    """Submit a draft: number, query code, event and audit entry in one transaction.
-
-    Retrying with the same Idempotency-Key returns the first result and writes nothing; another key
-    on an already submitted case is 409; a key this applicant already used on another case is 422.
-    """
-    if not IDEMPOTENCY_KEY_RE.fullmatch(idempotency_key or ""):
+def check_idempotency_key(key: str | None) -> None:
+    if not IDEMPOTENCY_KEY_RE.fullmatch(key or ""):
         raise InvalidInput("请求缺少有效的 Idempotency-Key", "Idempotency-Key must be 8–64 of [A-Za-z0-9._:-]",
-                       "Idempotency-Key")
-    now = now or _now()
-    try:
-        async with in_transaction() as conn:
-            case = await own_case(principal, case_id, conn, lock=True)
-            if case.state != DRAFT:
-                if case.idempotency_key == idempotency_key and case.number:
-                    return Submitted(case, _code_of(case, secret), True)
-                raise Conflict("这个办件已经提交过了", f"case is already {case.state}", "state")
-            if await Case.filter(applicant_id=principal.id, idempotency_key=idempotency_key).using_db(conn).exists():
-                raise _key_reused()
-            missing = blocking(await materials_of(case, conn))
-            if missing:
-                raise MissingMaterials(missing)
-            day = numbering.china_day(now)
-            sequence = await next_sequence(conn, case.region, f"{day:%Y%m%d}")
-            if sequence > numbering.MAX_SEQUENCE:
-                raise Unavailable("今日受理量已达上限，请明天再提交", "daily case numbers exhausted")
-            number = numbering.case_number(case.region, day, sequence)
-            salt = secrets.token_hex(16)
-            code = numbering.query_code(secret, number, salt)
-            case.number, case.query_code_salt = number, salt
-            case.query_code_hash = numbering.query_code_hash(secret, number, code)
-            case.state, case.submitted_at, case.expires_at = SUBMITTED, now, None
-            case.idempotency_key = idempotency_key
-            await case.save(using_db=conn)
-            await CaseEvent.create(case_id=case.id, at=now, action="submit", actor=principal.subject,
-                                   from_state=DRAFT, to_state=SUBMITTED, using_db=conn)
-            await record(conn, principal.subject, "case.submit", "case", number, before={"state": DRAFT},
-                         after={"state": SUBMITTED, "id": case.id, "item_code": case.item_code,
-                                "submitted_at": now})
-            return Submitted(case, code, False)
-    except IntegrityError:  # the same key raced onto two cases of this applicant
-        raise _key_reused() from None
+                           "Idempotency-Key")
 
 
-def _key_reused() -> DomainError:
+async def number_submission(conn: BaseDBAsyncClient, case: Case, principal: Principal, idempotency_key: str,
+                            secret: str, now: dt.datetime) -> None:
+    """What a submission does to the draft (inside ``workflow.services.apply``'s transaction, with the
+    case locked): check the key and the materials, then give it its number and query code.
+
+    Another key on an already submitted case is refused by the transition table; a key this
+    applicant already used on another case is 422; missing materials are 422, all named.
+    """
+    if await Case.filter(applicant_id=principal.id, idempotency_key=idempotency_key).using_db(conn).exists():
+        raise key_reused()
+    missing = blocking(await materials_of(case, conn))
+    if missing:
+        raise MissingMaterials(missing)
+    day = numbering.china_day(now)
+    sequence = await next_sequence(conn, case.region, f"{day:%Y%m%d}")
+    if sequence > numbering.MAX_SEQUENCE:
+        raise Unavailable("今日受理量已达上限，请明天再提交", "daily case numbers exhausted")
+    number = numbering.case_number(case.region, day, sequence)
+    salt = secrets.token_hex(16)
+    case.number, case.query_code_salt = number, salt
+    case.query_code_hash = numbering.query_code_hash(secret, number, numbering.query_code(secret, number, salt))
+    case.submitted_at, case.expires_at, case.idempotency_key = now, None, idempotency_key
+
+
+def key_reused() -> RuleViolation:
     return RuleViolation("这个 Idempotency-Key 已用于您的另一个办件", "Idempotency-Key already used for another case",
-                    "Idempotency-Key")
-
-
-async def withdraw(principal: Principal, case_id: int, *, now: dt.datetime | None = None) -> Case:
-    """Withdraw before a decision. Withdrawing a withdrawn case again changes nothing."""
-    now = now or _now()
-    async with in_transaction() as conn:
-        case = await own_case(principal, case_id, conn, lock=True)
-        if case.state == WITHDRAWN:
-            return case
-        if case.state not in WITHDRAWABLE:
-            raise Conflict("这个办件现在不能撤回（草稿无需撤回，可直接放弃）",
-                           f"cannot withdraw a {case.state} case", "state")
-        before = case.state
-        case.state = WITHDRAWN
-        await case.save(using_db=conn)
-        await CaseEvent.create(case_id=case.id, at=now, action="withdraw", actor=principal.subject,
-                               from_state=before, to_state=WITHDRAWN, using_db=conn)
-        await record(conn, principal.subject, "case.withdraw", "case", case.number or str(case.id),
-                     before={"state": before}, after={"state": WITHDRAWN})
-    return case
+                         "Idempotency-Key")
 
 
 async def discard_draft(principal: Principal, case_id: int) -> list[str]:
@@ -448,8 +396,7 @@ async def discard_draft(principal: Principal, case_id: int) -> list[str]:
     and its uploads' partial files go with the next round."""
     async with in_transaction() as conn:
         case = await own_case(principal, case_id, conn, lock=True)
-        if case.state != DRAFT:
-            raise Conflict("已提交的办件不能删除，如需取消请撤回", f"case is {case.state}, not a draft", "state")
+        states.decide(case.state, "discard", principal.role)
         keys = await CaseMaterial.filter(case_id=case.id, blob_key__isnull=False).using_db(conn).values_list(
             "blob_key", flat=True)
         await Case.filter(id=case.id, state=DRAFT).using_db(conn).delete()

@@ -49,7 +49,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from api.cases import services as cases
-from api.cases.models import DRAFT, Case, CaseMaterial
+from api.cases.models import Case, CaseMaterial
 from api.catalog.document import DEFAULT_ACCEPTED_TYPES
 from api.catalog.models import MaterialRequirement
 from api.core.errors import ChecksumMismatch, Conflict, DomainError, Gone, InvalidInput, NotFound, StorageFull, TooLarge
@@ -57,6 +57,7 @@ from api.core.settings import DEFAULT_MAX_UPLOAD_MB
 from api.identity.principal import Principal
 from api.uploads import validation
 from api.uploads.models import COMPLETED, EXPIRED, PARTIAL, REJECTED, Upload
+from api.workflow import states
 from storage import BlobStore, StoredBlob
 
 UPLOAD_TTL = dt.timedelta(hours=24)  # after the last activity
@@ -206,8 +207,7 @@ async def create(principal: Principal, storage_root: Path, length: int, metadata
     listed = state is not None
     if not listed:
         state = (await cases.own_case(principal, case_id)).state  # 404 for anyone else's case
-    if state != DRAFT:
-        raise Conflict("已提交的办件不能再修改", f"case is {state}, not a draft", "state")
+    states.decide(str(state), "update", principal.role)  # attaching a material changes the draft
     if not listed:
         raise NotFound(f"本办件的材料清单中没有这项材料：{code}", f"material not on this case's list: {code}",
                        "material_id")

@@ -1,0 +1,51 @@
+"""The transition table, called without HTTP or a database: literal expected outcomes."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.core.errors import Conflict, Forbidden
+from api.workflow import states
+from api.workflow.states import ActionForbidden, TransitionRefused, allowed_actions, decide
+
+
+@pytest.mark.parametrize(("state", "role", "expected"), [
+    ("draft", "citizen", ["update", "discard", "submit"]),
+    ("submitted", "citizen", ["withdraw"]),
+    ("withdrawn", "citizen", []),
+    ("draft", "clerk", []),  # staff never change a citizen's draft
+    ("submitted", "admin", []),
+    ("no_such_state", "citizen", []),
+])
+def test_allowed_actions(state: str, role: str, expected: list[str]) -> None:
+    assert allowed_actions(state, role) == expected
+
+
+def test_moves() -> None:
+    assert decide("draft", "submit", "citizen").to_state == "submitted"
+    assert decide("submitted", "withdraw", "citizen").to_state == "withdrawn"
+    assert decide("draft", "update", "citizen").to_state is None  # stays a draft
+    assert states.targets("withdraw") == {"withdrawn"} and states.targets("update") == frozenset()
+
+
+def test_a_role_that_may_not_act_is_told_so() -> None:
+    with pytest.raises(ActionForbidden) as refused:
+        decide("draft", "submit", "clerk")
+    assert isinstance(refused.value, Forbidden)
+    assert refused.value.message == "您无权对这个办件进行此操作"
+    assert refused.value.detail == "role clerk may not submit a draft case"
+
+
+@pytest.mark.parametrize(("state", "action", "role", "message", "detail"), [
+    ("draft", "withdraw", "citizen", "这个办件现在不能撤回（草稿无需撤回，可直接放弃）",
+     "cannot withdraw a draft case"),
+    ("submitted", "submit", "citizen", "这个办件已经提交过了", "case is already submitted"),
+    ("submitted", "update", "citizen", "已提交的办件不能再修改", "case is submitted, not a draft"),
+    ("withdrawn", "discard", "citizen", "已提交的办件不能删除，如需取消请撤回", "case is withdrawn, not a draft"),
+    ("submitted", "fly", "citizen", "这个办件现在不能进行此操作", "action fly not allowed in submitted"),
+])
+def test_refusals_say_why(state: str, action: str, role: str, message: str, detail: str) -> None:
+    with pytest.raises(TransitionRefused) as refused:
+        decide(state, action, role)
+    assert isinstance(refused.value, Conflict)
+    assert (refused.value.message, refused.value.detail, refused.value.field) == (message, detail, "state")
