@@ -66,6 +66,7 @@ def test_a_lower_case_x_is_the_same_number() -> None:
         ("5119021990010112321", "身份证号码应为 18 位（最后一位可以是 X）"),  # 19 characters
         ("511902900101123", "身份证号码应为 18 位（最后一位可以是 X）"),  # an old 15-digit number
         ("51190219900101X232", "身份证号码应为 18 位（最后一位可以是 X）"),  # X is only the last
+        ("５１１９０２１９９００１０１１２３２", "身份证号码应为 18 位（最后一位可以是 X）"),  # full-width digits
         ("", "身份证号码应为 18 位（最后一位可以是 X）"),
         # Each of the following has a correct check character: only the named part is wrong.
         ("511902199002301231", "身份证号码中的出生日期无效"),  # 30 February

@@ -62,7 +62,7 @@ def valid_mobile(phone: str) -> bool:
 def id_number_problem(number: str, *, today: dt.date | None = None) -> IdProblem | None:
     """Why a resident ID number is invalid, or None when it is valid."""
     number = (number or "").upper()
-    if not re.fullmatch(r"\d{17}[\dX]", number):
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", number):  # not \d: it also matches full-width digits
         return IdProblem("身份证号码应为 18 位（最后一位可以是 X）",
                          "a resident ID number is 17 digits and a digit or X")
     if number[:2] not in _PROVINCES:
