@@ -46,8 +46,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def storage_path(url: str) -> Path:
-    """The directory a ``file://`` URL names, by the rule of ``api.core.settings.storage_root``:
-    ``file:///abs/dir`` is absolute, ``file://var/storage`` is relative to the project root."""
+    """The directory a ``file://`` URL names (the one place that decides it, for the blob store and
+    for the partial uploads beside it): ``file:///abs/dir`` is absolute, ``file://var/storage`` is
+    relative to the project root."""
     parsed = urlparse(url)
     if parsed.scheme != "file":
         raise UnsupportedStorageURL(f"not a file:// URL: {url!r}")

@@ -61,7 +61,7 @@ def key_for(sha256_hex: str) -> str:
     return f"sha256/{sha256_hex[:2]}/{sha256_hex[2:4]}/{sha256_hex}"
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     """Make renames and new entries in ``path`` durable (POSIX needs the directory itself synced)."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -213,7 +213,7 @@ class LocalBlobStore(BlobStore):
             except FileExistsError:  # a concurrent write of the same bytes placed it first
                 os.utime(final)
                 return False
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
             return True
 
     def _ensure_dir(self, directory: Path) -> None:
@@ -225,7 +225,7 @@ class LocalBlobStore(BlobStore):
             directory.mkdir()
         except FileExistsError:  # a concurrent writer made it (and syncs its parent)
             return
-        _fsync_dir(directory.parent)
+        fsync_dir(directory.parent)
 
     @contextmanager
     def _store_lock(self, operation: int) -> Iterator[None]:

@@ -82,7 +82,7 @@ async def test_sign_in_errors_keep_their_bodies_and_headers(client: AsyncClient,
     r = await client.put("/api/v1/me/profile", json={"name": "张三", "id_number": "123"}, headers=bearer(tokens))
     assert (r.status_code, body(r)) == (400, {
         "status_code": 400, "message": "身份证号码应为 18 位（最后一位可以是 X）",
-        "detail": "invalid resident ID number", "field": "id_number"})
+        "detail": "a resident ID number is 17 digits and a digit or X", "field": "id_number"})
 
     r = await client.post("/api/v1/cases", json={"item_code": LICENCE, "answers": {}},
                           headers=bearer(await staff_tokens(client, "admin")))

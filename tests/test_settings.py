@@ -5,14 +5,15 @@ from pathlib import Path
 import pytest
 
 from api.core.db import sqlalchemy_url
-from api.core.settings import ConfigurationError, Settings, storage_root
+from api.core.settings import ConfigurationError, Settings
+from storage import storage_path
 
 
 def test_development_defaults_live_under_var(tmp_path: Path) -> None:
     s = Settings.from_env({"ZHENGWU_VAR_DIR": str(tmp_path)})
     assert s.env == "development"
     assert s.database_url == f"sqlite:///{tmp_path / 'zhengwu.sqlite3'}"
-    assert storage_root(s) == tmp_path / "storage"
+    assert storage_path(s.storage_url) == tmp_path / "storage"
     assert len(s.secret_key) >= 32
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
     again = Settings.from_env({"ZHENGWU_VAR_DIR": str(tmp_path)})
@@ -48,7 +49,7 @@ def test_bad_configuration_is_refused(env: dict, message: str, tmp_path: Path) -
 
 def test_relative_storage_url_is_under_the_project() -> None:
     s = Settings(storage_url="file://var/storage", secret_key="x" * 40)
-    assert storage_root(s).parts[-2:] == ("var", "storage")
+    assert storage_path(s.storage_url).parts[-2:] == ("var", "storage")
 
 
 def test_sqlalchemy_urls_follow_the_database_url() -> None:

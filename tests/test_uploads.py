@@ -22,9 +22,9 @@ from tusclient.client import TusClient
 
 from api.cases.models import Case
 from api.core.errors import StorageFull
-from api.core.settings import storage_root
 from api.uploads import services
 from api.uploads.models import EXPIRED, Upload
+from storage import storage_path
 from tests.identity_helpers import bearer, citizen_tokens
 from tests.processes import ROOT, running_server, sqlite_env, zhengwu
 from tests.test_cases import principal_of, submitted
@@ -102,7 +102,7 @@ async def test_chunks_complete_into_the_case_checklist(client: AsyncClient, app:
 
     upload = await Upload.get(id=url.rsplit("/", 1)[1])
     assert upload.state == "completed" and upload.sha256 == hashlib.sha256(data).hexdigest()
-    assert not (services.partial_dir(storage_root(app.state.settings)) / upload.id).exists()
+    assert not (services.partial_dir(storage_path(app.state.settings.storage_url)) / upload.id).exists()
     r = await client.get(f"/api/v1/cases/{case['id']}", headers=bearer(tokens))
     material = next(m for m in r.json()["materials"] if m["code"] == code)
     assert material["status"] == "attached" and material["filename"] == "申请书.pdf"
@@ -133,7 +133,7 @@ async def test_chunks_of_any_size_and_alignment_arrive_byte_identical(client: As
         if offset >= len(data):
             break
         offset = await _patch(client, tokens, url, data[offset:offset + size], offset)
-        partial = services.partial_dir(storage_root(app.state.settings)) / url.rsplit("/", 1)[1]
+        partial = services.partial_dir(storage_path(app.state.settings.storage_url)) / url.rsplit("/", 1)[1]
         if offset < len(data):
             assert partial.read_bytes() == data[:offset]  # acknowledged means on disk, exactly
     if offset < len(data):
@@ -177,7 +177,7 @@ async def test_a_completion_killed_after_linking_never_alters_the_stored_blob(cl
     data = pdf_bytes(150_000)
     url = await create(client, tokens, case, len(data))
     offset = await _patch(client, tokens, url, data[:100_000], 0)
-    partial = services.partial_dir(storage_root(app.state.settings)) / url.rsplit("/", 1)[1]
+    partial = services.partial_dir(storage_path(app.state.settings.storage_url)) / url.rsplit("/", 1)[1]
     with partial.open("ab") as f:  # the last chunk, fsynced but never committed …
         f.write(data[offset:])
     blob = await app.state.blobs.write_file(partial)  # … and linked into the store
@@ -254,7 +254,7 @@ async def test_bad_requests(client: AsyncClient, app: Litestar) -> None:
                                                              "Upload-Checksum": f"md5 {wrong}"})
     assert r.status_code == 400
     assert await offset_of(client, tokens, url) == 0  # nothing appended
-    partial = services.partial_dir(storage_root(app.state.settings)) / url.rsplit("/", 1)[1]
+    partial = services.partial_dir(storage_path(app.state.settings.storage_url)) / url.rsplit("/", 1)[1]
     assert partial.stat().st_size == 0
 
     # Oversize: past Upload-Length, over the per-PATCH limit, over Tus-Max-Size.
@@ -310,7 +310,7 @@ async def test_a_submitted_case_takes_no_uploads(client: AsyncClient, app: Lites
 async def test_termination_and_expiry(client: AsyncClient, app: Litestar) -> None:
     tokens = await citizen_tokens(client, app)
     case = await new_case(client, tokens)
-    root = storage_root(app.state.settings)
+    root = storage_path(app.state.settings.storage_url)
     url = await create(client, tokens, case, 1000)
     upload_id = url.rsplit("/", 1)[1]
     r = await client.patch(url, content=b"a" * 300, headers={**bearer(tokens), **CHUNK, "Upload-Offset": "0"})
@@ -361,7 +361,7 @@ async def test_creation_with_upload_completes_a_file_in_one_request(client: Asyn
     assert r.headers["Upload-Offset"] == str(len(data)) and r.headers["Location"].startswith(f"{UPLOADS}/")
     upload = await Upload.get(id=r.headers["Location"].rsplit("/", 1)[1])
     assert upload.state == "completed" and upload.sha256 == hashlib.sha256(data).hexdigest()
-    assert not (services.partial_dir(storage_root(app.state.settings)) / upload.id).exists()
+    assert not (services.partial_dir(storage_path(app.state.settings.storage_url)) / upload.id).exists()
     r = await client.get(f"/api/v1/cases/{case['id']}", headers=bearer(tokens))
     material = r.json()["materials"][0]
     assert material["status"] == "attached" and material["size"] == len(data)

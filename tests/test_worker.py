@@ -14,11 +14,10 @@ from httpx import AsyncClient
 from litestar import Litestar
 
 from api.cases.models import Case, CaseMaterial
-from api.core.settings import storage_root
 from api.uploads import services as uploads
 from api.uploads.models import Upload
 from api.worker import MaintenanceScheduler, _round_lock, run_maintenance, run_once_locked
-from storage import open_store
+from storage import open_store, storage_path
 from tests.identity_helpers import bearer, citizen_tokens
 from tests.test_cases import attach_all, draft, put_blob, submitted
 from tests.tus_helpers import metadata, pdf_bytes
@@ -54,7 +53,7 @@ async def test_a_round_expires_drafts_and_uploads_and_sweeps_only_orphans(client
     r = await client.patch(url, content=data[:20_000], headers={**bearer(tokens), **TUS, "Upload-Offset": "0",
                                                                 "Content-Type": "application/offset+octet-stream"})
     assert r.status_code == 204
-    partial = uploads.partial_dir(storage_root(settings)) / url.rsplit("/", 1)[1]
+    partial = uploads.partial_dir(storage_path(settings.storage_url)) / url.rsplit("/", 1)[1]
     assert partial.exists()
 
     _, done = await submitted(client, app, tokens)  # submitted: never expires
@@ -91,7 +90,7 @@ async def test_the_scheduler_runs_rounds_and_only_one_process_at_a_time(client: 
     case = await draft(client, tokens)
     await Case.filter(id=case["id"]).update(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
 
-    with _round_lock(storage_root(settings)) as mine:  # another process holds the round
+    with _round_lock(storage_path(settings.storage_url)) as mine:  # another process holds the round
         assert mine
         assert await run_once_locked(settings, blobs) is None
         assert await Case.exists(id=case["id"])

@@ -132,11 +132,3 @@ def _development_secret(var_dir: Path) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
-
-
-def storage_root(settings: Settings) -> Path:
-    """``file:///abs/dir`` is absolute; ``file://var/storage`` is relative to the project root."""
-    parsed = urlparse(settings.storage_url)
-    if parsed.netloc:
-        return (PROJECT_ROOT / parsed.netloc / parsed.path.lstrip("/")).resolve()
-    return Path(parsed.path)

@@ -244,7 +244,7 @@ async def update_profile(citizen_id: int, name: str, id_number: str) -> Citizen:
     id_number = id_number.strip().upper()
     problem = id_number_problem(id_number)
     if problem:
-        raise InvalidInput(problem, "invalid resident ID number", "id_number")
+        raise InvalidInput(problem.message, problem.detail, "id_number")
     citizen = await Citizen.get(id=citizen_id)
     citizen.name, citizen.id_number, citizen.verified_at = name, id_number, _now()
     await citizen.save(update_fields=["name", "id_number", "verified_at"])
@@ -255,7 +255,7 @@ async def bind_enterprise(citizen_id: int, uscc: str, name: str, role: str) -> t
     uscc = uscc.strip().upper()
     problem = uscc_problem(uscc)
     if problem:
-        raise InvalidInput(problem, "invalid unified social credit code", "uscc")
+        raise InvalidInput(problem.message, problem.detail, "uscc")
     if role not in ("legal_representative", "agent"):
         raise InvalidInput("身份只能是法定代表人或经办人", "role must be legal_representative or agent", "role")
     if not name.strip():

@@ -59,6 +59,7 @@ from api.uploads import validation
 from api.uploads.models import COMPLETED, EXPIRED, PARTIAL, REJECTED, Upload
 from api.workflow import states
 from storage import BlobStore, StoredBlob
+from storage.local import fsync_dir
 
 UPLOAD_TTL = dt.timedelta(hours=24)  # after the last activity
 MAX_UPLOAD_SIZE = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024  # default Tus-Max-Size (ZHENGWU_MAX_UPLOAD_MB)
@@ -115,14 +116,6 @@ def _lock(upload_id: str) -> asyncio.Lock:
     if lock is None:
         lock = _locks[upload_id] = asyncio.Lock()
     return lock
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --------------------------------------------------------------------------- metadata
@@ -304,7 +297,7 @@ class _Partial:
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         os.close(self.fd)
         self.fd = self._open_locked(path)
 
@@ -422,7 +415,7 @@ class _Partial:
             raise
         os.fsync(self.fd)  # the inode: data written either way, the size, the device's cache
         if self.created:
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
             self.created = False
 
     def close(self) -> None:

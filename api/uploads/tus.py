@@ -26,6 +26,7 @@ Protocol choices:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, head, patch, post, route
@@ -34,11 +35,12 @@ from litestar.params import FromPath, HeaderParameter
 
 from api.core.errors import DomainError, InvalidInput, PreconditionFailed, UnsupportedMedia
 from api.core.errors import exception_handlers as base_handlers
-from api.core.settings import Settings, storage_root
+from api.core.settings import Settings
 from api.identity.guards import require_roles
 from api.identity.principal import Principal
 from api.uploads import services
 from api.uploads.models import Upload
+from storage import storage_path
 
 BASE = "/api/v1/uploads"
 TUS_VERSION = "1.0.0"
@@ -84,9 +86,9 @@ def _content_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-def _root(state: State) -> Any:
+def _root(state: State) -> Path:
     settings: Settings = state.settings
-    return storage_root(settings)
+    return storage_path(settings.storage_url)
 
 
 def _expires(upload: Upload) -> str:

@@ -12,9 +12,7 @@ from __future__ import annotations
 import io
 import math
 import os
-import re
 import tempfile
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +32,6 @@ __all__ = [
     "Normalised",
     "allowed_types_message",
     "normalise",
-    "sanitise_filename",
     "sniff",
 ]
 
@@ -483,47 +480,3 @@ def _active_pdf(what: str) -> MaterialRejected:
         code="pdf_active_content",
     )
 
-
-# --------------------------------------------------------------------------- filenames
-
-_UNSAFE_CHARS = re.compile(r'[<>:"|?*]')
-_WHITESPACE = re.compile(r"\s+")
-_WINDOWS_RESERVED = frozenset(
-    {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
-)
-
-
-def sanitise_filename(name: str, *, max_length: int = 100, default: str = "未命名") -> str:
-    """The original filename made safe to keep as metadata (never used as a storage path).
-
-    NFC-normalised; directories (``/`` and ``\\``) stripped; control, format (bidi overrides) and
-    other invisible characters removed; ``<>:"|?*`` replaced by ``_``; whitespace collapsed;
-    leading/trailing dots and spaces removed; at most ``max_length`` characters with the extension
-    kept; never empty (``default``).
-    """
-    text = unicodedata.normalize("NFC", name or "")
-    text = text.replace("\\", "/").rsplit("/", 1)[-1]
-    kept: list[str] = []
-    for ch in text:
-        category = unicodedata.category(ch)
-        if ch in "\t\n\r\v\f" or category in ("Zs", "Zl", "Zp"):
-            kept.append(" ")
-        elif category not in ("Cc", "Cf", "Cs", "Co", "Cn"):  # controls, bidi overrides, private/unassigned
-            kept.append(ch)
-    text = "".join(kept)
-    text = _UNSAFE_CHARS.sub("_", text)
-    text = _WHITESPACE.sub(" ", text).strip(" .")
-    if not text:
-        return default
-    stem, dot, ext = text.rpartition(".")
-    if not dot or not stem or not (1 <= len(ext) <= 10) or " " in ext:
-        stem, ext = text, ""
-    if stem.split(".", 1)[0].upper() in _WINDOWS_RESERVED:
-        stem = "_" + stem
-    suffix = f".{ext}" if ext else ""
-    if len(stem) + len(suffix) > max_length:
-        stem = stem[: max(1, max_length - len(suffix))].rstrip(" .") or "_"
-        text = (stem + suffix)[:max_length]
-    else:
-        text = stem + suffix
-    return text or default

@@ -42,9 +42,9 @@ def rule(rnd: random.Random, depth: int = 0) -> dict | None:
     return leaf(rnd)
 
 
-def main() -> None:
-    rnd = random.Random(20261128)
-    cases = []
+def cases() -> list[dict]:
+    rnd = random.Random(20261128)  # fixed: the same rules.py always gives the same file
+    found = []
     for _ in range(1500):
         answers = {c: rnd.choice(VALUES) for c in CODES if rnd.random() < 0.8}
         r = rule(rnd)
@@ -52,9 +52,19 @@ def main() -> None:
             expected = evaluate(r, answers)
         except Exception:  # noqa: BLE001 - malformed combinations are not part of the language
             continue
-        cases.append({"rule": r, "answers": answers, "expected": expected})
-    OUT.write_text(json.dumps(cases, ensure_ascii=False, separators=(",", ":")) + "\n")
-    print(f"wrote {len(cases)} cases to {OUT}")
+        found.append({"rule": r, "answers": answers, "expected": expected})
+    return found
+
+
+def render(found: list[dict]) -> str:
+    """The fixture's exact text (tests/test_rule_cases_fixture.py compares the committed file)."""
+    return json.dumps(found, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def main() -> None:
+    found = cases()
+    OUT.write_text(render(found))
+    print(f"wrote {len(found)} cases to {OUT}")
 
 
 if __name__ == "__main__":
