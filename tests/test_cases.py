@@ -512,3 +512,5 @@ def test_numbers_codes_and_promised_dates() -> None:
     assert services.sanitise_filename("../../etc/passwd") == "passwd"
     assert services.sanitise_filename('a\x00b:"c".pdf') == "a_b_c_.pdf"
     assert services.sanitise_filename("") == "file"
+    assert services.sanitise_filename("invoice\u202egpj.exe") == "invoicegpj.exe"  # no bidi override
+    assert services.sanitise_filename("营业\u200b执照.jpg") == "营业执照.jpg"

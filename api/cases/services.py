@@ -270,9 +270,12 @@ _UNSAFE = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|]+')
 
 
 def sanitise_filename(name: str) -> str:
-    """A display name only (never a path): last path segment, no control or shell-special
-    characters, NFC, at most 200 characters with the extension kept."""
+    """A display name only (never a path): last path segment, no control, format (bidi) or
+    shell-special characters, NFC, at most 200 characters with the extension kept."""
     name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    # Format characters (bidi overrides, zero-width joiners) go: "invoice\u202egpj.exe" would show
+    # to a clerk as "invoiceexe.jpg".
+    name = "".join(c for c in name if unicodedata.category(c) != "Cf")
     name = _UNSAFE.sub("_", name).strip(" ._") or "file"
     if len(name) > 200:
         stem, dot, ext = name.rpartition(".")
