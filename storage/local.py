@@ -116,6 +116,7 @@ class LocalBlobStore(BlobStore):
                     # thread never sees a buffer we are still appending to.
                     data, buf = buf, bytearray()
                     await f.write(data)
+                    del data  # written: free it now, not when the next buffer is full (peak memory)
             if buf:
                 await f.write(buf)
             await f.flush()
