@@ -23,7 +23,7 @@ from api.core.health import health
 from api.core.logs import install_redaction
 from api.core.settings import Settings
 from api.core.spa import pwa_routers, spa_fallback
-from api.identity.controllers import AuthController, DevController, MeController
+from api.identity.controllers import AdminStaffController, AuthController, DevController, MeController
 from api.identity.services import OtpService, SessionService
 from api.identity.sms import DevelopmentSender, UnconfiguredSender
 from api.identity.tokens import TokenService
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     tokens = TokenService(settings.secret_key, settings.public_url, settings.previous_secret_keys)
     sender = UnconfiguredSender() if settings.production else DevelopmentSender()
     handlers: list = [health, CatalogController, AuthController, MeController]
-    handlers += [AdminOrganisationController, AdminItemController, AdminAuditController]
+    handlers += [AdminOrganisationController, AdminStaffController, AdminItemController, AdminAuditController]
     handlers += [CaseController, TrackController, UploadController]
     if not settings.production:
         handlers.append(DevController)

@@ -1,4 +1,4 @@
-"""Administration API (管理员): departments, windows, life events, staff, item drafts and publishing,
+"""Administration API (管理员): departments, windows, life events, item drafts and publishing,
 and the audit trail. Thin: parse, authorise (admin role), call one service in api.catalog.admin,
 and invalidate this process's catalog cache after a change citizens can see.
 """
@@ -35,10 +35,6 @@ AdminRequest = Request[Principal, Any, State]  # the guard has set request.user
 
 
 # --------------------------------------------------------------------------- HTTP shapes
-
-
-class In(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    pass
 
 
 class VersionOut(msgspec.Struct):
@@ -92,22 +88,6 @@ class RetiredOut(msgspec.Struct):
     number: int
     status: str
     catalog_version: int
-
-
-class StaffCreate(In):
-    username: str
-    password: str
-    role: str
-    name: str = ""
-    department: str = ""
-    window: str = ""
-
-
-class StaffUpdate(In):
-    role: str
-    department: str = ""
-    window: str = ""
-    name: str | None = None  # null keeps the current name
 
 
 class AuditOut(msgspec.Struct):
@@ -220,34 +200,6 @@ class AdminOrganisationController(_Admin):
         out = await admin.save_life_event(_actor(request), data, create=False)
         state.catalog.invalidate()
         return out
-
-    @get("/staff", summary="Staff accounts (never password hashes)")
-    async def staff(self) -> list[admin.StaffView]:
-        return await admin.list_staff()
-
-    @post("/staff", summary="Create a staff account")
-    async def create_staff(self, request: AdminRequest, data: JSONBody[StaffCreate]) -> admin.StaffView:
-        return await admin.create_staff_account(
-            _actor(request), data.username.strip(), data.password, data.role, data.department, data.window,
-            data.name.strip(),
-        )
-
-    @put("/staff/{id:int}", summary="Change a staff account's role, department, window or name")
-    async def update_staff(
-        self, request: AdminRequest, id: FromPath[int], data: JSONBody[StaffUpdate]
-    ) -> admin.StaffView:
-        return await admin.update_staff(
-            _actor(request), request.user.id, id, data.role, data.department, data.window,
-            data.name.strip() if data.name is not None else None,
-        )
-
-    @post("/staff/{id:int}/deactivate", status_code=200, summary="Deactivate a staff account")
-    async def deactivate_staff(self, request: AdminRequest, id: FromPath[int]) -> admin.StaffView:
-        return await admin.set_staff_active(_actor(request), request.user.id, id, False)
-
-    @post("/staff/{id:int}/reactivate", status_code=200, summary="Reactivate a staff account")
-    async def reactivate_staff(self, request: AdminRequest, id: FromPath[int]) -> admin.StaffView:
-        return await admin.set_staff_active(_actor(request), request.user.id, id, True)
 
 
 # --------------------------------------------------------------------------- items
