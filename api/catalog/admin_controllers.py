@@ -1,20 +1,20 @@
-"""Administration API (管理员): departments, windows, life events, item drafts and publishing,
-and the audit trail. Thin: parse, authorise (admin role), call one service in api.catalog.admin,
-and invalidate this process's catalog cache after a change citizens can see.
+"""Administration API (管理员): departments, windows, life events, item drafts and publishing.
+Thin: parse, authorise (admin role), call one service in api.catalog.admin, and invalidate this
+process's catalog cache after a change citizens can see. (Staff accounts: api.identity.controllers;
+the audit trail: api.audit.controllers.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 
-from api.audit.services import entries
 from api.catalog import admin
 from api.catalog.document import (
     DepartmentDoc,
@@ -88,22 +88,6 @@ class RetiredOut(msgspec.Struct):
     number: int
     status: str
     catalog_version: int
-
-
-class AuditOut(msgspec.Struct):
-    id: int
-    at: dt.datetime
-    actor: str
-    action: str
-    target_type: str
-    target_code: str
-    before: Any
-    after: Any
-
-
-class AuditPage(msgspec.Struct):
-    items: list[AuditOut]
-    next_cursor: str | None
 
 
 _INVALID = {
@@ -277,32 +261,3 @@ class AdminItemController(_Admin):
         number, version = await admin.retire_item(_actor(request), code)
         state.catalog.invalidate()
         return RetiredOut(code=code, number=number, status="retired", catalog_version=version)
-
-
-# --------------------------------------------------------------------------- audit
-
-
-class AdminAuditController(_Admin):
-    path = "/api/v1/admin/audit"
-
-    @get("/", summary="Audit entries, newest first (keyset pagination)")
-    async def audit(
-        self,
-        target_type: Annotated[str | None, QueryParameter(max_length=32)] = None,
-        target_code: Annotated[str | None, QueryParameter(max_length=64)] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        cursor: FromQuery[str | None] = None,
-    ) -> AuditPage:
-        before_id: int | None = None
-        if cursor is not None:
-            if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 10):
-                raise InvalidInput("分页参数无效，请从第一页重新开始", "invalid cursor", "cursor")
-            before_id = int(cursor)
-        rows = await entries(target_type, target_code, limit + 1, before_id)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return AuditPage(
-            items=[AuditOut(id=e.id, at=e.at, actor=e.actor, action=e.action, target_type=e.target_type,
-                            target_code=e.target_code, before=e.before, after=e.after) for e in rows],
-            next_cursor=str(rows[-1].id) if more and rows else None,
-        )
