@@ -6,25 +6,23 @@ the audit trail: api.audit.controllers.)
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from api.catalog import admin
-from api.catalog.document import (
-    DepartmentDoc,
-    ItemDoc,
-    LifeEventDoc,
-    MaterialDoc,
-    Problem,
-    QuestionDoc,
-    SituationDoc,
-    WindowDoc,
+from api.catalog.document import DepartmentDoc, ItemDoc, LifeEventDoc, MaterialDoc, QuestionDoc, SituationDoc, WindowDoc
+from api.catalog.schemas import (
+    AdminItemOut,
+    AdminVersionOut,
+    DraftOut,
+    ProblemsOut,
+    PublishedOut,
+    RetiredOut,
+    ValidationOut,
 )
 from api.core.errors import InvalidInput
 from api.identity.guards import require_roles
@@ -32,62 +30,6 @@ from api.identity.principal import Principal
 
 ADMIN = {"roles": ["admin"]}
 AdminRequest = Request[Principal, Any, State]  # the guard has set request.user
-
-
-# --------------------------------------------------------------------------- HTTP shapes
-
-
-class VersionOut(msgspec.Struct):
-    number: int
-    status: str  # draft | published | superseded | retired
-    created_at: dt.datetime
-    published_at: dt.datetime | None
-
-
-class AdminItemOut(msgspec.Struct):
-    code: str
-    basic_code: str
-    department: str
-    region_code: str
-    published: ItemDoc | None  # the current published content; null when none (new or retired)
-    versions: list[VersionOut]  # oldest first
-    has_draft: bool
-
-
-class DraftOut(msgspec.Struct):
-    number: int
-    created_at: dt.datetime
-    item: ItemDoc
-
-
-class ValidationOut(msgspec.Struct):
-    valid: bool
-    problems: list[Problem]
-
-
-class ProblemsOut(msgspec.Struct):
-    """The 422 body: the usual error fields plus every problem found."""
-
-    status_code: int
-    message: str
-    detail: str
-    problems: list[Problem]
-    field: str | None = None
-
-
-class PublishedOut(msgspec.Struct):
-    code: str
-    number: int
-    published_at: dt.datetime
-    superseded: int | None
-    catalog_version: int
-
-
-class RetiredOut(msgspec.Struct):
-    code: str
-    number: int
-    status: str
-    catalog_version: int
 
 
 _INVALID = {
@@ -202,7 +144,7 @@ class AdminItemController(_Admin):
         return AdminItemOut(
             code=o.item.code, basic_code=o.item.basic_code, department=o.department, region_code=o.item.region_code,
             published=o.published,
-            versions=[VersionOut(v.number, v.status, v.created_at, v.published_at) for v in o.versions],
+            versions=[AdminVersionOut(v.number, v.status, v.created_at, v.published_at) for v in o.versions],
             has_draft=any(v.status == "draft" for v in o.versions),
         )
 

@@ -1,10 +1,14 @@
-"""HTTP shapes of the public catalog API (msgspec structs; ORM models never leak out)."""
+"""HTTP shapes of the catalog API, public and administration (msgspec structs; ORM models never
+leak out)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import msgspec
+
+from api.catalog.document import ItemDoc, Problem
 
 
 class Out(msgspec.Struct, kw_only=True):
@@ -283,3 +287,59 @@ class SituationRef(Out):
 class HealthOut(Out):
     status: str
     database: str
+
+
+# --------------------------------------------------------------------------- administration
+
+
+class AdminVersionOut(msgspec.Struct):
+    number: int
+    status: str  # draft | published | superseded | retired
+    created_at: dt.datetime
+    published_at: dt.datetime | None
+
+
+class AdminItemOut(msgspec.Struct):
+    code: str
+    basic_code: str
+    department: str
+    region_code: str
+    published: ItemDoc | None  # the current published content; null when none (new or retired)
+    versions: list[AdminVersionOut]  # oldest first
+    has_draft: bool
+
+
+class DraftOut(msgspec.Struct):
+    number: int
+    created_at: dt.datetime
+    item: ItemDoc
+
+
+class ValidationOut(msgspec.Struct):
+    valid: bool
+    problems: list[Problem]
+
+
+class ProblemsOut(msgspec.Struct):
+    """The 422 body: the usual error fields plus every problem found."""
+
+    status_code: int
+    message: str
+    detail: str
+    problems: list[Problem]
+    field: str | None = None
+
+
+class PublishedOut(msgspec.Struct):
+    code: str
+    number: int
+    published_at: dt.datetime
+    superseded: int | None
+    catalog_version: int
+
+
+class RetiredOut(msgspec.Struct):
+    code: str
+    number: int
+    status: str
+    catalog_version: int
