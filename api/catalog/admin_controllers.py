@@ -6,10 +6,14 @@ the audit trail: api.audit.controllers.)
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import State
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
@@ -52,8 +56,6 @@ def _same_code(path: str, body: str) -> None:
                        "code")
 
 
-# Path parameters identifying rows are named ``id`` (the convention the authorization matrix test
-# relies on to address a row that does not exist).
 class _Admin(Controller):
     opt = ADMIN
     guards = [require_roles]
@@ -63,69 +65,70 @@ class _Admin(Controller):
 # --------------------------------------------------------------------------- organisation
 
 
-class AdminOrganisationController(_Admin):
-    path = "/api/v1/admin"
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """An organisation table the administrator lists, creates and replaces whole, row by code."""
 
-    @get("/departments", summary="All departments (admin)")
-    async def departments(self) -> list[DepartmentDoc]:
-        return await admin.list_departments()
+    path: str  # the list; a row is at {path}/{code}
+    doc: type[msgspec.Struct]  # a row: the request body and the answer alike
+    row: str  # the handlers are named create_{row} and update_{row}
+    rows: str  # and the list's handler {rows}
+    listing: Callable[[], Awaitable[list[Any]]]
+    save: Callable[[str, Any, bool], Awaitable[Any]]  # (actor, doc, create)
+    summaries: tuple[str, str, str]  # list, create, replace
 
-    @post("/departments", summary="Create a department", responses=_INVALID)
-    async def create_department(
-        self, state: State, request: AdminRequest, data: JSONBody[DepartmentDoc]
-    ) -> DepartmentDoc:
-        out = await admin.save_department(_actor(request), data, create=True)
-        state.catalog.invalidate()
+
+def _handlers(t: _Table) -> dict[str, HTTPRouteHandler]:
+    """The list/create/replace handlers of one table, as they would be written out by hand."""
+
+    async def save(state: State, request: AdminRequest, data: Any, create: bool) -> Any:
+        out = await t.save(request.user.subject, data, create)
+        state.catalog.invalidate()  # citizens see the change on this process's next read
         return out
 
-    @put("/departments/{code:str}", summary="Replace a department", responses=_INVALID)
-    async def update_department(
-        self, state: State, request: AdminRequest, code: FromPath[str], data: JSONBody[DepartmentDoc]
-    ) -> DepartmentDoc:
+    async def listing(self: Controller) -> Any:
+        return await t.listing()
+
+    async def create(self: Controller, state: State, request: AdminRequest, data: Any) -> Any:
+        return await save(state, request, data, True)
+
+    async def replace(self: Controller, state: State, request: AdminRequest, code: FromPath[str], data: Any) -> Any:
         _same_code(code, data.code)
-        out = await admin.save_department(_actor(request), data, create=False)
-        state.catalog.invalidate()
-        return out
+        return await save(state, request, data, False)
 
-    @get("/windows", summary="All acceptance windows (admin)")
-    async def windows(self) -> list[WindowDoc]:
-        return await admin.list_windows()
+    # Litestar takes the body's type and the OpenAPI schemas from the annotations: name t.doc there.
+    listing.__annotations__["return"] = list[t.doc]
+    for fn in (create, replace):
+        fn.__annotations__.update({"data": JSONBody[t.doc], "return": t.doc})
+    listed, created, replaced = t.summaries
+    routes = (
+        (t.rows, listing, get(t.path, summary=listed)),
+        (f"create_{t.row}", create, post(t.path, summary=created, responses=_INVALID)),
+        (f"update_{t.row}", replace, put(f"{t.path}/{{code:str}}", summary=replaced, responses=_INVALID)),
+    )
+    handlers = {}
+    for name, fn, route in routes:
+        fn.__name__ = fn.__qualname__ = name  # the handler's name: part of its OpenAPI operation id
+        handlers[name] = route(fn)
+    return handlers
 
-    @post("/windows", summary="Create a window", responses=_INVALID)
-    async def create_window(self, state: State, request: AdminRequest, data: JSONBody[WindowDoc]) -> WindowDoc:
-        out = await admin.save_window(_actor(request), data, create=True)
-        state.catalog.invalidate()
-        return out
 
-    @put("/windows/{code:str}", summary="Replace a window", responses=_INVALID)
-    async def update_window(
-        self, state: State, request: AdminRequest, code: FromPath[str], data: JSONBody[WindowDoc]
-    ) -> WindowDoc:
-        _same_code(code, data.code)
-        out = await admin.save_window(_actor(request), data, create=False)
-        state.catalog.invalidate()
-        return out
+_ORGANISATION = (
+    _Table("/departments", DepartmentDoc, "department", "departments", admin.list_departments, admin.save_department,
+           ("All departments (admin)", "Create a department", "Replace a department")),
+    _Table("/windows", WindowDoc, "window", "windows", admin.list_windows, admin.save_window,
+           ("All acceptance windows (admin)", "Create a window", "Replace a window")),
+    _Table("/life-events", LifeEventDoc, "life_event", "life_events", admin.list_life_events, admin.save_life_event,
+           ("All life events with their items (admin)", "Create a life event (一件事)",
+            "Replace a life event and its items")),
+)
 
-    @get("/life-events", summary="All life events with their items (admin)")
-    async def life_events(self) -> list[LifeEventDoc]:
-        return await admin.list_life_events()
-
-    @post("/life-events", summary="Create a life event (一件事)", responses=_INVALID)
-    async def create_life_event(
-        self, state: State, request: AdminRequest, data: JSONBody[LifeEventDoc]
-    ) -> LifeEventDoc:
-        out = await admin.save_life_event(_actor(request), data, create=True)
-        state.catalog.invalidate()
-        return out
-
-    @put("/life-events/{code:str}", summary="Replace a life event and its items", responses=_INVALID)
-    async def update_life_event(
-        self, state: State, request: AdminRequest, code: FromPath[str], data: JSONBody[LifeEventDoc]
-    ) -> LifeEventDoc:
-        _same_code(code, data.code)
-        out = await admin.save_life_event(_actor(request), data, create=False)
-        state.catalog.invalidate()
-        return out
+# A Controller collects its handlers from its class attributes, so the generated ones stand where
+# hand-written methods would.
+AdminOrganisationController = type("AdminOrganisationController", (_Admin,), {
+    "__module__": __name__, "__qualname__": "AdminOrganisationController", "path": "/api/v1/admin",
+    **{name: handler for table in _ORGANISATION for name, handler in _handlers(table).items()},
+})
 
 
 # --------------------------------------------------------------------------- items
