@@ -48,7 +48,9 @@ class RegionList(Out):
     items: list[RegionOut]
 
 
-class ItemSummary(Out):
+class ItemHead(Out):
+    """What names an item, first in both its list entry and its guide."""
+
     code: str
     basic_code: str
     name: str
@@ -56,6 +58,9 @@ class ItemSummary(Out):
     kind: str
     kind_name: str
     audiences: list[str]
+
+
+class ItemSummary(ItemHead):
     department: DepartmentRef
     region_code: str
     region_name: str
@@ -195,16 +200,9 @@ class VersionOut(Out):
     published_at: str | None
 
 
-class ItemGuide(Out):
+class ItemGuide(ItemHead):
     """The complete 办事指南 of the current published version."""
 
-    code: str
-    basic_code: str
-    name: str
-    short_name: str
-    kind: str
-    kind_name: str
-    audiences: list[str]
     keywords: list[str]
     summary: str
     department: DepartmentRef
