@@ -78,13 +78,18 @@ class ItemPage(Out):
     next_cursor: str | None
 
 
-class LifeEventSummary(Out):
+class LifeEventHead(Out):
+    """What describes a life event, first in both its list entry and its detail."""
+
     code: str
     name: str
     audience: str
     stage: str
     description: str
     icon: str
+
+
+class LifeEventSummary(LifeEventHead):
     item_count: int
 
 
@@ -92,13 +97,7 @@ class LifeEventList(Out):
     items: list[LifeEventSummary]
 
 
-class LifeEventDetail(Out):
-    code: str
-    name: str
-    audience: str
-    stage: str
-    description: str
-    icon: str
+class LifeEventDetail(LifeEventHead):
     region_code: str
     items: list[ItemSummary]
 
