@@ -258,7 +258,8 @@ def _check_name(name: str) -> None:
 
 async def create_staff(username: str, password: str, role: str, department: str = "", window: str = "",
                        name: str = "", conn: BaseDBAsyncClient | None = None) -> Staff:
-    """A new account (``zhengwu create-staff``, the admin API, tests): the one path with every rule."""
+    """A new account. The rules every way of creating one shares (``zhengwu create-staff``, the
+    admin API, tests): assignment, name, password strength, a free username."""
     await check_assignment(role, department, window, conn)
     _check_name(name)
     problem = password_problem(password)
