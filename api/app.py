@@ -6,14 +6,15 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import ResponseHeader, State
 from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 
+from api.audit.controllers import AdminAuditController
 from api.cases.controllers import CaseController, TrackController
-from api.catalog.admin_controllers import AdminAuditController, AdminItemController, AdminOrganisationController
+from api.catalog.admin_controllers import AdminItemController, AdminOrganisationController
 from api.catalog.cache import CatalogCache
 from api.catalog.controllers import CatalogController
 from api.core.access import OPENAPI_PATH, check_access_rules
@@ -23,7 +24,8 @@ from api.core.health import health
 from api.core.logs import install_redaction
 from api.core.settings import Settings
 from api.core.spa import pwa_routers, spa_fallback
-from api.identity.controllers import AuthController, DevController, MeController
+from api.identity.controllers import AdminStaffController, AuthController, DevController, MeController
+from api.identity.guards import require_roles
 from api.identity.services import OtpService, SessionService
 from api.identity.sms import DevelopmentSender, UnconfiguredSender
 from api.identity.tokens import TokenService
@@ -49,7 +51,9 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     tokens = TokenService(settings.secret_key, settings.public_url, settings.previous_secret_keys)
     sender = UnconfiguredSender() if settings.production else DevelopmentSender()
     handlers: list = [health, CatalogController, AuthController, MeController]
-    handlers += [AdminOrganisationController, AdminItemController, AdminAuditController]
+    handlers += [AdminOrganisationController, AdminStaffController, AdminItemController]
+    # audit is below identity, so its controller cannot import the role guard: it is attached here
+    handlers.append(Router("/", route_handlers=[AdminAuditController], guards=[require_roles]))
     handlers += [CaseController, TrackController, UploadController]
     if not settings.production:
         handlers.append(DevController)

@@ -10,8 +10,10 @@ import pytest
 from httpx import AsyncClient
 from litestar import Litestar
 
+from api.core.errors import InvalidInput
 from api.identity.ids import mask_id_number, mask_phone
 from api.identity.models import Citizen, OtpCode, Staff
+from api.identity.services import create_staff
 from api.identity.tokens import AUDIENCE, TokenService
 from tests.identity_helpers import STAFF_PASSWORD, bearer, citizen_tokens, new_phone, staff_tokens
 
@@ -291,6 +293,21 @@ async def test_a_demoted_staff_token_stops_working(client: AsyncClient) -> None:
     assert (await client.get("/api/v1/me", headers=bearer(tokens))).status_code == 200
     await Staff.filter(username=tokens["username"]).update(role="clerk", window="W01")
     assert (await client.get("/api/v1/me", headers=bearer(tokens))).status_code == 401
+
+
+@pytest.mark.parametrize(("role", "department", "window", "field"), [
+    ("boss", "", "", "role"), ("officer", "", "", "department"), ("approver", "NOPE", "", "department"),
+    ("clerk", "", "", "window"), ("clerk", "", "NOPE", "window"),
+])
+async def test_create_staff_checks_the_assignment(
+    client: AsyncClient, role: str, department: str, window: str, field: str
+) -> None:
+    """The one assignment rule of the admin API holds for ``zhengwu create-staff`` and tests too."""
+    username = f"assign-{role}-{new_phone()}"
+    with pytest.raises(InvalidInput) as refused:
+        await create_staff(username, STAFF_PASSWORD, role, department, window)
+    assert refused.value.field == field
+    assert not await Staff.exists(username=username)
 
 
 async def test_development_sms_inbox(client: AsyncClient, app: Litestar) -> None:

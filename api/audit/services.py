@@ -8,12 +8,14 @@ the same transaction as the change it describes, so there is never a change with
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from api.audit.models import AuditEntry
+from api.core.errors import InvalidInput
 
 
 def _full(value: Any) -> Any:
@@ -56,3 +58,22 @@ async def entries(
     if before_id is not None:
         query = query.filter(id__lt=before_id)
     return await query.order_by("-id").limit(limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    entries: list[AuditEntry]
+    next_cursor: str | None  # the last entry's id, when older entries remain
+
+
+async def page(target_type: str | None, target_code: str | None, limit: int, cursor: str | None) -> Page:
+    """``limit`` entries older than ``cursor`` (from the previous page), newest first."""
+    before_id: int | None = None
+    if cursor is not None:
+        if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 10):
+            raise InvalidInput("分页参数无效，请从第一页重新开始", "invalid cursor", "cursor")
+        before_id = int(cursor)
+    rows = await entries(target_type, target_code, limit + 1, before_id)  # one more: is there a next page?
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, str(rows[-1].id) if more and rows else None)

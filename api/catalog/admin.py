@@ -51,13 +51,9 @@ from api.catalog.models import (
 )
 from api.catalog.services import bump_catalog_version, load_version, version_values, write_version_content
 from api.core.errors import Conflict, InvalidInput, NotFound, RuleViolation, not_found
-from api.identity.models import Staff
-from api.identity.principal import STAFF_ROLES
-from api.identity.services import create_staff
 
 # Codes appear in URLs (/items/{code}) and in Excel sheets: keep them to safe characters.
 _CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]*")
-_USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{2,49}")
 _INT32 = 2**31  # PostgreSQL INTEGER; a larger number would fail in the database, not here
 
 
@@ -589,101 +585,3 @@ async def save_life_event(actor: str, doc: LifeEventDoc, create: bool) -> LifeEv
         await record(conn, actor, "life_event.create" if create else "life_event.update", "life_event", doc.code,
                      before, doc)
     return doc
-
-
-# --------------------------------------------------------------------------- staff
-
-
-class StaffView(msgspec.Struct, frozen=True):
-    """A staff account as administrators see it (and as the admin API returns it): never the
-    password hash."""
-
-    id: int
-    username: str
-    name: str
-    role: str
-    department: str
-    window: str
-    active: bool
-    created_at: dt.datetime
-
-
-def staff_view(s: Staff) -> StaffView:
-    return StaffView(s.id, s.username, s.name, s.role, s.department, s.window, s.active, s.created_at)
-
-
-def _audit_staff(v: StaffView) -> dict[str, Any]:
-    return {"username": v.username, "name": v.name, "role": v.role, "department": v.department,
-            "window": v.window, "active": v.active}
-
-
-async def list_staff() -> list[StaffView]:
-    return [staff_view(s) for s in await Staff.all().order_by("id")]
-
-
-async def _check_assignment(role: str, department: str, window: str, name: str, conn: BaseDBAsyncClient) -> None:
-    if role not in STAFF_ROLES:
-        raise InvalidInput(f"角色只能是 {'、'.join(STAFF_ROLES)}", "unknown role", "role")
-    if role in ("officer", "approver") and not department:
-        raise InvalidInput("承办、审批人员必须属于一个部门", "officers and approvers need a department", "department")
-    if role == "clerk" and not window:
-        raise InvalidInput("窗口受理员必须属于一个窗口", "clerks need a window", "window")
-    if department and not await Department.exists(code=department, using_db=conn):
-        raise InvalidInput(f"部门不存在：{department}", f"unknown department: {department}", "department")
-    if window and not await Window.exists(code=window, using_db=conn):
-        raise InvalidInput(f"窗口不存在：{window}", f"unknown window: {window}", "window")
-    if len(name) > 50 or "\x00" in name:
-        raise InvalidInput("姓名不能超过 50 个字", "name too long or invalid", "name")
-
-
-async def create_staff_account(
-    actor: str, username: str, password: str, role: str, department: str, window: str, name: str
-) -> StaffView:
-    if not _USERNAME.fullmatch(username):
-        raise InvalidInput("用户名为 3–50 位字母、数字或 . _ @ -", "invalid username", "username")
-    if len(password) > 256 or "\x00" in password:
-        raise InvalidInput("密码不能超过 256 位", "password too long", "password")
-    try:
-        async with in_transaction() as conn:
-            await _check_assignment(role, department, window, name, conn)
-            # create_staff runs on this transaction: Tortoise routes un-bound queries to the open one.
-            staff = await create_staff(username, password, role, department=department, window=window, name=name)
-            view = staff_view(staff)
-            await record(conn, actor, "staff.create", "staff", username, None, _audit_staff(view))
-    except IntegrityError:
-        raise Conflict("用户名已存在", "username taken", "username") from None
-    return view
-
-
-async def update_staff(
-    actor: str, actor_id: int, staff_id: int, role: str, department: str, window: str, name: str | None,
-    active: bool | None = None,
-) -> StaffView:
-    async with in_transaction() as conn:
-        staff = await Staff.filter(id=staff_id).select_for_update().using_db(conn).first()
-        if staff is None:
-            raise not_found("这个工作人员", "staff", str(staff_id))
-        name = staff.name if name is None else name
-        await _check_assignment(role, department, window, name, conn)
-        # An administrator cannot lock themselves out: another administrator must do it.
-        if staff.id == actor_id and (role != "admin" or active is False):
-            raise Conflict("不能停用自己或取消自己的管理员角色", "administrators cannot demote or deactivate "
-                           "themselves", "role" if role != "admin" else "active")
-        before = _audit_staff(staff_view(staff))
-        staff.role, staff.department, staff.window, staff.name = role, department, window, name
-        if active is not None:
-            staff.active = active
-            if active:  # reactivation also lifts a password lockout
-                staff.failed_logins, staff.locked_until = 0, None
-        await staff.save(using_db=conn)
-        view = staff_view(staff)
-        action = "staff.update" if active is None else ("staff.reactivate" if active else "staff.deactivate")
-        await record(conn, actor, action, "staff", staff.username, before, _audit_staff(view))
-    return view
-
-
-async def set_staff_active(actor: str, actor_id: int, staff_id: int, active: bool) -> StaffView:
-    staff = await Staff.get_or_none(id=staff_id)
-    if staff is None:
-        raise not_found("这个工作人员", "staff", str(staff_id))
-    return await update_staff(actor, actor_id, staff_id, staff.role, staff.department, staff.window, None, active)

@@ -1,10 +1,14 @@
-"""HTTP shapes of the public catalog API (msgspec structs; ORM models never leak out)."""
+"""HTTP shapes of the catalog API, public and administration (msgspec structs; ORM models never
+leak out)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import msgspec
+
+from api.catalog.document import ItemDoc, Problem
 
 
 class Out(msgspec.Struct, kw_only=True):
@@ -44,7 +48,9 @@ class RegionList(Out):
     items: list[RegionOut]
 
 
-class ItemSummary(Out):
+class ItemHead(Out):
+    """What names an item, first in both its list entry and its guide."""
+
     code: str
     basic_code: str
     name: str
@@ -52,6 +58,9 @@ class ItemSummary(Out):
     kind: str
     kind_name: str
     audiences: list[str]
+
+
+class ItemSummary(ItemHead):
     department: DepartmentRef
     region_code: str
     region_name: str
@@ -69,13 +78,18 @@ class ItemPage(Out):
     next_cursor: str | None
 
 
-class LifeEventSummary(Out):
+class LifeEventHead(Out):
+    """What describes a life event, first in both its list entry and its detail."""
+
     code: str
     name: str
     audience: str
     stage: str
     description: str
     icon: str
+
+
+class LifeEventSummary(LifeEventHead):
     item_count: int
 
 
@@ -83,13 +97,7 @@ class LifeEventList(Out):
     items: list[LifeEventSummary]
 
 
-class LifeEventDetail(Out):
-    code: str
-    name: str
-    audience: str
-    stage: str
-    description: str
-    icon: str
+class LifeEventDetail(LifeEventHead):
     region_code: str
     items: list[ItemSummary]
 
@@ -191,16 +199,9 @@ class VersionOut(Out):
     published_at: str | None
 
 
-class ItemGuide(Out):
+class ItemGuide(ItemHead):
     """The complete 办事指南 of the current published version."""
 
-    code: str
-    basic_code: str
-    name: str
-    short_name: str
-    kind: str
-    kind_name: str
-    audiences: list[str]
     keywords: list[str]
     summary: str
     department: DepartmentRef
@@ -283,3 +284,59 @@ class SituationRef(Out):
 class HealthOut(Out):
     status: str
     database: str
+
+
+# --------------------------------------------------------------------------- administration
+
+
+class AdminVersionOut(msgspec.Struct):
+    number: int
+    status: str  # draft | published | superseded | retired
+    created_at: dt.datetime
+    published_at: dt.datetime | None
+
+
+class AdminItemOut(msgspec.Struct):
+    code: str
+    basic_code: str
+    department: str
+    region_code: str
+    published: ItemDoc | None  # the current published content; null when none (new or retired)
+    versions: list[AdminVersionOut]  # oldest first
+    has_draft: bool
+
+
+class DraftOut(msgspec.Struct):
+    number: int
+    created_at: dt.datetime
+    item: ItemDoc
+
+
+class ValidationOut(msgspec.Struct):
+    valid: bool
+    problems: list[Problem]
+
+
+class ProblemsOut(msgspec.Struct):
+    """The 422 body: the usual error fields plus every problem found."""
+
+    status_code: int
+    message: str
+    detail: str
+    problems: list[Problem]
+    field: str | None = None
+
+
+class PublishedOut(msgspec.Struct):
+    code: str
+    number: int
+    published_at: dt.datetime
+    superseded: int | None
+    catalog_version: int
+
+
+class RetiredOut(msgspec.Struct):
+    code: str
+    number: int
+    status: str
+    catalog_version: int

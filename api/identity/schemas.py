@@ -1,6 +1,8 @@
-"""HTTP shapes of sign-in, tokens and profiles."""
+"""HTTP shapes of sign-in, tokens, profiles and staff accounts."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import msgspec
 
@@ -77,3 +79,33 @@ class MeOut(msgspec.Struct):
 class DevSmsOut(msgspec.Struct):
     phone: str
     codes: list[str]
+
+
+class StaffView(msgspec.Struct, frozen=True):
+    """A staff account as administrators see it (and as the admin API returns it): never the
+    password hash."""
+
+    id: int
+    username: str
+    name: str
+    role: str
+    department: str
+    window: str
+    active: bool
+    created_at: dt.datetime
+
+
+class StaffCreate(In):
+    username: str
+    password: str
+    role: str
+    name: str = ""
+    department: str = ""
+    window: str = ""
+
+
+class StaffUpdate(In):
+    role: str
+    department: str = ""
+    window: str = ""
+    name: str | None = None  # null keeps the current name

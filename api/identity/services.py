@@ -1,4 +1,4 @@
-"""Identity rules: one-time codes, tokens, staff passwords, real-name profiles, enterprises."""
+"""Identity rules: one-time codes, tokens, staff accounts and passwords, real-name profiles, enterprises."""
 
 from __future__ import annotations
 
@@ -6,15 +6,21 @@ import contextlib
 import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
+from tortoise import Tortoise
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from api.core.errors import Conflict, DomainError, Forbidden, InvalidInput, RateLimited, Unauthenticated
+from api.audit.services import record
+from api.core.errors import Conflict, DomainError, Forbidden, InvalidInput, RateLimited, Unauthenticated, not_found
 from api.identity.ids import id_number_problem, uscc_problem, valid_mobile
 from api.identity.models import (
     Citizen,
@@ -26,6 +32,7 @@ from api.identity.models import (
     Staff,
 )
 from api.identity.principal import STAFF_ROLES, Principal
+from api.identity.schemas import StaffView
 from api.identity.sms import SmsSender
 from api.identity.tokens import ACCESS_TTL, REFRESH_TTL, TokenService, digest, new_refresh_token
 
@@ -37,6 +44,8 @@ MAX_FAILED_LOGINS = 5
 USERNAME_MAX_LENGTH = 50  # Staff.username
 PASSWORD_MAX_LENGTH = 1024
 LOCKOUT = dt.timedelta(minutes=15)
+
+_USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{2,49}")  # what an administrator may choose
 
 _hasher = PasswordHasher()  # Argon2id with argon2-cffi's current recommended parameters
 _DUMMY_HASH = _hasher.hash("not-a-password")  # equalises timing for unknown usernames
@@ -220,21 +229,114 @@ def password_problem(password: str) -> str | None:
     return None
 
 
-async def create_staff(username: str, password: str, role: str, department: str = "", window: str = "",
-                       name: str = "") -> Staff:
+# Department and Window are catalog's models, and catalog imports identity (guards, principal):
+# importing them here would close a cycle. Tortoise registers every model by name — the lookup its
+# "models.Department" foreign keys use — so identity checks the codes it stores without importing
+# the domain above it, and every caller (admin API, CLI, tests) gets the same check for free.
+async def _organisation_has(model: str, code: str, conn: BaseDBAsyncClient | None) -> bool:
+    return await Tortoise.apps["models"][model].exists(code=code, using_db=conn)
+
+
+async def check_assignment(role: str, department: str, window: str, conn: BaseDBAsyncClient | None = None) -> None:
+    """Which role needs a department or a window, and that the ones named exist."""
     if role not in STAFF_ROLES:
         raise InvalidInput(f"角色只能是 {'、'.join(STAFF_ROLES)}", "unknown role", "role")
     if role in ("officer", "approver") and not department:
         raise InvalidInput("承办、审批人员必须属于一个部门", "officers and approvers need a department", "department")
     if role == "clerk" and not window:
         raise InvalidInput("窗口受理员必须属于一个窗口", "clerks need a window", "window")
+    if department and not await _organisation_has("Department", department, conn):
+        raise InvalidInput(f"部门不存在：{department}", f"unknown department: {department}", "department")
+    if window and not await _organisation_has("Window", window, conn):
+        raise InvalidInput(f"窗口不存在：{window}", f"unknown window: {window}", "window")
+
+
+def _check_name(name: str) -> None:
+    if len(name) > 50 or "\x00" in name:
+        raise InvalidInput("姓名不能超过 50 个字", "name too long or invalid", "name")
+
+
+async def create_staff(username: str, password: str, role: str, department: str = "", window: str = "",
+                       name: str = "", conn: BaseDBAsyncClient | None = None) -> Staff:
+    """A new account. The rules every way of creating one shares (``zhengwu create-staff``, the
+    admin API, tests): assignment, name, password strength, a free username."""
+    await check_assignment(role, department, window, conn)
+    _check_name(name)
     problem = password_problem(password)
     if problem:
         raise InvalidInput(problem, "password too weak", "password")
-    if await Staff.exists(username=username):
+    if await Staff.exists(username=username, using_db=conn):
         raise Conflict("用户名已存在", "username taken", "username")
     return await Staff.create(username=username, password_hash=_hasher.hash(password), role=role,
-                              department=department, window=window, name=name)
+                              department=department, window=window, name=name, using_db=conn)
+
+
+# --------------------------------------------------------------------------- staff administration
+
+
+def staff_view(s: Staff) -> StaffView:
+    return StaffView(s.id, s.username, s.name, s.role, s.department, s.window, s.active, s.created_at)
+
+
+def _audit_staff(v: StaffView) -> dict[str, Any]:
+    return {"username": v.username, "name": v.name, "role": v.role, "department": v.department,
+            "window": v.window, "active": v.active}
+
+
+async def list_staff() -> list[StaffView]:
+    return [staff_view(s) for s in await Staff.all().order_by("id")]
+
+
+async def create_staff_account(
+    actor: str, username: str, password: str, role: str, department: str, window: str, name: str
+) -> StaffView:
+    """``create_staff`` for an administrator: stricter on the shape of what was typed, and audited."""
+    if not _USERNAME.fullmatch(username):
+        raise InvalidInput("用户名为 3–50 位字母、数字或 . _ @ -", "invalid username", "username")
+    if len(password) > 256 or "\x00" in password:
+        raise InvalidInput("密码不能超过 256 位", "password too long", "password")
+    try:
+        async with in_transaction() as conn:
+            view = staff_view(await create_staff(username, password, role, department, window, name, conn))
+            await record(conn, actor, "staff.create", "staff", username, None, _audit_staff(view))
+    except IntegrityError:  # a concurrent create of the same username won the race
+        raise Conflict("用户名已存在", "username taken", "username") from None
+    return view
+
+
+async def update_staff(
+    actor: str, actor_id: int, staff_id: int, role: str, department: str, window: str, name: str | None,
+    active: bool | None = None,
+) -> StaffView:
+    async with in_transaction() as conn:
+        staff = await Staff.filter(id=staff_id).select_for_update().using_db(conn).first()
+        if staff is None:
+            raise not_found("这个工作人员", "staff", str(staff_id))
+        name = staff.name if name is None else name
+        await check_assignment(role, department, window, conn)
+        _check_name(name)
+        # An administrator cannot lock themselves out: another administrator must do it.
+        if staff.id == actor_id and (role != "admin" or active is False):
+            raise Conflict("不能停用自己或取消自己的管理员角色", "administrators cannot demote or deactivate "
+                           "themselves", "role" if role != "admin" else "active")
+        before = _audit_staff(staff_view(staff))
+        staff.role, staff.department, staff.window, staff.name = role, department, window, name
+        if active is not None:
+            staff.active = active
+            if active:  # reactivation also lifts a password lockout
+                staff.failed_logins, staff.locked_until = 0, None
+        await staff.save(using_db=conn)
+        view = staff_view(staff)
+        action = "staff.update" if active is None else ("staff.reactivate" if active else "staff.deactivate")
+        await record(conn, actor, action, "staff", staff.username, before, _audit_staff(view))
+    return view
+
+
+async def set_staff_active(actor: str, actor_id: int, staff_id: int, active: bool) -> StaffView:
+    staff = await Staff.get_or_none(id=staff_id)
+    if staff is None:
+        raise not_found("这个工作人员", "staff", str(staff_id))
+    return await update_staff(actor, actor_id, staff_id, staff.role, staff.department, staff.window, None, active)
 
 
 async def update_profile(citizen_id: int, name: str, id_number: str) -> Citizen:

@@ -1,0 +1,24 @@
+"""HTTP shapes of the audit trail as administrators read it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+
+
+class AuditOut(msgspec.Struct):
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    target_type: str
+    target_code: str
+    before: Any
+    after: Any
+
+
+class AuditPage(msgspec.Struct):
+    items: list[AuditOut]
+    next_cursor: str | None
