@@ -17,6 +17,7 @@ from api.catalog.admin_controllers import AdminAuditController, AdminItemControl
 from api.catalog.cache import CatalogCache
 from api.catalog.controllers import CatalogController
 from api.core.access import OPENAPI_PATH, check_access_rules
+from api.core.bounds import bound_path_ids, check_path_id_bounds
 from api.core.db import close_orm, init_orm
 from api.core.errors import exception_handlers
 from api.core.health import health
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         }),
         exception_handlers={**exception_handlers, NotFoundException: spa_fallback(settings.pwa_dist)},
         response_headers=SECURITY_HEADERS,
+        before_request=bound_path_ids,  # every integer path id in range, or 404 (api/core/bounds.py)
         openapi_config=OpenAPIConfig(
             title="智慧政务 zhengwu API", version="1.0.0", path=OPENAPI_PATH,
             description="Service catalog, applications and supervision of a city's government services.",
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         debug=False,
     )
     check_access_rules(app)
+    check_path_id_bounds(app)
     return app
 
 

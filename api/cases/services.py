@@ -49,6 +49,7 @@ from api.catalog.cache import CatalogCache
 from api.catalog.material_list import AnswerError, material_list
 from api.catalog.models import ServiceItemVersion
 from api.catalog.schemas import ItemGuide, MaterialListOut
+from api.core.bounds import DbId
 from api.core.errors import ApiError
 from api.identity.models import EnterpriseMember
 from api.identity.principal import Principal
@@ -129,7 +130,7 @@ def _encode_cursor(case: Case) -> str:
 def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, case_id = msgspec.json.decode(raw, type=tuple[str, int])
+        at, case_id = msgspec.json.decode(raw, type=tuple[str, DbId])
         created = dt.datetime.fromisoformat(at)
         if created.tzinfo is None:
             raise ValueError("naive")
