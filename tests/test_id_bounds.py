@@ -189,3 +189,15 @@ def test_an_app_whose_layer_replaces_the_id_hook_is_not_built() -> None:
     with pytest.raises(PathIdsUnbounded, match=re.escape("/things/{id:int}")):
         check_path_id_bounds(app)
 
+
+@pytest.mark.parametrize("header", ["Upload-Length", "Upload-Offset"])
+async def test_tus_number_headers_of_non_ascii_digits_are_400(client: AsyncClient, app: Litestar, header: str) -> None:
+    """``"²".isdigit()`` is true and ``int("²")`` raises: such a header (Latin-1 0xB2) was a 500."""
+    tokens = await citizen_tokens(client, app)
+    headers: dict[str, str | bytes] = {**bearer(tokens), "Tus-Resumable": "1.0.0", header: b"\xb2"}
+    if header == "Upload-Length":
+        r = await client.post("/api/v1/uploads", headers={**headers, "Upload-Metadata": metadata(case_id=1)})
+    else:
+        r = await client.patch(f"/api/v1/uploads/{uuid.uuid4().hex}", content=b"x",
+                               headers={**headers, "Content-Type": "application/offset+octet-stream"})
+    assert r.status_code == 400 and r.json()["field"] == header, r.text
