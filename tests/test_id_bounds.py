@@ -201,3 +201,11 @@ async def test_tus_number_headers_of_non_ascii_digits_are_400(client: AsyncClien
         r = await client.patch(f"/api/v1/uploads/{uuid.uuid4().hex}", content=b"x",
                                headers={**headers, "Content-Type": "application/offset+octet-stream"})
     assert r.status_code == 400 and r.json()["field"] == header, r.text
+
+
+async def test_the_audit_cursor_past_2_to_the_31_pages_on(client: AsyncClient, app: Litestar) -> None:
+    """The audit cursor takes up to 10 digits, more than a 32-bit id holds (a 500 on PostgreSQL
+    before audit_entry.id became bigint)."""
+    tokens = await staff_tokens(client, "admin")
+    r = await client.get("/api/v1/admin/audit", params={"cursor": "9999999999"}, headers=bearer(tokens))
+    assert r.status_code == 200, r.text
