@@ -19,7 +19,7 @@ from api.catalog.controllers import CatalogController
 from api.core.access import OPENAPI_PATH, check_access_rules
 from api.core.bounds import bound_path_ids, check_path_id_bounds
 from api.core.db import close_orm, init_orm
-from api.core.errors import exception_handlers
+from api.core.errors import DATABASE_OUTAGE, exception_handlers
 from api.core.health import health
 from api.core.logs import install_redaction
 from api.core.settings import Settings
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         try:
             yield
         finally:
+            await DATABASE_OUTAGE.close()
             await catalog.close()
             await close_orm()
 
