@@ -22,8 +22,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Litestar, Request
-
-from api.core.errors import ApiError
+from litestar.exceptions import NotFoundException, ValidationException
 
 ID_MIN = 1
 ID_MAX = 2**63 - 1  # SQLite INTEGER and PostgreSQL BIGINT
@@ -43,8 +42,10 @@ def id_from_text(text: str, field: str) -> int:
     value = text.strip()
     if value.isascii() and value.isdigit() and len(value) <= len(str(ID_MAX)) and in_range(int(value)):
         return int(value)
-    raise ApiError(400, f"“{field}”不是有效的编号", f"'{field}' must be a whole number from {ID_MIN} to {ID_MAX}",
-                   field)
+    # Litestar's own exceptions: core/errors.py shapes them (400 naming the field; 404), whatever
+    # the domain exception classes there become.
+    raise ValidationException(f"invalid {field}", extra=[{
+        "key": field, "message": f"must be a whole number from {ID_MIN} to {ID_MAX}"}])
 
 
 async def bound_path_ids(request: Request) -> None:
@@ -52,7 +53,7 @@ async def bound_path_ids(request: Request) -> None:
     for name, value in request.path_params.items():
         # bool is an int, but Litestar never parses a path segment into one
         if type(value) is int and not in_range(value):
-            raise ApiError(404, "没有找到您要的内容", f"no such {name}: out of range", name)
+            raise NotFoundException(f"no such {name}: out of range")
 
 
 class PathIdsUnbounded(RuntimeError):
