@@ -150,7 +150,12 @@ def _sign_in(client: httpx.Client, log: Path) -> dict[str, str]:
     assert client.post("/api/v1/auth/otp", json={"phone": phone}).status_code == 202
     # The development sender logs the code. (Not GET /dev/sms?phone=…: uvicorn's access line of a
     # URL holding a phone number fails to format once redacted, and that writes a traceback.)
-    code = re.findall(r"验证码是 (\d{6})", log.read_text())[-1]
+    # The server logs through a queue (another thread): the line may follow the answer.
+    deadline = time.monotonic() + 10
+    while not (codes := re.findall(r"验证码是 (\d{6})", log.read_text())):
+        assert time.monotonic() < deadline, log.read_text()[-2000:]
+        time.sleep(0.02)  # polling a file another process writes
+    code = codes[-1]
     r = client.post("/api/v1/auth/token", json={"phone": phone, "code": code})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
