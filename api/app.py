@@ -18,8 +18,9 @@ from api.catalog.admin_controllers import AdminItemController, AdminOrganisation
 from api.catalog.cache import CatalogCache
 from api.catalog.controllers import CatalogController
 from api.core.access import OPENAPI_PATH, check_access_rules
+from api.core.bounds import bound_path_ids, check_path_id_bounds
 from api.core.db import close_orm, init_orm
-from api.core.errors import exception_handlers
+from api.core.errors import DATABASE_OUTAGE, exception_handlers
 from api.core.health import health
 from api.core.logs import install_redaction
 from api.core.settings import Settings
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         try:
             yield
         finally:
+            await DATABASE_OUTAGE.close()
             await catalog.close()
             await close_orm()
 
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         }),
         exception_handlers={**exception_handlers, NotFoundException: spa_fallback(settings.pwa_dist)},
         response_headers=SECURITY_HEADERS,
+        before_request=bound_path_ids,  # every integer path id in range, or 404 (api/core/bounds.py)
         openapi_config=OpenAPIConfig(
             title="智慧政务 zhengwu API", version="1.0.0", path=OPENAPI_PATH,
             description="Service catalog, applications and supervision of a city's government services.",
@@ -94,6 +97,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         debug=False,
     )
     check_access_rules(app)
+    check_path_id_bounds(app)
     return app
 
 

@@ -3,7 +3,9 @@
 Alembic's own comparison engine does the work (tables, columns, types, nullability, indexes,
 unique constraints). SQLAlchemy's SQLite reflection does not read ON DELETE from the inline
 ``REFERENCES`` clauses Tortoise writes, so foreign keys are compared separately from the
-database's own catalog (PRAGMA / information_schema), actions included.
+database's own catalog (PRAGMA / information_schema), actions included. On PostgreSQL the
+sequences behind SERIAL/BIGSERIAL keys are compared too: a key column widened to bigint whose
+sequence is still ``AS integer`` stops at 2^31 - 1 all the same.
 """
 
 from __future__ import annotations
@@ -70,6 +72,15 @@ def _foreign_keys(conn: sa.Connection) -> set[ForeignKey]:
     return out
 
 
+def _sequences(conn: sa.Connection) -> set[tuple[str, str]]:
+    if conn.dialect.name != "postgresql":
+        return set()  # SQLite keys are rowids: no sequence objects
+    rows = conn.exec_driver_sql(
+        "SELECT sequencename, data_type::text FROM pg_sequences WHERE schemaname = current_schema()"
+    )
+    return {(row[0], row[1]) for row in rows}
+
+
 async def schema_diff(migrated_url: str, reference_url: str) -> list[Any]:
     """Differences between the migrated database and the Tortoise-generated reference database."""
     ref_engine = create_async_engine(sqlalchemy_url(reference_url))
@@ -77,6 +88,7 @@ async def schema_diff(migrated_url: str, reference_url: str) -> list[Any]:
         reference = sa.MetaData()
         await conn.run_sync(lambda c: reference.reflect(bind=c))
         ref_fks = await conn.run_sync(_foreign_keys)
+        ref_sequences = await conn.run_sync(_sequences)
     await ref_engine.dispose()
 
     engine = create_async_engine(sqlalchemy_url(migrated_url))
@@ -88,6 +100,7 @@ async def schema_diff(migrated_url: str, reference_url: str) -> list[Any]:
 
         diff = await conn.run_sync(compare)
         fks = await conn.run_sync(_foreign_keys)
+        sequences = await conn.run_sync(_sequences)
     await engine.dispose()
     diff = [
         d
@@ -98,6 +111,8 @@ async def schema_diff(migrated_url: str, reference_url: str) -> list[Any]:
     ]
     diff += [("missing_fk", fk) for fk in sorted(ref_fks - fks)]
     diff += [("unexpected_fk", fk) for fk in sorted(fks - ref_fks)]
+    diff += [("missing_sequence", seq) for seq in sorted(ref_sequences - sequences)]
+    diff += [("unexpected_sequence", seq) for seq in sorted(sequences - ref_sequences)]
     return diff
 
 

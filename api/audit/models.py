@@ -11,7 +11,7 @@ class AuditEntry(Model):
     """One action. Append-only: rows are inserted by ``api.audit.services.record`` and never
     updated or deleted, so the trail can be trusted as evidence of what changed."""
 
-    id = fields.IntField(primary_key=True)
+    id = fields.BigIntField(primary_key=True)
     at = fields.DatetimeField()
     actor = fields.CharField(max_length=40)  # "staff:3" | "citizen:12" | "system"
     action = fields.CharField(max_length=64)  # "item.publish", "department.update", …

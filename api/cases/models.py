@@ -40,7 +40,7 @@ MISSING, ATTACHED, SPARED = "missing", "attached", "spared"
 class Case(Model):
     """One application (办件). ``number`` and the query code exist from submission on."""
 
-    id = fields.IntField(primary_key=True)
+    id = fields.BigIntField(primary_key=True)
     number = fields.CharField(max_length=20, unique=True, null=True)  # region(6) + YYYYMMDD + sequence(6)
     query_code_hash = fields.CharField(max_length=64, null=True)  # keyed hash of number + code
     query_code_salt = fields.CharField(max_length=32, null=True)  # random; the code is derived from it
@@ -82,7 +82,7 @@ class Case(Model):
 class CaseMaterial(Model):
     """One entry of the case's checklist (一单载明), and the file attached to it."""
 
-    id = fields.IntField(primary_key=True)
+    id = fields.BigIntField(primary_key=True)
     case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
         "models.Case", related_name="materials", on_delete=fields.CASCADE
     )
@@ -110,7 +110,7 @@ class CaseMaterial(Model):
 class CaseEvent(Model):
     """One entry of the case's timeline (what tracking shows)."""
 
-    id = fields.IntField(primary_key=True)
+    id = fields.BigIntField(primary_key=True)
     case: fields.ForeignKeyRelation[Case] = fields.ForeignKeyField(
         "models.Case", related_name="events", on_delete=fields.CASCADE
     )

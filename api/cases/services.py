@@ -45,6 +45,7 @@ from api.catalog.document import ItemDoc
 from api.catalog.material_list import AnswerError, material_list_for_version
 from api.catalog.models import ServiceItemVersion
 from api.catalog.schemas import ItemGuide, MaterialListOut
+from api.core.bounds import DbId
 from api.core.errors import Conflict, InvalidInput, NotFound, RuleViolation, Unavailable
 from api.identity.models import EnterpriseMember
 from api.identity.principal import Principal
@@ -120,7 +121,7 @@ def _encode_cursor(case: Case) -> str:
 def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, case_id = msgspec.json.decode(raw, type=tuple[str, int])
+        at, case_id = msgspec.json.decode(raw, type=tuple[str, DbId])
         created = dt.datetime.fromisoformat(at)
         if created.tzinfo is None:
             raise ValueError("naive")

@@ -4,7 +4,11 @@ and the ``field`` (parameter, question or body field) it concerns. No stack trac
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -18,8 +22,10 @@ from litestar.exceptions import (
     TooManyRequestsException,
     ValidationException,
 )
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 from tortoise.exceptions import ValidationError as OrmValidationError
+
+from api.core.db import database_ok, is_database_unavailable
 
 log = logging.getLogger("zhengwu.errors")
 
@@ -182,6 +188,112 @@ def _orm_validation(_: Request, exc: OrmValidationError) -> Response[dict[str, A
     return error_response(400, "输入的内容过长或格式不正确", f"a value does not fit field '{field or '?'}'", field)
 
 
+class DatabaseOutage:
+    """What this process says about a database outage: ONE warning when it starts, a count at most
+    every ``report_every`` seconds while it lasts, ONE info line when it ends — never a traceback
+    per refused request (a 3-second PostgreSQL restart used to write hundreds).
+
+    The first refusal starts a probe (so the end is seen even if no request comes) that waits
+    ``first_probe`` seconds, then tries the database until it answers. That first successful use
+    is the end, unless a request is refused again within ``hold`` seconds: SQLite's "database is
+    locked" comes and goes with the writers, and one episode of it is one outage in the log, not
+    a start and an end line per refusal.
+    """
+
+    def __init__(
+        self, probe: Callable[[], Awaitable[bool]] = database_ok, *, clock: Callable[[], float] = time.monotonic,
+        report_every: float = 10.0, hold: float | None = None, first_probe: float = 0.25, max_probe: float = 1.0,
+    ) -> None:
+        self.probe, self.clock = probe, clock
+        self.report_every, self.first_probe, self.max_probe = report_every, first_probe, max_probe
+        self.hold = report_every if hold is None else hold  # how long "back" must last to be the end
+        self._refused_again: asyncio.Event | None = None
+        self.started: float | None = None
+        self.refused = 0  # requests answered 503 in this outage
+        self._reported_at = 0.0
+        self._reported_count = 0
+        self._probe: asyncio.Task[None] | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.started is not None
+
+    def refuse(self, exc: BaseException) -> None:
+        now = self.clock()
+        if self._refused_again is not None:
+            self._refused_again.set()
+        if self.started is None:
+            self.started, self.refused, self._reported_at, self._reported_count = now, 1, now, 1
+            # The type and driver text say what happened (refused, starting up, timed out); they
+            # carry no request data.
+            text = str(exc)[:200]
+            log.warning("database unavailable (%s%s): answering 503 until it is back",
+                        type(exc).__name__, f": {text}" if text else "")
+        else:
+            self.refused += 1
+            if now - self._reported_at >= self.report_every:
+                log.warning("database still unavailable after %.0f s: %d requests answered 503 "
+                            "(%d since the last report)",
+                            now - self.started, self.refused, self.refused - self._reported_count)
+                self._reported_at, self._reported_count = now, self.refused
+        self._ensure_probe()
+
+    def _recovered(self, back_at: float) -> None:
+        if self.started is not None:
+            log.info("database available again after %.1f s; %d requests were answered 503",
+                     back_at - self.started, self.refused)
+            self.started = None
+
+    def _ensure_probe(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # called outside a server: the next refusal on a loop probes
+            return
+        # A probe of an app already shut down (cancelled, or on a loop that has ended) is replaced.
+        if self._probe is None or self._probe.done() or self._probe.get_loop() is not loop:
+            self._probe = loop.create_task(self._until_back())
+
+    async def _until_back(self) -> None:
+        delay = self.first_probe
+        while self.started is not None:
+            await asyncio.sleep(delay)  # a probe interval, not synchronisation
+            if not await self.probe():
+                delay = min(delay * 2, self.max_probe)
+                continue
+            back_at = self.clock()
+            self._refused_again = again = asyncio.Event()
+            try:
+                await asyncio.wait_for(again.wait(), self.hold)
+            except TimeoutError:  # it held
+                self._recovered(back_at)
+                return
+            finally:
+                self._refused_again = None
+            delay = self.first_probe
+
+    async def close(self) -> None:
+        """Stop probing (app shutdown)."""
+        if self._probe is not None and not self._probe.done():
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe
+        self._probe = None
+
+
+DATABASE_OUTAGE = DatabaseOutage()
+RETRY_AFTER_SECONDS = 5
+
+
+def _unavailable_or_internal(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    """Any exception no other handler took: 503 when the database cannot be reached (the request
+    was fine; retry later), else a server fault (500, logged with its traceback)."""
+    if not is_database_unavailable(exc):
+        return _internal(request, exc)
+    DATABASE_OUTAGE.refuse(exc)
+    return error_response(HTTP_503_SERVICE_UNAVAILABLE, "服务暂时不可用，请稍后再试", "database unavailable",
+                          headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def _internal(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     # Logged with the path only: request bodies may carry personal data.
     log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -197,7 +309,7 @@ exception_handlers: dict[Any, Any] = {
     TooManyRequestsException: _http,
     HTTPException: _http,
     OrmValidationError: _orm_validation,
-    Exception: _internal,
+    Exception: _unavailable_or_internal,
 }
 __all__ = [
     "STATUS", "ChecksumMismatch", "Conflict", "DomainError", "Forbidden", "Gone", "InvalidInput", "NotFound",

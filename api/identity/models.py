@@ -51,7 +51,7 @@ class EnterpriseMember(Model):
 
 
 class Staff(Model):
-    id = fields.IntField(primary_key=True)
+    id = fields.BigIntField(primary_key=True)
     username = fields.CharField(max_length=50, unique=True)
     password_hash = fields.CharField(max_length=200)
     name = fields.CharField(max_length=50, default="")
@@ -70,7 +70,7 @@ class Staff(Model):
 class OtpCode(Model):
     """A one-time sign-in code; only its keyed hash is stored."""
 
-    id = fields.IntField(primary_key=True)
+    id = fields.BigIntField(primary_key=True)
     phone = fields.CharField(max_length=11)
     code_hash = fields.CharField(max_length=64)
     client = fields.CharField(max_length=64)
@@ -90,7 +90,7 @@ class OtpCode(Model):
 class RefreshToken(Model):
     """An opaque refresh token (hash only). Rotated on use; a reused one revokes its family."""
 
-    id = fields.IntField(primary_key=True)
+    id = fields.BigIntField(primary_key=True)
     token_hash = fields.CharField(max_length=64, unique=True)
     family = fields.CharField(max_length=32)
     subject = fields.CharField(max_length=40)  # "citizen:12" | "staff:3"
@@ -107,7 +107,7 @@ class RefreshToken(Model):
 class RevokedAccessToken(Model):
     """Access tokens ended by logout before their expiry (kept until they would have expired)."""
 
-    id = fields.IntField(primary_key=True)
+    id = fields.BigIntField(primary_key=True)
     jti = fields.CharField(max_length=32, unique=True)
     expires_at = fields.DatetimeField()
 

@@ -52,6 +52,7 @@ from api.cases import services as cases
 from api.cases.models import Case, CaseMaterial
 from api.catalog.document import DEFAULT_ACCEPTED_TYPES
 from api.catalog.models import MaterialRequirement
+from api.core.bounds import id_from_text
 from api.core.errors import ChecksumMismatch, Conflict, DomainError, Gone, InvalidInput, NotFound, StorageFull, TooLarge
 from api.core.settings import DEFAULT_MAX_UPLOAD_MB
 from api.identity.principal import Principal
@@ -190,7 +191,7 @@ async def create(principal: Principal, storage_root: Path, length: int, metadata
     code = metadata.get("material_id", "")
     if not code:
         raise InvalidInput("上传信息缺少材料编号", "Upload-Metadata needs material_id", "material_id")
-    case_id = int(raw_case)
+    case_id = id_from_text(raw_case, "case_id")
     # One query when all is well (the caller's case lists the material); the errors are told apart
     # afterwards, in the order a person fixes them: whose case, its state, the material.
     state = None

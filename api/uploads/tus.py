@@ -77,7 +77,7 @@ def _check_version(value: str | None) -> None:
 
 
 def _int_header(value: str | None, name: str) -> int:
-    if value is None or not value.strip().isdigit():
+    if value is None or not (value.strip().isascii() and value.strip().isdigit()):  # isdigit alone takes "²"
         raise InvalidInput(f"请求头 {name} 缺失或无效", f"{name} must be a non-negative integer", name)
     return int(value.strip())
 
