@@ -355,6 +355,31 @@ def test_buttons_follow_the_allowed_actions_not_the_state(signed_in: Page, citiz
     page.unroute_all(behavior="wait")  # no rewrite left half done when the context closes
 
 
+def test_a_refused_withdrawal_draws_what_the_case_allows_now(signed_in: Page, citizen: Citizen) -> None:
+    """The page offered a withdrawal the server no longer allows (here: a stale answer claims it
+    for a draft): the refusal is shown by the state, and the button goes with the fresh answer."""
+    page = signed_in
+    draft = citizen.draft()
+    stale = {"left": 1}
+
+    def claim_withdraw(c: dict) -> None:
+        if stale["left"]:
+            stale["left"] -= 1
+            c["allowed_actions"] = ["withdraw"]
+
+    _rewrite_case(page, draft["id"], claim_withdraw)
+    page.goto(f"/cases/{draft['id']}")
+    page.get_by_test_id("withdraw").click()
+    with page.expect_response(lambda r: r.url.endswith(f"/api/v1/cases/{draft['id']}/withdraw") and r.status == 409):
+        page.get_by_test_id("withdraw-yes").click()
+    expect(page.get_by_test_id("withdraw-refused")).to_contain_text("这个办件现在不能撤回")
+    expect(page.locator("#state-title")).to_be_focused()
+    expect(page.get_by_test_id("withdraw")).to_have_count(0)
+    expect(page.get_by_test_id("withdraw-confirm")).to_have_count(0)
+    expect(page.get_by_test_id("continue-apply")).to_be_visible()  # what the fresh answer allows
+    page.unroute_all(behavior="wait")
+
+
 def test_a_draft_submitted_elsewhere_stops_offering_changes(signed_in: Page, citizen: Citizen) -> None:
     """The phone holds a server draft; it is submitted on another device; the next change the
     phone sends is refused, and from then on the apply screens offer what the case allows."""
