@@ -1,5 +1,6 @@
 // How a case's state and timeline are shown: a symbol and words for every state (never colour
-// alone), which states may still be withdrawn, and the timeline as display rows. Pure (no DOM).
+// alone), and the timeline as display rows. Pure (no DOM). What the applicant may do with a case
+// is not decided here from its state: the server says it (`allowed_actions`, src/caseActions.js).
 //
 // States of DESIGN §3; the API knows draft/submitted/withdrawn today, the workflow issue adds the
 // rest. Unknown states still show: with the API's own Chinese `state_name` and a neutral symbol.
@@ -20,10 +21,8 @@ export const STATES = {
 };
 const UNKNOWN = { icon: "•", tone: "grey" };
 
-/** States that end the case: nothing more will happen. */
+/** States that end the case: nothing more will happen (no countdown to the promised date). */
 export const FINAL = new Set(["delivered", "withdrawn", "refused"]);
-/** Before a decision (DESIGN §3) the applicant may withdraw; the server has the last word (409). */
-export const WITHDRAWABLE = new Set(["submitted", "accepted", "in_review", "correction_requested", "suspended"]);
 
 /**
  * Presentation of a state: { state, icon, tone (badge-<tone>), key (i18n key or null), name }.
@@ -39,8 +38,6 @@ export function stateView(state, apiName = "") {
 export function stateText(view, t, te) {
   return view.key && te(view.key) ? t(view.key) : view.name;
 }
-
-export const canWithdraw = (state) => WITHDRAWABLE.has(state);
 
 /** Whether an expected completion date means anything: not for drafts, nor for a case that
  * ended without a decision (withdrawn, not accepted). */

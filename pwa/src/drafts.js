@@ -90,6 +90,7 @@ export async function createDraft({ owner, itemCode, itemName = "", answers = {}
     caseId: null,
     checklist: null, // the server case's materials once it exists
     caseUpdatedAt: null,
+    allowedActions: null, // what the server case allows now (its `allowed_actions`), once it exists
     // Generated once per draft and kept: a double tap, a retry or a replay after a reload all
     // send the same key, and the server submits at most once.
     idempotencyKey: `zw-${newId()}`.replace(/[^A-Za-z0-9._:-]/g, "").slice(0, 64),

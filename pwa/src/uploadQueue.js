@@ -17,6 +17,7 @@
 // The module is pure of the browser where it matters: `createSync` takes the draft store, the API
 // client and the uploader as arguments (tests pass fakes), and `tusUploader` wraps tus-js-client.
 import { ApiError, errorFromResponse } from "./api.js";
+import { actionsOf } from "./caseActions.js";
 
 export const CHUNK_SIZE = 1024 * 1024; // small chunks: a weak phone connection loses less per drop
 export const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000, 20000];
@@ -64,7 +65,7 @@ export function editDraft(d, { formData, answers } = {}) {
   return out;
 }
 
-/** The checklist fields kept from a server case (CaseOut). */
+/** The fields kept from a server case (CaseOut): checklist, and what it allows now (or null). */
 export function fromCase(c) {
   return {
     caseId: c.id,
@@ -73,6 +74,7 @@ export function fromCase(c) {
     missingRequired: c.missing_required,
     caseState: c.state,
     caseUpdatedAt: c.updated_at,
+    allowedActions: actionsOf(c),
   };
 }
 
@@ -104,7 +106,8 @@ export function createSync({ store, client, upload, isOnline = () => true, onCha
   }
 
   // The server draft an unanswered POST /cases of `d` created, if it did: a draft of this item
-  // that was not there before the first attempt.
+  // that was not there before the first attempt. (Which case it is, by what it is: not a
+  // decision about what may be done with it, which the server's `allowed_actions` make.)
   async function madeByLostPost(d) {
     const page = await client.myCases({ limit: 20 });
     const known = new Set(d.creating.knownIds);
@@ -233,6 +236,9 @@ export function createSync({ store, client, upload, isOnline = () => true, onCha
     if (!isOnline()) return { offline: true };
     try {
       if (!d.caseId) d = await ensureCase(d);
+      // A server draft kept from before cases said what they allow: ask once (the screens offer
+      // nothing for it until then).
+      else if (!Array.isArray(d.allowedActions)) d = await save(id, fromCase(await client.getCase(d.caseId)));
       const pending = pendingChanges(d);
       if (!signal.aborted && (pending.answers || pending.form)) d = await pushChanges(d);
       if (!signal.aborted) d = await uploadAll(d, signal);
@@ -251,7 +257,13 @@ export function createSync({ store, client, upload, isOnline = () => true, onCha
         return { again: true };
       }
       if (e instanceof ApiError && e.status === 401) return { signedOut: true, error: e };
-      await save(id, { error: plainError(e) });
+      let fresh = {};
+      if (e instanceof ApiError && e.status === 409 && e.field === "state" && d.caseId) {
+        // The server case is not the draft the phone took it for (submitted on another device):
+        // learn what it allows now, so that the screens stop offering what it refuses.
+        fresh = await client.getCase(d.caseId).then(fromCase, () => ({}));
+      }
+      await save(id, { ...fresh, error: plainError(e) });
       return { failed: true, error: e };
     }
   }

@@ -1,6 +1,6 @@
 import { describe, it, expect } from "vitest";
 import {
-  STATES, stateView, stateText, canWithdraw, showsPromised, timelineRows, formatDateTime, formatDate, chinaDay,
+  STATES, stateView, stateText, showsPromised, timelineRows, formatDateTime, formatDate, chinaDay,
   promisedStatus, formatSize,
 } from "../src/caseStates.js";
 import zh from "../src/locales/cases.zh-CN.js";
@@ -42,12 +42,6 @@ describe("state presentation", () => {
   it("an expected completion date only where it means something", () => {
     for (const s of ["submitted", "in_review", "approved", "delivered"]) expect(showsPromised(s)).toBe(true);
     for (const s of ["draft", "withdrawn", "refused"]) expect(showsPromised(s)).toBe(false);
-  });
-
-  it("withdrawal only before a decision", () => {
-    expect(canWithdraw("submitted")).toBe(true);
-    expect(canWithdraw("in_review")).toBe(true);
-    for (const s of ["draft", "approved", "denied", "refused", "delivered", "withdrawn", "x"]) expect(canWithdraw(s)).toBe(false);
   });
 });
 

@@ -18,6 +18,7 @@ import {
   tusUploader,
 } from "../src/uploadQueue.js";
 import { fitWithin, jpegName } from "../src/imageCompress.js";
+import { draftActions } from "../src/caseActions.js";
 
 const net = () => new ApiError({ kind: "network" });
 const http = (status, message, field = null) => new ApiError({ kind: "http", status, message, detail: message, field });
@@ -32,9 +33,12 @@ function fakeServer() {
     submits: new Map(), // key → number
     enterprises: [], // the enterprise_uscc of each creation
   };
+  // What the server allows the applicant, as api/cases says it (`allowed_actions`).
+  const allowed = (c) => (c.state === "draft" ? ["update", "submit", "discard"] : c.state === "submitted" ? ["withdraw"] : []);
   const caseOut = (c) => ({
     id: c.id,
     state: c.state,
+    allowed_actions: allowed(c),
     item_code: c.item_code,
     updated_at: new Date().toISOString(),
     form_data: c.form_data,
@@ -49,7 +53,9 @@ function fakeServer() {
   s.client = {
     async myCases() {
       guard("list");
-      return { items: [...s.cases.values()].reverse().map((c) => ({ id: c.id, state: c.state, item_code: c.item_code })) };
+      return {
+        items: [...s.cases.values()].reverse().map((c) => ({ id: c.id, state: c.state, item_code: c.item_code, allowed_actions: allowed(c) })),
+      };
     },
     async createCase(itemCode, answers, enterpriseUscc) {
       guard("create");
@@ -82,6 +88,7 @@ function fakeServer() {
       guard("patch");
       const c = s.cases.get(id);
       if (!c) throw http(404, "没有找到这个办件");
+      if (c.state !== "draft") throw http(409, "已提交的办件不能再修改", "state");
       if (change.form_data) c.form_data = change.form_data;
       if (change.answers) c.answers = change.answers;
       return caseOut(c);
@@ -207,6 +214,34 @@ describe("createSync", () => {
     expect(await sync(d.id)).toEqual({ done: true });
     expect(server.cases.size).toBe(1);
     expect((await store.getDraft(d.id)).caseId).toBe(1);
+  });
+
+  it("keeps what the server case allows; a draft kept from before cases said it asks once", async () => {
+    const d = await newDraft();
+    expect(await sync(d.id)).toEqual({ done: true });
+    expect((await store.getDraft(d.id)).allowedActions).toEqual(["update", "submit", "discard"]);
+    // A copy on the phone from an older server: the case is known, what it allows is not.
+    await store.updateDraft(d.id, { allowedActions: null });
+    server.calls.length = 0;
+    expect(await sync(d.id)).toEqual({ done: true });
+    expect(server.calls).toEqual(["get"]);
+    expect((await store.getDraft(d.id)).allowedActions).toEqual(["update", "submit", "discard"]);
+    server.calls.length = 0;
+    expect(await sync(d.id)).toEqual({ done: true });
+    expect(server.calls).toEqual([]); // known now: nothing to ask
+  });
+
+  it("a case submitted elsewhere refuses a change: the draft learns what it allows now", async () => {
+    const d = await newDraft();
+    expect(await sync(d.id)).toEqual({ done: true });
+    server.cases.get(1).state = "submitted"; // on another device
+    await store.updateDraft(d.id, (cur) => editDraft(cur, { formData: { note: "晚了" } }));
+    const out = await sync(d.id);
+    expect(out.failed).toBe(true);
+    const kept = await store.getDraft(d.id);
+    expect(kept.error).toMatchObject({ status: 409, message: "已提交的办件不能再修改" });
+    expect(kept.allowedActions).toEqual(["withdraw"]);
+    expect(draftActions(kept)).toEqual({ update: false, submit: false, discard: false, known: true });
   });
 
   it("resumes an interrupted upload at the server's offset, not from zero", async () => {

@@ -1,6 +1,10 @@
 """我的办件, case detail (timeline, promised date, receipt, materials, withdrawal), public tracking
 from the receipt's QR code, the scanner and elder mode on these screens.
 
+The buttons of a case (continue a draft, withdraw; discard, change and submit on the apply
+screens) come from the `allowed_actions` the server sends with it, never from its state: some
+tests change that list in the answers on their way to the page (page.route) to show that.
+
 Cases are made over HTTP against the test server the way the app makes them: a draft, its
 materials uploaded with tus, then submitted. The citizen signs in ONCE for the module through the
 real endpoints (the development SMS inbox; the server allows 10 codes an hour per address) and the
@@ -34,7 +38,7 @@ import pytest
 import qrcode
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Dialog, Page, Route, expect
 
 from tests.browser.conftest import CHROMIUM_ARGS, PHONE
 from tests.tus_helpers import metadata, pdf_bytes
@@ -109,7 +113,10 @@ class Citizen:
 
     def submitted(self) -> tuple[dict, dict[str, bytes]]:
         """A submitted case (its submit answer) and the bytes uploaded per material code."""
-        case = self.draft()
+        return self.submit(self.draft())
+
+    def submit(self, case: dict) -> tuple[dict, dict[str, bytes]]:
+        """Upload a draft's required materials and submit it: its submit answer and the bytes."""
         files = {}
         for m in case["materials"]:
             if m["required"] and m["source"] == "applicant":
@@ -278,6 +285,131 @@ def test_a_draft_detail_continues_in_the_apply_flow(signed_in: Page, citizen: Ci
     # 继续申请 hands the draft to the apply flow, which takes it onto this phone and opens its form.
     page.get_by_test_id("continue-apply").click()
     page.wait_for_url(re.compile(r"/apply/[0-9a-f]{8}-[0-9a-f-]{27}$"))  # the phone's draft id (a UUID)
+
+
+def _rewrite_case(page: Page, case_id: int, change) -> None:
+    """Pass the case's answers (detail and list) to the page with `change(case)` applied."""
+    def detail(route: Route) -> None:
+        body = route.fetch().json()
+        change(body)
+        route.fulfill(json=body)
+
+    def listing(route: Route) -> None:
+        body = route.fetch().json()
+        for item in body["items"]:
+            if item["id"] == case_id:
+                change(item)
+        route.fulfill(json=body)
+
+    page.route(re.compile(rf"/api/v1/cases/{case_id}$"), detail)
+    page.route(re.compile(r"/api/v1/cases(\?.*)?$"), listing)
+
+
+def test_buttons_follow_the_allowed_actions_not_the_state(signed_in: Page, citizen: Citizen) -> None:
+    page = signed_in
+    done, _ = citizen.submitted()
+    case_id = done["case"]["id"]
+    allowed: dict = {"actions": []}
+
+    def say(c: dict) -> None:
+        if allowed["actions"] is None:
+            c.pop("allowed_actions", None)
+        else:
+            c["allowed_actions"] = allowed["actions"]
+
+    _rewrite_case(page, case_id, say)
+    # Submitted, but the server allows nothing: no withdrawal offered.
+    page.goto(f"/cases/{case_id}")
+    expect(page.get_by_test_id("query-code")).to_be_visible()
+    expect(page.locator(".state-line").get_by_test_id("case-state")).to_have_text(re.compile("已提交"))
+    expect(page.get_by_test_id("withdraw")).to_have_count(0)
+    # An answer that does not say (an older server): no guess either.
+    allowed["actions"] = None
+    page.reload()
+    expect(page.get_by_test_id("query-code")).to_be_visible()
+    expect(page.get_by_test_id("withdraw")).to_have_count(0)
+    # Actions this PWA does not know yet are passed over; the one it knows shows.
+    allowed["actions"] = ["rate", "withdraw", "resupply"]
+    page.reload()
+    expect(page.get_by_test_id("withdraw")).to_have_text("撤回申请")
+    expect(page.get_by_test_id("continue-apply")).to_have_count(0)
+
+    # A draft the server does not let the citizen change: listed and shown, never continued.
+    draft = citizen.draft()
+    allowed["actions"] = ["discard"]
+    _rewrite_case(page, draft["id"], say)
+    page.goto("/cases")
+    card = page.locator(f"[data-testid=case-card][data-case-id='{draft['id']}']")
+    expect(card.get_by_test_id("case-state")).to_have_text(re.compile("草稿"))
+    expect(card).to_have_attribute("href", f"/cases/{draft['id']}")
+    expect(card).not_to_contain_text("继续申请")
+    card.click()
+    page.wait_for_url(re.compile(rf"/cases/{draft['id']}$"))
+    expect(page.locator(".state-line").get_by_test_id("case-state")).to_have_text(re.compile("草稿"))
+    expect(page.get_by_test_id("continue-apply")).to_have_count(0)
+    expect(page.get_by_test_id("withdraw")).to_have_count(0)
+    # Opened as /apply/<case id> anyway (an old link): the apply flow sends it to its detail.
+    page.goto(f"/apply/{draft['id']}")
+    page.wait_for_url(re.compile(rf"/cases/{draft['id']}$"))
+    expect(page.get_by_test_id("case-item-name")).to_be_visible()
+    page.unroute_all(behavior="wait")  # no rewrite left half done when the context closes
+
+
+def test_a_refused_withdrawal_draws_what_the_case_allows_now(signed_in: Page, citizen: Citizen) -> None:
+    """The page offered a withdrawal the server no longer allows (here: a stale answer claims it
+    for a draft): the refusal is shown by the state, and the button goes with the fresh answer."""
+    page = signed_in
+    draft = citizen.draft()
+    stale = {"left": 1}
+
+    def claim_withdraw(c: dict) -> None:
+        if stale["left"]:
+            stale["left"] -= 1
+            c["allowed_actions"] = ["withdraw"]
+
+    _rewrite_case(page, draft["id"], claim_withdraw)
+    page.goto(f"/cases/{draft['id']}")
+    page.get_by_test_id("withdraw").click()
+    with page.expect_response(lambda r: r.url.endswith(f"/api/v1/cases/{draft['id']}/withdraw") and r.status == 409):
+        page.get_by_test_id("withdraw-yes").click()
+    expect(page.get_by_test_id("withdraw-refused")).to_contain_text("这个办件现在不能撤回")
+    expect(page.locator("#state-title")).to_be_focused()
+    expect(page.get_by_test_id("withdraw")).to_have_count(0)
+    expect(page.get_by_test_id("withdraw-confirm")).to_have_count(0)
+    expect(page.get_by_test_id("continue-apply")).to_be_visible()  # what the fresh answer allows
+    page.unroute_all(behavior="wait")
+
+
+def test_a_draft_submitted_elsewhere_stops_offering_changes(signed_in: Page, citizen: Citizen) -> None:
+    """The phone holds a server draft; it is submitted on another device; the next change the
+    phone sends is refused, and from then on the apply screens offer what the case allows."""
+    page = signed_in
+    draft = citizen.draft()
+    page.goto(f"/cases/{draft['id']}")
+    page.get_by_test_id("continue-apply").click()
+    page.wait_for_url(re.compile(r"/apply/[0-9a-f]{8}-[0-9a-f-]{27}$"))
+    note = page.locator("#f-note")
+    expect(note).to_be_enabled()
+    expect(page.get_by_test_id("discard")).to_be_visible()
+    expect(page.get_by_test_id("sync-status")).to_contain_text("已同步到服务器")
+
+    citizen.submit(draft)  # on another device
+    with page.expect_response(lambda r: r.request.method == "PATCH" and r.url.endswith(f"/api/v1/cases/{draft['id']}")
+                              and r.status == 409):
+        note.fill("补充说明")
+    notice = page.get_by_test_id("actions-note")
+    expect(notice).to_contain_text("这份申请现在不能再修改或提交。")
+    expect(note).to_be_disabled()
+    expect(page.get_by_test_id("discard")).to_have_count(0)
+    page.get_by_test_id("form-next").click()
+    page.wait_for_url(re.compile(r"/materials$"))
+    expect(page.get_by_test_id("apply-material").first).to_be_visible()
+    expect(page.locator("[data-testid=apply-material] input[type=file]")).to_have_count(0)
+    page.get_by_test_id("step-check").click()
+    expect(page.get_by_test_id("submit")).to_have_count(0)
+    notice.get_by_role("link", name="查看办件").click()
+    page.wait_for_url(re.compile(rf"/cases/{draft['id']}$"))
+    expect(page.get_by_test_id("withdraw")).to_be_visible()  # what a submitted case allows
 
 
 def test_my_cases_pages_on_as_the_list_scrolls(signed_in: Page, citizen: Citizen) -> None:

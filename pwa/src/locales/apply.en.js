@@ -96,6 +96,10 @@ export default {
     discarding: "Deleting…",
     discardOffline: "Discarding needs a connection: the draft on the server must be deleted too. Please try again online; everything is still kept on this phone.",
     discarded: "Application discarded; the draft is deleted",
+    // what the server case allows (allowed_actions) on the apply screens
+    actionsUnknown: "Checking with the server what can be done with this application; until then it cannot be changed or submitted.",
+    actionsNone: "This application can no longer be changed or submitted.",
+    viewCase: "View the case",
     receiptTitle: "Application submitted",
     receiptHelp: "Keep the case number and query code: with them you can track the case at any time.",
     number: "Case number",

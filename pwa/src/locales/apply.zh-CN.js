@@ -101,6 +101,10 @@ export default {
     discarding: "正在删除…",
     discardOffline: "放弃申请需要联网：服务器上的申请草稿要一并删除。请联网后再试，内容仍保存在本机。",
     discarded: "已放弃申请，草稿已删除",
+    // what the server case allows (allowed_actions) on the apply screens
+    actionsUnknown: "正在向服务器确认这份申请现在可以办理的事项，确认前不能修改或提交。",
+    actionsNone: "这份申请现在不能再修改或提交。",
+    viewCase: "查看办件",
     // receipt
     receiptTitle: "申请已提交",
     receiptHelp: "请保存办件编号和查询码，凭它们可随时查询办理进度。",
