@@ -32,6 +32,7 @@ from api.identity.sms import DevelopmentSender, UnconfiguredSender
 from api.identity.tokens import TokenService
 from api.uploads.tus import UploadController
 from api.worker import MaintenanceScheduler
+from api.workflow.controllers import WorkbenchController, WorkflowController
 from storage import open_store
 
 log = logging.getLogger("zhengwu")
@@ -55,7 +56,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     handlers += [AdminOrganisationController, AdminStaffController, AdminItemController]
     # audit is below identity, so its controller cannot import the role guard: it is attached here
     handlers.append(Router("/", route_handlers=[AdminAuditController], guards=[require_roles]))
-    handlers += [CaseController, TrackController, UploadController]
+    handlers += [CaseController, TrackController, UploadController, WorkflowController, WorkbenchController]
     if not settings.production:
         handlers.append(DevController)
 

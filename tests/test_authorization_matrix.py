@@ -41,6 +41,20 @@ RULES: dict[str, dict[str, int | str]] = {
         "anonymous": 401, "citizen_a": 403, "citizen_b": 403, "clerk": 403, "officer": 403,
         "approver": 403, "supervisor": 403, "admin": ALLOW, "officer_other_department": 403,
     },
+    # A case's readers: its applicant and the staff in whose hands it is (object scope answers 404).
+    "case_readers": {
+        "anonymous": 401, "citizen_a": ALLOW, "citizen_b": ALLOW, "clerk": ALLOW, "officer": ALLOW,
+        "approver": ALLOW, "supervisor": ALLOW, "admin": 403, "officer_other_department": ALLOW,
+    },
+    # Those who act on cases: applicants and the staff who handle them (supervisors watch, never act).
+    "case_actors": {
+        "anonymous": 401, "citizen_a": ALLOW, "citizen_b": ALLOW, "clerk": ALLOW, "officer": ALLOW,
+        "approver": ALLOW, "supervisor": 403, "admin": 403, "officer_other_department": ALLOW,
+    },
+    "case_staff": {
+        "anonymous": 401, "citizen_a": 403, "citizen_b": 403, "clerk": ALLOW, "officer": ALLOW,
+        "approver": ALLOW, "supervisor": ALLOW, "admin": 403, "officer_other_department": ALLOW,
+    },
 }
 
 # (method, path with its parameters' names only) → the rule of RULES.
@@ -76,7 +90,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     # A citizen's own cases.
     ("GET", "/api/v1/cases"): "citizens",
     ("POST", "/api/v1/cases"): "citizens",
-    ("GET", "/api/v1/cases/{id}"): "citizens",
+    ("GET", "/api/v1/cases/{id}"): "case_readers",
+    ("GET", "/api/v1/cases/{id}/actions"): "case_readers",
+    ("POST", "/api/v1/cases/{id}/actions/{action}"): "case_actors",
+    ("GET", "/api/v1/workbench/queue"): "case_staff",
     ("PATCH", "/api/v1/cases/{id}"): "citizens",
     ("DELETE", "/api/v1/cases/{id}"): "citizens",
     ("POST", "/api/v1/cases/{id}/submit"): "citizens",

@@ -12,6 +12,13 @@ from api.workflow.states import ActionForbidden, TransitionRefused, allowed_acti
 @pytest.mark.parametrize(("state", "role", "expected"), [
     ("draft", "citizen", ["update", "discard", "submit"]),
     ("submitted", "citizen", ["withdraw"]),
+    ("submitted", "clerk", ["accept", "refuse", "request_correction", "comment", "claim", "release"]),
+    ("accepted", "officer", ["start_review", "comment", "claim", "release"]),
+    ("in_review", "approver", ["approve", "deny", "suspend", "comment", "claim", "release"]),
+    ("in_review", "officer", ["suspend", "comment", "claim", "release"]),
+    ("correction_requested", "citizen", ["resupply", "withdraw"]),
+    ("approved", "citizen", []),  # decided: too late to withdraw
+    ("delivered", "clerk", []),
     ("withdrawn", "citizen", []),
     ("draft", "clerk", []),  # staff never change a citizen's draft
     ("submitted", "admin", []),
@@ -42,7 +49,10 @@ def test_a_role_that_may_not_act_is_told_so() -> None:
     ("submitted", "submit", "citizen", "这个办件已经提交过了", "case is already submitted"),
     ("submitted", "update", "citizen", "已提交的办件不能再修改", "case is submitted, not a draft"),
     ("withdrawn", "discard", "citizen", "已提交的办件不能删除，如需取消请撤回", "case is withdrawn, not a draft"),
-    ("submitted", "fly", "citizen", "这个办件现在不能进行此操作", "action fly not allowed in submitted"),
+    ("submitted", "fly", "citizen", "办件当前为「已提交，等待受理」，不能fly（现在可以：撤回申请）",
+     "action fly not allowed in submitted; allowed now: withdraw"),
+    ("accepted", "accept", "clerk", "办件当前为「已受理」，不能受理（现在可以：内部意见、认领、放回队列）",
+     "action accept not allowed in accepted; allowed now: comment, claim, release"),
 ])
 def test_refusals_say_why(state: str, action: str, role: str, message: str, detail: str) -> None:
     with pytest.raises(TransitionRefused) as refused:

@@ -43,6 +43,7 @@ from api.workflow import states
 from storage import BlobNotFound, BlobStore
 
 CITIZEN = {"roles": ["citizen"]}
+CASE_READERS = {"roles": ["citizen", *sorted(services.CASE_STAFF)]}
 PUBLIC = {"public": True}
 BASE = "/api/v1/cases"
 PRIVATE = {"Cache-Control": "private, no-store"}
@@ -64,13 +65,16 @@ def _material_out(case: Case, m: CaseMaterial) -> CaseMaterialOut:
 
 def _event_out(e: CaseEvent) -> CaseEventOut:
     return CaseEventOut(at=e.at, action=e.action, action_name=states.ACTION_NAMES.get(e.action, e.action),
-                        from_state=e.from_state, to_state=e.to_state, state_name=STATE_NAMES.get(e.to_state, ""))
+                        from_state=e.from_state, to_state=e.to_state, state_name=STATE_NAMES.get(e.to_state, ""),
+                        data=e.data, internal=e.internal)
 
 
 async def case_out(case: Case, principal: Principal) -> CaseOut:
-    """The applicant's view of their case, with what they may do next (the server's rules, so that
-    the PWA keeps no copy of them)."""
+    """The case as the caller may see it (the applicant never sees staff's internal entries), with
+    what they may do next (the server's rules, so that no client keeps a copy of them)."""
     materials = await services.materials_of(case)
+    events = [e for e in await services.events_of(case) if principal.kind == "staff" or not e.internal]
+    notice = next((e for e in reversed(events) if e.action == "request_correction"), None)
     version = await ServiceItemVersion.filter(id=case.item_version_id).first().values_list(  # type: ignore[attr-defined]
         "number", flat=True)
     uscc = None
@@ -86,8 +90,11 @@ async def case_out(case: Case, principal: Principal) -> CaseOut:
         materials=[_material_out(case, m) for m in materials],
         missing_required=[m.code for m in services.blocking(materials)],
         spared_possible=services.spared_possible(materials),
-        timeline=[_event_out(e) for e in await services.events_of(case)],
+        timeline=[_event_out(e) for e in events],
         allowed_actions=states.allowed_actions(case.state, principal.role),
+        version=case.version, due_date=case.due_date, clock_paused=case.paused_at is not None,
+        paused_days=case.paused_days,
+        correction=(notice.data or {}).get("materials", []) if notice and case.state == states.CORRECTION else None,
     )
 
 
@@ -133,9 +140,10 @@ class CaseController(Controller):
             next_cursor=next_cursor,
         )
 
-    @get("/{id:int}", summary="One of my applications, with its checklist and timeline")
+    @get("/{id:int}", opt=CASE_READERS, summary="A case with its checklist and timeline: the applicant's own, "
+         "or staff's within their window or department")
     async def read(self, request: CitizenRequest, id: FromPath[int]) -> CaseOut:
-        return await case_out(await services.own_case(request.user, id), request.user)
+        return await case_out(await services.visible_case(request.user, id), request.user)
 
     @patch("/{id:int}", summary="Change a draft's form data and/or answers (re-derives the checklist)")
     async def update(self, state: State, request: CitizenRequest, id: FromPath[int],
@@ -268,7 +276,7 @@ class TrackController(Controller):
         case = await services.track(number.strip(), code.strip(), settings.secret_key)
         if case is None or case.number is None or case.submitted_at is None:
             raise NotFound(*_NOT_FOUND)
-        events = await services.events_of(case)
+        events = [e for e in await services.events_of(case) if not e.internal]  # staff notes stay inside
         body = TrackOut(
             number=case.number, item_name=case.item_name, state=case.state,
             state_name=STATE_NAMES.get(case.state, ""), submitted_at=case.submitted_at,

@@ -69,6 +69,18 @@ class Case(Model):
     updated_at = fields.DatetimeField(auto_now=True)
     submitted_at = fields.DatetimeField(null=True)
     expires_at = fields.DatetimeField(null=True)  # drafts only
+    # The back office (0011_workflow). ``version`` rises with every move: a staff action names the
+    # version its author saw, so two people acting on one case never both win.
+    version = fields.IntField(default=1)
+    window_category = fields.CharField(max_length=32, default="")  # the central windows that accept it
+    department_code = fields.CharField(max_length=32, default="")  # the implementing department
+    claimed_by = fields.CharField(max_length=40, null=True)  # "staff:3" while someone works on it
+    accepted_at = fields.DatetimeField(null=True)
+    decided_at = fields.DatetimeField(null=True)
+    due_date = fields.DateField(null=True)  # the deadline of what the case waits for now (queue order)
+    paused_at = fields.DatetimeField(null=True)  # the clock stopped (suspended, waiting for a correction)
+    paused_days = fields.IntField(default=0)  # working days the clock has been stopped so far
+    corrections = fields.IntField(default=0)  # one-time correction notices sent (a second needs a reason)
 
     class Meta:
         table = "cases"
@@ -76,6 +88,9 @@ class Case(Model):
         indexes = (
             Index(fields=("applicant_id", "created_at"), name="ix_case_applicant_created"),
             Index(fields=("state", "expires_at"), name="ix_case_state"),
+            # The workbench queues: a window category's or a department's cases by state, due first.
+            Index(fields=("window_category", "state", "due_date", "id"), name="ix_case_window_queue"),
+            Index(fields=("department_code", "state", "due_date", "id"), name="ix_case_department_queue"),
         )
 
 
@@ -120,9 +135,13 @@ class CaseEvent(Model):
     from_state = fields.CharField(max_length=20, null=True)
     to_state = fields.CharField(max_length=20)
     note = fields.TextField(default="")
+    data = fields.JSONField(null=True)  # the step's own fields: reason, materials and their problems, …
+    internal = fields.BooleanField(default=False)  # staff only (a comment): never shown to the applicant
+    idempotency_key = fields.CharField(max_length=64, null=True)  # a retry with it returns the first answer
 
     class Meta:
         table = "case_event"
+        unique_together = (("case", "idempotency_key"),)
         indexes = (Index(fields=("case_id", "at"), name="ix_case_event_case"),)
 
 

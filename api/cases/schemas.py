@@ -50,6 +50,8 @@ class CaseEventOut(Out):
     from_state: str | None
     to_state: str
     state_name: str
+    data: dict[str, Any] | None = None  # the step's fields: reason, the materials to fix and what is wrong …
+    internal: bool = False  # staff only (never sent to the applicant)
 
 
 class CaseOut(Out):
@@ -78,6 +80,11 @@ class CaseOut(Out):
     #: What the caller may do now: update (answers, form, materials), submit, discard, withdraw; the
     #: workflow adds more. Clients draw their buttons from it and ignore actions they do not know.
     allowed_actions: list[str]
+    version: int  # send it back with an action: a case someone else moved meanwhile answers 409
+    due_date: dt.date | None  # when what the case waits for now is due (stops while the clock is stopped)
+    clock_paused: bool  # waiting for the applicant (correction) or a special procedure: the clock stands still
+    paused_days: int  # working days the clock has stood still so far
+    correction: list[dict[str, Any]] | None  # the one-time notice while it waits: every material, what is wrong
 
 
 class CaseSummary(Out):

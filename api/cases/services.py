@@ -43,13 +43,14 @@ from api.cases.models import (
 from api.catalog.cache import CatalogCache
 from api.catalog.document import ItemDoc
 from api.catalog.material_list import AnswerError, material_list_for_version
-from api.catalog.models import ServiceItemVersion
+from api.catalog.models import ServiceItemVersion, Window
 from api.catalog.schemas import ItemGuide, MaterialListOut
 from api.core.bounds import DbId
 from api.core.errors import Conflict, InvalidInput, NotFound, RuleViolation, Unavailable
 from api.identity.models import EnterpriseMember
 from api.identity.principal import Principal
 from api.workflow import deadlines, states
+from api.workflow.states import CORRECTION
 from storage import StoredBlob
 
 DEFAULT_DRAFT_TTL = dt.timedelta(days=30)
@@ -87,6 +88,47 @@ async def own_case(principal: Principal, case_id: int, conn: BaseDBAsyncClient |
     if principal.kind != "citizen":
         raise _not_found(case_id)
     query = Case.filter(id=case_id, applicant_id=principal.id)
+    if lock:
+        query = query.select_for_update()
+    case = await (query.using_db(conn) if conn is not None else query).first()
+    if case is None:
+        raise _not_found(case_id)
+    return case
+
+
+#: Staff roles that see cases (within their own scope).
+CASE_STAFF = frozenset({"clerk", "officer", "approver", "supervisor"})
+
+
+async def window_category(principal: Principal) -> str:
+    """A clerk's window category ("" when they have no window): the cases of every item of that
+    category are theirs to accept, whatever the department (受办分离)."""
+    if not principal.window:
+        return ""
+    category = await Window.filter(code=principal.window).first().values_list("category", flat=True)
+    return str(category or "")
+
+
+async def visible_case(principal: Principal, case_id: int, conn: BaseDBAsyncClient | None = None,
+                       *, lock: bool = False) -> Case:
+    """The case if the caller may see it, else 404 (reveal nothing): a citizen their own; a clerk
+    the submitted cases of their window category; an officer or approver their department's, from
+    acceptance on; a supervisor every case past the draft. Drafts are the applicant's alone."""
+    if principal.kind == "citizen":
+        return await own_case(principal, case_id, conn, lock=lock)
+    if principal.role not in CASE_STAFF:
+        raise _not_found(case_id)
+    query = Case.filter(id=case_id).exclude(state="draft")
+    if principal.role == "clerk":
+        category = await window_category(principal)
+        if not category:
+            raise _not_found(case_id)
+        query = query.filter(window_category=category)
+    elif principal.role in ("officer", "approver"):
+        if not principal.department:
+            raise _not_found(case_id)
+        # A case reaches the department at acceptance, and stays visible to it: it was in its hands.
+        query = query.filter(department_code=principal.department, accepted_at__isnull=False)
     if lock:
         query = query.select_for_update()
     case = await (query.using_db(conn) if conn is not None else query).first()
@@ -213,6 +255,7 @@ async def create_draft(
         case = await Case.create(
             applicant_id=principal.id, enterprise_id=enterprise_id, item_version_id=version_id,
             item_code=guide.code, item_name=guide.name, region=guide.region_code[:6],
+            window_category=guide.window.category if guide.window else "", department_code=guide.department.code,
             situation_code=listing.situation.code, situation_name=listing.situation.name,
             answers={a.code: a.answer for a in listing.answers}, form_data={}, state=DRAFT,
             promised_limit=listing.promised_limit, promised_limit_unit=listing.promised_limit_unit,
@@ -284,9 +327,27 @@ def sanitise_filename(name: str) -> str:
     return name
 
 
+async def correction_notice(case: Case, conn: BaseDBAsyncClient | None = None) -> CaseEvent | None:
+    """The latest one-time correction notice of the case (its materials and what is wrong with each)."""
+    query = CaseEvent.filter(case_id=case.id, action="request_correction").order_by("-at", "-id")
+    return await (query.using_db(conn) if conn is not None else query).first()
+
+
+async def may_attach(principal: Principal, case: Case, code: str, conn: BaseDBAsyncClient | None = None) -> None:
+    """A material may change while the case is a draft, or, while a correction is asked for, the
+    materials the notice lists (and only those: the notice is the whole list)."""
+    if case.state == CORRECTION and principal.kind == "citizen":
+        notice = await correction_notice(case, conn)
+        if notice is not None and code in {m["code"] for m in (notice.data or {}).get("materials", [])}:
+            return
+        raise Conflict("补正时只能重新上传通知中列出的材料", f"material {code} is not on the correction notice",
+                       "material_id")
+    _require_draft(principal, case)
+
+
 async def _draft_material(principal: Principal, case_id: int, code: str, conn: BaseDBAsyncClient) -> CaseMaterial:
     case = await own_case(principal, case_id, conn, lock=True)
-    _require_draft(principal, case)
+    await may_attach(principal, case, code, conn)
     material = await CaseMaterial.filter(case_id=case.id, code=code).using_db(conn).first()
     if material is None:
         raise NotFound(f"本办件的材料清单中没有这项材料：{code}", f"material not on this case's list: {code}",
@@ -305,7 +366,7 @@ async def attach_material(
     submission that is checking it."""
     async with (contextlib.nullcontext(conn) if conn is not None else in_transaction()) as tx:
         case = await own_case(principal, case_id, tx, lock=True)
-        _require_draft(principal, case)
+        await may_attach(principal, case, material_code, tx)
         updated = await CaseMaterial.filter(case_id=case.id, code=material_code).using_db(tx).update(
             status=ATTACHED, blob_key=blob.key, sha256=blob.sha256, size=blob.size,
             filename=sanitise_filename(filename), mime=(mime or "application/octet-stream")[:100],

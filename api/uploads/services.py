@@ -59,6 +59,7 @@ from api.identity.principal import Principal
 from api.uploads import validation
 from api.uploads.models import COMPLETED, EXPIRED, PARTIAL, REJECTED, Upload
 from api.workflow import states
+from api.workflow.states import CORRECTION
 from storage import BlobStore, StoredBlob
 from storage.local import fsync_dir
 
@@ -201,7 +202,10 @@ async def create(principal: Principal, storage_root: Path, length: int, metadata
     listed = state is not None
     if not listed:
         state = (await cases.own_case(principal, case_id)).state  # 404 for anyone else's case
-    states.decide(str(state), "update", principal.role)  # attaching a material changes the draft
+    if state == CORRECTION:  # only the materials the one-time notice lists
+        await cases.may_attach(principal, await cases.own_case(principal, case_id), code)
+    else:
+        states.decide(str(state), "update", principal.role)  # attaching a material changes the draft
     if not listed:
         raise NotFound(f"本办件的材料清单中没有这项材料：{code}", f"material not on this case's list: {code}",
                        "material_id")

@@ -49,3 +49,23 @@ def due_date(start: dt.datetime, limit: int, unit: str) -> dt.date:
         if is_working_day(day):
             left -= 1
     return day
+
+
+def working_days_between(start: dt.date, end: dt.date) -> int:
+    """How many working days lie after ``start`` up to and including ``end`` (0 when end ≤ start):
+    the days a stopped clock gives back when it resumes."""
+    days, day = 0, start
+    while day < end:
+        day += dt.timedelta(days=1)
+        if is_working_day(day):
+            days += 1
+    return days
+
+
+def add_working_days(day: dt.date, n: int) -> dt.date:
+    """The working day ``n`` working days after ``day`` (``day`` itself for n ≤ 0)."""
+    while n > 0:
+        day += dt.timedelta(days=1)
+        if is_working_day(day):
+            n -= 1
+    return day

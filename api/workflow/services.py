@@ -1,17 +1,18 @@
 """The one write path for a change of a case: ``apply``.
 
-It locks the case (within the caller's scope: someone else's case does not exist for them), checks
-the move against the transition table (``states.decide``), runs the action's own effect (numbering
-for a submission), and writes the case, its timeline event and the audit entry in ONE transaction.
-A retry of a move already made changes nothing and says so (``replayed``). Submission and withdrawal
-go through it today; the workflow issue adds the staff actions, the steps and the outbox here.
-Nobody else writes ``CaseEvent`` or case audit rows.
+It locks the case within the caller's scope (someone else's case, another window's or another
+department's, does not exist for them), checks the version the caller saw, checks the move against
+the transition table (``states.decide``) and the action's fields, runs the action's own effect
+(numbering for a submission, the clock for acceptance, suspension and corrections, the checklist for
+a one-time notice), and writes the case, its timeline event and the audit entry in ONE transaction.
+A retry with the same Idempotency-Key returns the first answer and writes nothing. Nobody else
+writes ``CaseEvent`` or case audit rows. The notifications issue adds its outbox row here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,17 +22,25 @@ from tortoise.transactions import in_transaction
 
 from api.audit.services import record
 from api.cases import services as cases
-from api.cases.models import Case, CaseEvent
+from api.cases.models import ATTACHED, Case, CaseEvent, CaseMaterial
+from api.core.errors import Conflict, RuleViolation
 from api.identity.principal import Principal
-from api.workflow import states
+from api.workflow import deadlines, states
+
+#: 行政许可法 §32: a correction notice within 5 (working) days of submission, or the case counts as accepted.
+NOTICE_DAYS = 5
+#: Days for delivering a decision (the default flow's deliver step).
+DELIVER_DAYS = 1
 
 
 @dataclass(frozen=True, slots=True)
 class Move:
-    """What an action's effect needs besides the case: the request's key and the server's secret."""
+    """What an action's effect needs besides the case."""
 
     principal: Principal
+    action: str
     at: dt.datetime
+    fields: dict[str, Any]
     idempotency_key: str | None
     secret: str
 
@@ -42,51 +51,216 @@ class Applied:
     replayed: bool  # the same move was made before (a retry): nothing was written
 
 
+class StaleVersion(Conflict):
+    def __init__(self, seen: int, now: int) -> None:
+        super().__init__("办件已被他人处理，请刷新", f"case is at version {now}, not {seen}", "version")
+
+
+class OutsideChecklist(RuleViolation):
+    """A correction notice naming a material that is not on the case's checklist (一单载明: nothing
+    outside it may be demanded). Recorded as an attempted irregularity even though nothing changes."""
+
+    def __init__(self, codes: list[str]) -> None:
+        super().__init__(f"补正材料只能从本办件的材料清单中选择，清单中没有：{'、'.join(codes)}",
+                         f"not on this case's checklist: {', '.join(codes)}", "materials")
+        self.codes = codes
+
+
 #: An action's own work inside the transaction, before the state changes; returns what the audit
 #: entry records beyond the new state.
 Effect = Callable[[BaseDBAsyncClient, Case, Move], Awaitable[dict[str, Any]]]
 
 
+def _day(at: dt.datetime) -> dt.date:
+    return deadlines.china_day(at)
+
+
+def _resume_clock(case: Case, at: dt.datetime) -> int:
+    """Restart a stopped clock: the working days it stood still are added to the case and to its due date."""
+    if case.paused_at is None:
+        return 0
+    stopped = deadlines.working_days_between(_day(case.paused_at), _day(at))
+    case.paused_days += stopped
+    case.paused_at = None
+    return stopped
+
+
 async def _submit(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
     await cases.number_submission(conn, case, move.principal, move.idempotency_key or "", move.secret, move.at)
+    case.due_date = deadlines.add_working_days(_day(move.at), NOTICE_DAYS)  # the window's §32 deadline
     return {"id": case.id, "item_code": case.item_code, "submitted_at": move.at}
 
 
-EFFECTS: dict[str, Effect] = {"submit": _submit}
+async def _accept(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
+    case.accepted_at, case.claimed_by = move.at, None
+    case.due_date = deadlines.due_date(move.at, case.promised_limit, case.promised_limit_unit)
+    return {"due_date": case.due_date}
+
+
+async def _decide(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
+    case.decided_at, case.claimed_by = move.at, None
+    case.due_date = None if move.action == "refuse" else deadlines.add_working_days(_day(move.at), DELIVER_DAYS)
+    return {}
+
+
+async def _request_correction(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
+    listed = {m.code: m.name for m in await cases.materials_of(case, conn)}
+    wanted = move.fields["materials"]
+    outside = [m["code"] for m in wanted if m["code"] not in listed]
+    if outside:
+        raise OutsideChecklist(outside)
+    if case.corrections >= 1 and not move.fields.get("reason"):
+        raise RuleViolation("这个办件已经发过一次补正通知，再次要求补正必须写明理由", "a second notice needs a reason",
+                            "reason")
+    for m in wanted:
+        m["name"] = listed[m["code"]]
+    case.corrections += 1
+    case.paused_at, case.due_date, case.claimed_by = move.at, None, None
+    return {"materials": [m["code"] for m in wanted], "notice": case.corrections}
+
+
+async def _resupply(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
+    notice = await cases.correction_notice(case, conn)
+    fixed = {m.code for m in await CaseMaterial.filter(case_id=case.id, status=ATTACHED).using_db(conn)
+             if notice is None or (m.attached_at is not None and m.attached_at >= notice.at)}
+    missing = [m for m in (notice.data or {}).get("materials", []) if m["code"] not in fixed] if notice else []
+    if missing:
+        names = "、".join(f"「{m['name']}」" for m in missing)
+        raise RuleViolation(f"还有 {len(missing)} 份需补正的材料没有重新上传：{names}",
+                            f"{len(missing)} material(s) of the notice not uploaded again", missing[0]["code"],
+                            problems=[{"field": m["code"], "message": f"请重新上传「{m['name']}」",
+                                       "detail": m["problem"]} for m in missing])
+    stopped = _resume_clock(case, move.at)
+    case.due_date = deadlines.add_working_days(_day(move.at), NOTICE_DAYS)
+    return {"stopped_days": stopped}
+
+
+async def _suspend(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
+    case.paused_at = move.at
+    return {"procedure": move.fields["procedure"]}
+
+
+async def _resume(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
+    stopped = _resume_clock(case, move.at)
+    if case.due_date is not None:
+        case.due_date = deadlines.add_working_days(case.due_date, stopped)
+    return {"stopped_days": stopped, "due_date": case.due_date}
+
+
+async def _deliver(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
+    case.due_date, case.claimed_by = None, None
+    return {}
+
+
+async def _claim(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
+    who = move.principal.subject
+    if move.action == "claim":
+        if case.claimed_by not in (None, who):
+            raise Conflict("这个办件已被他人认领", f"claimed by {case.claimed_by}", "claimed_by")
+        case.claimed_by = who
+    else:
+        if case.claimed_by not in (None, who):
+            raise Conflict("只有认领人可以放回这个办件", f"claimed by {case.claimed_by}", "claimed_by")
+        case.claimed_by = None
+    return {"claimed_by": case.claimed_by}
+
+
+async def _nothing(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
+    return {}
+
+
+EFFECTS: dict[str, Effect] = {
+    "submit": _submit, "accept": _accept, "refuse": _decide, "approve": _decide, "deny": _decide,
+    "request_correction": _request_correction, "resupply": _resupply, "suspend": _suspend, "resume": _resume,
+    "deliver": _deliver, "claim": _claim, "release": _claim, "withdraw": _nothing, "start_review": _nothing,
+    "comment": _nothing,
+}
 #: Actions retried safely only with the same Idempotency-Key (the key is kept on the case).
 KEYED = frozenset({"submit"})
+#: Actions whose retry finds the case where the first attempt left it, and answers the same.
+REPEATABLE = frozenset({"withdraw"})
+#: Timeline entries staff write for each other; the applicant never sees them.
+INTERNAL = frozenset({"comment", "claim", "release"})
 
 
-def _replayed(case: Case, action: str, key: str | None) -> bool:
+def check_fields(rule: states.Rule, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The action's fields, checked: each required one present, of its kind, within its length."""
+    clean: dict[str, Any] = {}
+    for f in rule.fields:
+        value = payload.get(f.name)
+        if f.kind == "materials":
+            clean[f.name] = _materials(value)
+            continue
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if f.required:
+                raise RuleViolation(f"请填写「{FIELD_NAMES.get(f.name, f.name)}」", f"{f.name} is required", f.name)
+            continue
+        if not isinstance(value, str) or len(value) > f.max_length:
+            raise RuleViolation(f"「{FIELD_NAMES.get(f.name, f.name)}」最多 {f.max_length} 字",
+                                f"{f.name} must be text of at most {f.max_length} characters", f.name)
+        clean[f.name] = value.strip()
+    return clean
+
+
+FIELD_NAMES = {"reason": "理由", "text": "意见", "procedure": "特别程序", "opinion": "审批意见",
+               "findings": "特别程序结论", "materials": "需补正的材料"}
+
+
+def _materials(value: Any) -> list[dict[str, str]]:
+    if not isinstance(value, list) or not value:
+        raise RuleViolation("一次性告知须列出全部需补正的材料及问题", "materials must list every material to fix",
+                            "materials")
+    seen: dict[str, dict[str, str]] = {}
+    for m in value:
+        code = m.get("code") if isinstance(m, dict) else None
+        problem = m.get("problem") if isinstance(m, dict) else None
+        if not isinstance(code, str) or not code or len(code) > 64:
+            raise RuleViolation("每项补正材料都要有材料编号", "each material needs its code", "materials")
+        if not isinstance(problem, str) or not problem.strip() or len(problem) > 500:
+            raise RuleViolation(f"请写明材料「{code}」的问题（500 字以内）", f"material {code} needs its problem",
+                                "materials")
+        seen[code] = {"code": code, "problem": problem.strip()}
+    return list(seen.values())
+
+
+async def _replayed(conn: BaseDBAsyncClient, case: Case, action: str, key: str | None) -> bool:
     if action in KEYED:
         return case.state != states.DRAFT and bool(key) and case.idempotency_key == key
-    return case.state in states.targets(action)
+    if key and await CaseEvent.filter(case_id=case.id, idempotency_key=key).using_db(conn).exists():
+        return True
+    return action in REPEATABLE and case.state in states.targets(action)
 
 
 async def apply(
-    principal: Principal, case_id: int, action: str, *, idempotency_key: str | None = None, secret: str = "",
+    principal: Principal, case_id: int, action: str, *, payload: Mapping[str, Any] | None = None,
+    version: int | None = None, idempotency_key: str | None = None, secret: str = "",
     now: dt.datetime | None = None,
 ) -> Applied:
-    """Make ``action`` happen to the case, or raise why not (NotFound outside the caller's scope,
-    TransitionRefused, or the effect's own refusal: missing materials, a reused key …)."""
-    if action in KEYED:
+    """Make ``action`` happen to the case, or raise why not: NotFound outside the caller's scope,
+    StaleVersion, TransitionRefused / ActionForbidden, a field missing, or the effect's own refusal
+    (missing materials, a reused key, a notice outside the checklist …)."""
+    if action in KEYED or idempotency_key is not None:
         cases.check_idempotency_key(idempotency_key)
-    move = Move(principal, now or dt.datetime.now(dt.UTC), idempotency_key, secret)
+    at = now or dt.datetime.now(dt.UTC)
     try:
         async with in_transaction() as conn:
-            case = await cases.own_case(principal, case_id, conn, lock=True)
-            if _replayed(case, action, idempotency_key):
+            case = await cases.visible_case(principal, case_id, conn, lock=True)
+            if await _replayed(conn, case, action, idempotency_key):
                 return Applied(case, True)
+            if version is not None and version != case.version:
+                raise StaleVersion(version, case.version)
             rule = states.decide(case.state, action, principal.role)
-            if rule.to_state is None:
-                raise ValueError(f"{action} changes no state: it is not a move for apply()")
+            move = Move(principal, action, at, check_fields(rule, payload or {}), idempotency_key, secret)
             before = case.state
-            effect = EFFECTS.get(action)
-            extra = await effect(conn, case, move) if effect is not None else {}
-            case.state = rule.to_state
+            extra = await EFFECTS.get(action, _nothing)(conn, case, move)
+            if rule.to_state is not None:
+                case.state = rule.to_state
+            case.version += 1
             await case.save(using_db=conn)
-            await CaseEvent.create(case_id=case.id, at=move.at, action=action, actor=principal.subject,
-                                   from_state=before, to_state=case.state, using_db=conn)
+            await CaseEvent.create(
+                case_id=case.id, at=at, action=action, actor=principal.subject, from_state=before,
+                to_state=case.state, data=move.fields or None, internal=action in INTERNAL,
+                idempotency_key=None if action in KEYED else idempotency_key, using_db=conn)
             await record(conn, principal.subject, f"case.{action}", "case", case.number or str(case.id),
                          before={"state": before}, after={"state": case.state, **extra})
             return Applied(case, False)
@@ -94,3 +268,24 @@ async def apply(
         if action in KEYED:  # the same key raced onto two cases of this applicant
             raise cases.key_reused() from None
         raise
+    except OutsideChecklist as exc:
+        async with in_transaction() as conn:  # the refusal rolled back; the attempt is kept, for supervision
+            number = await Case.filter(id=case_id).using_db(conn).first().values_list("number", flat=True)
+            await record(conn, principal.subject, "case.irregular_correction", "case", str(number or case_id),
+                         after={"materials": exc.codes})
+        raise
+
+
+def actions_for(principal: Principal, case: Case) -> list[dict[str, Any]]:
+    """What the caller may do now, with the fields each needs (the UI draws its buttons from it)."""
+    out = []
+    for action in states.allowed_actions(case.state, principal.role):
+        rule = states.rule_for(case.state, action)
+        assert rule is not None
+        out.append({
+            "action": action, "name": states.ACTION_NAMES.get(action, action), "to_state": rule.to_state,
+            "fields": [{"name": f.name, "kind": f.kind, "required": f.required and not (
+                f.name == "reason" and action == "request_correction" and case.corrections == 0)}
+                for f in rule.fields],
+        })
+    return out

@@ -1,11 +1,18 @@
 """What may happen to a case, and who may do it: one table, pure (no ORM, no HTTP).
 
 ``RULES`` maps (state, action) to a ``Rule``: the state the case moves to (``None``: it stays, as
-when a draft is edited or discarded), the roles that may act, and whether the caller must be the
-case's own applicant (``scope``). ``decide`` answers a move or raises ``TransitionRefused`` with the
-words a person understands; ``allowed_actions`` is what the case responses carry, so that no client
-keeps its own copy of these rules. The workflow issue adds the staff actions (accept, refuse,
-request_correction, …) as rows of the same table.
+when a draft is edited or a comment is written), the roles that may act, whose the case must be for
+them (``scope``: the applicant's own; the window category's; the implementing department's), and the
+fields the action needs. ``decide`` answers the move or raises why not in words a person understands;
+``allowed_actions`` is what case responses carry, so that no client keeps its own copy of these rules.
+
+The lifecycle (DESIGN §3)::
+
+    draft ─submit→ submitted ─accept→ accepted ─start_review→ in_review ─approve→ approved ─deliver→ delivered
+                     │  ▲                                      │  │  └─deny→ denied ─deliver→ delivered
+                     │  └─resupply─ correction_requested ←─request_correction (one notice, full list)
+                     └─refuse→ refused                         └─suspend→ suspended ─resume→ in_review
+    withdraw (the applicant, before a decision) → withdrawn
 """
 
 from __future__ import annotations
@@ -16,20 +23,54 @@ from api.core.errors import Conflict, Forbidden
 
 DRAFT = "draft"
 SUBMITTED = "submitted"
+ACCEPTED = "accepted"
+IN_REVIEW = "in_review"
+CORRECTION = "correction_requested"
+SUSPENDED = "suspended"
+APPROVED = "approved"
+DENIED = "denied"
+REFUSED = "refused"
+DELIVERED = "delivered"
 WITHDRAWN = "withdrawn"
 
-STATES = (DRAFT, SUBMITTED, WITHDRAWN)  # the workflow issue adds the rest of DESIGN §3
+STATES = (DRAFT, SUBMITTED, ACCEPTED, IN_REVIEW, CORRECTION, SUSPENDED, APPROVED, DENIED, REFUSED, DELIVERED,
+          WITHDRAWN)
 #: Chinese names shown to people.
-STATE_NAMES = {DRAFT: "草稿", SUBMITTED: "已提交，等待受理", WITHDRAWN: "已撤回"}
+STATE_NAMES = {
+    DRAFT: "草稿", SUBMITTED: "已提交，等待受理", ACCEPTED: "已受理", IN_REVIEW: "审查中",
+    CORRECTION: "待补正", SUSPENDED: "特别程序中（计时暂停）", APPROVED: "已批准，待送达", DENIED: "不予批准，待送达",
+    REFUSED: "不予受理", DELIVERED: "已办结", WITHDRAWN: "已撤回",
+}
+#: The states whose case is finished: nothing more will happen.
+FINAL = frozenset({REFUSED, DELIVERED, WITHDRAWN})
+#: The clock is stopped while the case waits for the applicant or a special procedure.
+PAUSED = frozenset({CORRECTION, SUSPENDED})
+
 #: The moves that appear on a case's timeline, by name.
-ACTION_NAMES = {"submit": "提交申请", "withdraw": "撤回申请"}
+ACTION_NAMES = {
+    "submit": "提交申请", "withdraw": "撤回申请", "accept": "受理", "refuse": "不予受理",
+    "request_correction": "一次性告知补正", "resupply": "提交补正材料", "start_review": "开始审查",
+    "approve": "批准", "deny": "不予批准", "suspend": "特别程序（暂停计时）", "resume": "恢复审查",
+    "deliver": "送达办结", "comment": "内部意见", "claim": "认领", "release": "放回队列",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A field an action's body carries."""
+
+    name: str
+    kind: str  # text | materials (a list of {code, problem}) | integer
+    required: bool = True
+    max_length: int = 1000
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
     to_state: str | None  # None: the case stays where it is
     roles: frozenset[str]
-    scope: str  # "applicant": only the case's own applicant
+    scope: str  # applicant | window | department | any_staff (each in its own scope: see cases.visible_case)
+    fields: tuple[Field, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,17 +80,42 @@ class Refusal:
 
 
 APPLICANT = frozenset({"citizen"})
+CLERK = frozenset({"clerk"})
+OFFICER = frozenset({"officer", "approver"})
+APPROVER = frozenset({"approver"})
+STAFF = frozenset({"clerk", "officer", "approver"})
+BEFORE_DECISION = (SUBMITTED, ACCEPTED, IN_REVIEW, CORRECTION, SUSPENDED)
+OPEN = (SUBMITTED, ACCEPTED, IN_REVIEW, CORRECTION, SUSPENDED, APPROVED, DENIED)
+
+REASON = Field("reason", "text")
+COMMENT = Field("text", "text", max_length=2000)
 
 RULES: dict[tuple[str, str], Rule] = {
     (DRAFT, "update"): Rule(None, APPLICANT, "applicant"),
     (DRAFT, "discard"): Rule(None, APPLICANT, "applicant"),
     (DRAFT, "submit"): Rule(SUBMITTED, APPLICANT, "applicant"),
-    # Before a decision (DESIGN §3); the workflow issue adds accepted, in_review, correction_requested
-    # and suspended once staff can move a case there.
-    (SUBMITTED, "withdraw"): Rule(WITHDRAWN, APPLICANT, "applicant"),
+    (SUBMITTED, "accept"): Rule(ACCEPTED, CLERK, "window"),
+    (SUBMITTED, "refuse"): Rule(REFUSED, CLERK, "window", (REASON,)),
+    # The one-time notice: every material to fix, each with what is wrong, from the checklist only;
+    # a second notice on one case needs its own reason (checked by the service: it counts them).
+    (SUBMITTED, "request_correction"): Rule(
+        CORRECTION, CLERK, "window", (Field("materials", "materials"), Field("reason", "text", required=False))),
+    (CORRECTION, "resupply"): Rule(SUBMITTED, APPLICANT, "applicant"),
+    (ACCEPTED, "start_review"): Rule(IN_REVIEW, OFFICER, "department"),
+    (IN_REVIEW, "approve"): Rule(APPROVED, APPROVER, "department", (Field("opinion", "text", required=False),)),
+    (IN_REVIEW, "deny"): Rule(DENIED, APPROVER, "department", (REASON,)),
+    (IN_REVIEW, "suspend"): Rule(
+        SUSPENDED, OFFICER, "department", (Field("procedure", "text", max_length=50), REASON)),
+    (SUSPENDED, "resume"): Rule(IN_REVIEW, OFFICER, "department", (Field("findings", "text", required=False),)),
+    (APPROVED, "deliver"): Rule(DELIVERED, STAFF, "department"),
+    (DENIED, "deliver"): Rule(DELIVERED, STAFF, "department"),
+    **{(state, "withdraw"): Rule(WITHDRAWN, APPLICANT, "applicant") for state in BEFORE_DECISION},
+    **{(state, "comment"): Rule(None, STAFF, "any_staff", (COMMENT,)) for state in OPEN},
+    **{(state, "claim"): Rule(None, STAFF, "any_staff") for state in OPEN},
+    **{(state, "release"): Rule(None, STAFF, "any_staff") for state in OPEN},
 }
 
-#: Why an action is refused in a state it is not allowed in (by action; the detail names the state).
+#: Why an applicant's action is refused in a state it is not allowed in (the detail names the state).
 REFUSALS: dict[str, Refusal] = {
     "update": Refusal("已提交的办件不能再修改", "case is {state}, not a draft"),
     "discard": Refusal("已提交的办件不能删除，如需取消请撤回", "case is {state}, not a draft"),
@@ -59,11 +125,18 @@ REFUSALS: dict[str, Refusal] = {
 
 
 class TransitionRefused(Conflict):
-    """The case's state does not allow this action (now, or by this caller)."""
+    """The case's state does not allow this action now; says the state and what is allowed."""
 
-    def __init__(self, action: str, state: str) -> None:
-        refusal = REFUSALS.get(action, Refusal("这个办件现在不能进行此操作", "action {action} not allowed in {state}"))
-        super().__init__(refusal.message, refusal.detail.format(state=state, action=action), "state")
+    def __init__(self, action: str, state: str, allowed: list[str] | None = None) -> None:
+        refusal = REFUSALS.get(action)
+        if refusal is not None:
+            message, detail = refusal.message, refusal.detail.format(state=state)
+        else:
+            name, what = STATE_NAMES.get(state, state), ACTION_NAMES.get(action, action)
+            now = "、".join(ACTION_NAMES.get(a, a) for a in allowed or []) or "无"
+            message = f"办件当前为「{name}」，不能{what}（现在可以：{now}）"
+            detail = f"action {action} not allowed in {state}; allowed now: {', '.join(allowed or []) or 'none'}"
+        super().__init__(message, detail, "state")
         self.action = action
         self.state = state
 
@@ -80,7 +153,7 @@ def decide(state: str, action: str, role: str) -> Rule:
     state does not allow it, ActionForbidden when the role may not."""
     rule = RULES.get((state, action))
     if rule is None:
-        raise TransitionRefused(action, state)
+        raise TransitionRefused(action, state, allowed_actions(state, role))
     if role not in rule.roles:
         raise ActionForbidden(action, state, role)
     return rule
@@ -94,3 +167,7 @@ def targets(action: str) -> frozenset[str]:
 def allowed_actions(state: str, role: str) -> list[str]:
     """The actions a caller of ``role`` may take on a case in ``state`` (in the table's order)."""
     return [action for (at, action), rule in RULES.items() if at == state and role in rule.roles]
+
+
+def rule_for(state: str, action: str) -> Rule | None:
+    return RULES.get((state, action))

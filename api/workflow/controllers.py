@@ -1,0 +1,83 @@
+"""HTTP for the workflow: one uniform action endpoint, what the caller may do now, and the workbench queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+
+from api.cases.controllers import case_out
+from api.cases.models import STATE_NAMES
+from api.cases.schemas import CaseOut
+from api.cases.services import CASE_STAFF, visible_case
+from api.core.settings import Settings
+from api.identity.guards import require_roles
+from api.identity.principal import Principal
+from api.workflow import queues, services, states
+from api.workflow.schemas import ActionIn, ActionOut, QueueItem, QueuePage
+
+ACTORS = {"roles": ["citizen", *sorted(CASE_STAFF - {"supervisor"})]}
+READERS = {"roles": ["citizen", *sorted(CASE_STAFF)]}
+STAFF = {"roles": sorted(CASE_STAFF)}
+
+AnyRequest = Request[Principal, Any, State]
+
+
+class WorkflowController(Controller):
+    path = "/api/v1/cases"
+    tags = ["workflow"]
+    guards = [require_roles]
+
+    @get("/{id:int}/actions", opt=READERS, summary="What I may do with this case now, with the fields each needs")
+    async def actions(self, request: AnyRequest, id: FromPath[int]) -> list[ActionOut]:
+        case = await visible_case(request.user, id)
+        return [msgspec.convert(a, ActionOut) for a in services.actions_for(request.user, case)]
+
+    @post("/{id:int}/actions/{action:str}", opt=ACTORS, status_code=200,
+          summary="Take an action on a case (accept, refuse, request-correction, resupply, start-review, approve, "
+                  "deny, suspend, resume, deliver, withdraw, comment, claim, release)")
+    async def act(
+        self, state: State, request: AnyRequest, id: FromPath[int], action: FromPath[str],
+        data: JSONBody[ActionIn],
+        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=200)] = None,
+    ) -> CaseOut:
+        settings: Settings = state.settings
+        name = action.replace("-", "_")
+        if name not in states.ACTION_NAMES or name == "submit":
+            name = action  # refused by the table with the usual words (submit has its own route)
+        done = await services.apply(request.user, id, name, payload=data.fields(), version=data.version,
+                                    idempotency_key=idempotency_key, secret=settings.secret_key)
+        return await case_out(done.case, request.user)
+
+
+class WorkbenchController(Controller):
+    path = "/api/v1/workbench"
+    tags = ["workflow"]
+    guards = [require_roles]
+    opt = STAFF
+
+    @get("/queue", summary="The cases that wait for my window or department, due first (keyset pages)")
+    async def queue(
+        self, request: AnyRequest,
+        state_: Annotated[str | None, QueryParameter(name="state", max_length=24)] = None,
+        item: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        due_before: Annotated[dt.date | None, QueryParameter()] = None,
+        overdue: Annotated[bool, QueryParameter()] = False, mine: Annotated[bool, QueryParameter()] = False,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    ) -> QueuePage:
+        found = await queues.queue(request.user, queues.Filters(state_, item, due_before, overdue, mine),
+                                   limit=limit, cursor=cursor)
+        today = dt.date.today()
+        return QueuePage(
+            items=[QueueItem(id=c.id, number=c.number or "", state=c.state, state_name=STATE_NAMES.get(c.state, ""),
+                             item_code=c.item_code, item_name=c.item_name, channel=c.channel,
+                             submitted_at=c.submitted_at, due_date=c.due_date,
+                             overdue=c.due_date is not None and c.due_date < today, claimed_by=c.claimed_by,
+                             version=c.version) for c in found.cases],
+            next_cursor=found.next_cursor, counts=found.counts,
+        )

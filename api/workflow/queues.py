@@ -1,0 +1,97 @@
+"""The workbench queues: what waits for a window or a department, due first (keyset, indexed).
+
+A clerk sees every case of their window category, whatever the department (受办分离); an officer or
+approver their department's, from acceptance on; a supervisor every department's. Only work that
+waits for staff is queued (a case waiting for the applicant's correction has no due date of theirs).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from dataclasses import dataclass
+
+import msgspec
+from tortoise.expressions import Q
+from tortoise.functions import Count
+
+from api.cases import services as cases
+from api.cases.models import Case
+from api.core.errors import InvalidInput
+from api.identity.principal import Principal
+from api.workflow import states
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    state: str | None = None
+    item_code: str | None = None
+    due_before: dt.date | None = None
+    overdue: bool = False
+    mine: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    cases: list[Case]
+    next_cursor: str | None
+    counts: dict[str, int]
+
+
+#: The states each kind of staff works on, when no state is asked for.
+DEFAULT_STATES = {
+    "clerk": (states.SUBMITTED, states.APPROVED, states.DENIED),
+    "officer": (states.ACCEPTED, states.IN_REVIEW, states.SUSPENDED, states.APPROVED, states.DENIED),
+    "approver": (states.IN_REVIEW, states.ACCEPTED, states.SUSPENDED),
+    "supervisor": (states.SUBMITTED, states.ACCEPTED, states.IN_REVIEW, states.SUSPENDED, states.APPROVED,
+                   states.DENIED),
+}
+
+
+def _encode(case: Case) -> str:
+    assert case.due_date is not None
+    raw = msgspec.json.encode([case.due_date.isoformat(), case.id])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[dt.date, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        day, case_id = msgspec.json.decode(raw, type=tuple[str, int])
+        if not 0 < case_id < 2**63:
+            raise ValueError("id")
+        return dt.date.fromisoformat(day), case_id
+    except (ValueError, TypeError, msgspec.DecodeError):
+        raise InvalidInput("分页参数无效，请从第一页重新开始", "invalid cursor", "cursor") from None
+
+
+async def queue(principal: Principal, filters: Filters, *, limit: int = 20, cursor: str | None = None,
+                today: dt.date | None = None) -> Queue:
+    role = principal.role
+    if role not in DEFAULT_STATES:
+        return Queue([], None, {})
+    scope = Case.filter(due_date__isnull=False).exclude(state=states.DRAFT)
+    if role == "clerk":
+        category = await cases.window_category(principal)
+        scope = scope.filter(window_category=category or "\0")  # a clerk without a window sees nothing
+    elif role in ("officer", "approver"):
+        scope = scope.filter(department_code=principal.department or "\0", accepted_at__isnull=False)
+    if filters.item_code:
+        scope = scope.filter(item_code=filters.item_code)
+    if filters.mine:
+        scope = scope.filter(claimed_by=principal.subject)
+    counts = {row["state"]: int(row["n"]) for row in
+              await scope.annotate(n=Count("id")).group_by("state").values("state", "n")}
+    wanted = (filters.state,) if filters.state else DEFAULT_STATES[role]
+    query = scope.filter(state__in=wanted)
+    if filters.due_before:
+        query = query.filter(due_date__lt=filters.due_before)
+    if filters.overdue:
+        query = query.filter(due_date__lt=today or dt.date.today())
+    if cursor:
+        due, case_id = _decode(cursor)
+        query = query.filter(Q(due_date__gt=due) | Q(due_date=due, id__gt=case_id))
+    rows = list(await query.order_by("due_date", "id").limit(limit + 1))
+    if len(rows) > limit:
+        return Queue(rows[:limit], _encode(rows[limit - 1]), counts)
+    return Queue(rows, None, counts)

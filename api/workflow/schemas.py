@@ -1,0 +1,64 @@
+"""HTTP structs of the workflow."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+
+
+class MaterialProblem(msgspec.Struct, forbid_unknown_fields=True):
+    code: str
+    problem: str
+
+
+class ActionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """An action's body: the case version the caller saw, and the action's own fields."""
+
+    version: int | None = None
+    reason: str | None = None
+    text: str | None = None
+    opinion: str | None = None
+    procedure: str | None = None
+    findings: str | None = None
+    materials: list[MaterialProblem] | None = None
+
+    def fields(self) -> dict[str, Any]:
+        out = msgspec.to_builtins(self)
+        out.pop("version", None)
+        return {k: v for k, v in out.items() if v is not None}
+
+
+class FieldOut(msgspec.Struct):
+    name: str
+    kind: str
+    required: bool
+
+
+class ActionOut(msgspec.Struct):
+    action: str
+    name: str
+    to_state: str | None
+    fields: list[FieldOut]
+
+
+class QueueItem(msgspec.Struct):
+    id: int
+    number: str
+    state: str
+    state_name: str
+    item_code: str
+    item_name: str
+    channel: str
+    submitted_at: dt.datetime | None
+    due_date: dt.date | None
+    overdue: bool
+    claimed_by: str | None
+    version: int
+
+
+class QueuePage(msgspec.Struct):
+    items: list[QueueItem]
+    next_cursor: str | None
+    counts: dict[str, int]  # cases per state in my scope (the tabs of the workbench)

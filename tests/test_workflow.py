@@ -1,0 +1,211 @@
+"""The back office on real SQLite and PostgreSQL: a case from submission to delivery through the one
+action endpoint, the one-time correction notice, concurrent clerks, scopes, the stopped clock, queues."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+from litestar import Litestar
+
+from api.audit.models import AuditEntry
+from api.cases.models import Case
+from api.core.errors import Conflict
+from tests.identity_helpers import bearer, citizen_tokens, staff_tokens
+from tests.test_cases import attach_all, draft, principal_of, put_blob
+
+CASES = "/api/v1/cases"
+
+
+@pytest.fixture(autouse=True)
+async def _remove_cases(client: AsyncClient) -> AsyncIterator[None]:
+    yield
+    await Case.all().delete()
+
+
+async def submitted_case(client: AsyncClient, app: Litestar) -> tuple[dict, dict]:
+    tokens = await citizen_tokens(client, app)
+    case = await draft(client, tokens)
+    await attach_all(app, tokens, case)
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    r = await client.post(f"{CASES}/{case['id']}/submit", headers={**bearer(tokens), **key})
+    assert r.status_code == 200, r.text
+    return tokens, r.json()["case"]
+
+
+async def act(client: AsyncClient, who: dict, case: dict | int, action: str, **body: Any) -> Any:
+    case_id = case if isinstance(case, int) else case["id"]
+    if "version" not in body:
+        body["version"] = (await client.get(f"{CASES}/{case_id}", headers=bearer(who))).json()["version"]
+    return await client.post(f"{CASES}/{case_id}/actions/{action}", json=body, headers=bearer(who))
+
+
+async def test_a_case_from_submission_to_delivery(client: AsyncClient, app: Litestar) -> None:
+    citizen, case = await submitted_case(client, app)
+    assert case["allowed_actions"] == ["withdraw"] and case["due_date"] and case["version"] == 2
+    clerk = await staff_tokens(client, "clerk", window="W08")  # another window of the same category
+    officer = await staff_tokens(client, "officer", department="SCJGJ")
+    approver = await staff_tokens(client, "approver", department="SCJGJ")
+
+    # The department does not see it before acceptance; the window does, with what it may do.
+    assert (await client.get(f"{CASES}/{case['id']}", headers=bearer(officer))).status_code == 404
+    r = await client.get(f"{CASES}/{case['id']}/actions", headers=bearer(clerk))
+    assert [a["action"] for a in r.json()] == ["accept", "refuse", "request_correction", "comment", "claim",
+                                              "release"]
+    assert {f["name"]: f["required"] for f in r.json()[1]["fields"]} == {"reason": True}
+
+    # An internal comment stays inside.
+    assert (await act(client, clerk, case, "comment", text="材料齐全，待受理")).status_code == 200
+    mine = (await client.get(f"{CASES}/{case['id']}", headers=bearer(citizen))).json()
+    assert "comment" not in [e["action"] for e in mine["timeline"]]
+    theirs = (await client.get(f"{CASES}/{case['id']}", headers=bearer(clerk))).json()
+    assert next(e for e in theirs["timeline"] if e["action"] == "comment")["internal"] is True
+
+    r = await act(client, clerk, case, "accept")
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "accepted" and r.json()["state_name"] == "已受理"
+    r = await act(client, officer, case, "start-review")
+    assert r.status_code == 200 and r.json()["state"] == "in_review"
+    due = r.json()["due_date"]
+
+    r = await act(client, officer, case, "suspend", procedure="现场踏勘", reason="需现场核查经营场所")
+    assert r.status_code == 200 and r.json()["clock_paused"] is True
+    mine = (await client.get(f"{CASES}/{case['id']}", headers=bearer(citizen))).json()
+    assert mine["state"] == "suspended" and mine["clock_paused"] is True
+    r = await act(client, officer, case, "resume", findings="场所与登记一致")
+    assert r.status_code == 200 and r.json()["clock_paused"] is False and r.json()["due_date"] >= due
+
+    assert (await act(client, officer, case, "approve")).status_code == 403  # an approver decides
+    r = await act(client, approver, case, "deny")
+    assert r.status_code == 422 and r.json()["field"] == "reason" and r.json()["message"] == "请填写「理由」"
+    r = await act(client, approver, case, "approve", opinion="同意")
+    assert r.status_code == 200 and r.json()["state"] == "approved"
+    r = await act(client, officer, case, "deliver")
+    assert r.status_code == 200 and r.json()["state"] == "delivered" and r.json()["allowed_actions"] == []
+    assert [e["action"] for e in r.json()["timeline"]] == [
+        "submit", "comment", "accept", "start_review", "suspend", "resume", "approve", "deliver"]
+    number = r.json()["number"]
+    trail = await AuditEntry.filter(target_type="case", target_code=number).order_by("id").values_list(
+        "action", flat=True)
+    assert trail == ["case.submit", "case.comment", "case.accept", "case.start_review", "case.suspend",
+                     "case.resume", "case.approve", "case.deliver"]
+    async with httpx_client(app, client) as anyone:  # public tracking shows no internal entry
+        code = (await client.get(f"{CASES}/{case['id']}/receipt", headers=bearer(citizen))).json()["query_code"]
+        tracked = (await anyone.get("/api/v1/track", params={"number": number, "code": code})).json()
+        assert "comment" not in [e["action"] for e in tracked["timeline"]] and tracked["state"] == "delivered"
+
+
+def httpx_client(app: Litestar, client: AsyncClient) -> Any:
+    from tests.test_cases import own_address_client
+
+    return own_address_client(app, client)
+
+
+async def test_the_one_time_correction_notice(client: AsyncClient, app: Litestar) -> None:
+    citizen, case = await submitted_case(client, app)
+    clerk = await staff_tokens(client, "clerk", window="W07")
+
+    # Nothing outside the checklist may be asked for: refused, and recorded as an attempt.
+    r = await act(client, clerk, case, "request-correction",
+                  materials=[{"code": "application", "problem": "缺少签名"},
+                             {"code": "house_deed", "problem": "需房产证"}])
+    assert r.status_code == 422 and r.json()["field"] == "materials" and "house_deed" in r.json()["message"]
+    assert await AuditEntry.filter(action="case.irregular_correction", target_code=case["number"]).count() == 1
+    assert (await client.get(f"{CASES}/{case['id']}", headers=bearer(citizen))).json()["state"] == "submitted"
+
+    r = await act(client, clerk, case, "request-correction", materials=[{"code": "application", "problem": "缺少签名"}])
+    assert r.status_code == 200, r.text
+    mine = (await client.get(f"{CASES}/{case['id']}", headers=bearer(citizen))).json()
+    assert mine["state"] == "correction_requested" and mine["clock_paused"] is True
+    assert mine["correction"] == [{"code": "application", "problem": "缺少签名", "name": mine["correction"][0]["name"]}]
+    assert mine["allowed_actions"] == ["resupply", "withdraw"]
+
+    # Resupplying before the listed material is uploaded again is refused, naming it.
+    r = await act(client, citizen, case, "resupply")
+    assert r.status_code == 422 and r.json()["field"] == "application"
+    assert r.json()["problems"][0]["detail"] == "缺少签名"
+    # Only the listed materials may change now.
+    from api.cases import services as case_services
+
+    who = principal_of(app, citizen)
+    with pytest.raises(Conflict, match="not on the correction notice"):
+        await case_services.attach_material(who, case["id"], "void_notice", await put_blob(app, b"x"), "x.pdf",
+                                            "application/pdf")
+    await case_services.attach_material(who, case["id"], "application", await put_blob(app, b"signed now"),
+                                        "signed.pdf", "application/pdf")
+    r = await act(client, citizen, case, "resupply")
+    assert r.status_code == 200 and r.json()["state"] == "submitted" and r.json()["clock_paused"] is False
+
+    # A second notice needs its reason.
+    r = await act(client, clerk, case, "request-correction", materials=[{"code": "application", "problem": "仍不清晰"}])
+    assert r.status_code == 422 and r.json()["field"] == "reason"
+    r = await act(client, clerk, case, "request-correction", materials=[{"code": "application", "problem": "仍不清晰"}],
+                  reason="扫描件模糊，无法辨认签名")
+    assert r.status_code == 200
+
+
+async def test_two_clerks_accept_at_once_one_wins(client: AsyncClient, app: Litestar) -> None:
+    _, case = await submitted_case(client, app)
+    a = await staff_tokens(client, "clerk", window="W07")
+    b = await staff_tokens(client, "clerk", window="W08")
+    version = case["version"]
+    answers = await asyncio.gather(act(client, a, case, "accept", version=version),
+                                   act(client, b, case, "accept", version=version))
+    assert sorted(r.status_code for r in answers) == [200, 409]
+    lost = next(r for r in answers if r.status_code == 409).json()
+    assert lost["message"] in ("办件已被他人处理，请刷新",) or lost["message"].startswith("办件当前为「已受理」")
+    # A stale version is refused in Chinese; a retry with the same Idempotency-Key answers the first result.
+    r = await act(client, a, case, "comment", text="x", version=version)
+    assert r.status_code == 409 and r.json()["message"] == "办件已被他人处理，请刷新"
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    body = {"text": "已电话联系申请人", "version": version + 1}
+    first = await client.post(f"{CASES}/{case['id']}/actions/comment", json=body, headers={**bearer(a), **key})
+    again = await client.post(f"{CASES}/{case['id']}/actions/comment", json=body, headers={**bearer(a), **key})
+    assert first.status_code == again.status_code == 200
+    assert [e["action"] for e in again.json()["timeline"]].count("comment") == 1
+
+
+async def test_scopes_and_refusals(client: AsyncClient, app: Litestar) -> None:
+    citizen, case = await submitted_case(client, app)
+    other_window = await staff_tokens(client, "clerk", window="W01")  # social affairs
+    other_department = await staff_tokens(client, "officer", department="MZJ")
+    clerk = await staff_tokens(client, "clerk", window="W07")
+    assert (await client.get(f"{CASES}/{case['id']}", headers=bearer(other_window))).status_code == 404
+    assert (await act(client, other_window, case["id"], "accept", version=2)).status_code == 404
+    r = await act(client, clerk, case, "refuse")
+    assert r.status_code == 422 and r.json()["field"] == "reason"
+    r = await act(client, clerk, case, "approve")
+    assert r.status_code == 409 and r.json()["field"] == "state" and "现在可以" in r.json()["message"]
+    assert (await act(client, citizen, case, "accept")).status_code == 403
+    assert (await act(client, clerk, case, "accept")).status_code == 200
+    assert (await client.get(f"{CASES}/{case['id']}", headers=bearer(other_department))).status_code == 404
+    another_citizen = await citizen_tokens(client, app)
+    assert (await client.get(f"{CASES}/{case['id']}/actions", headers=bearer(another_citizen))).status_code == 404
+    r = await act(client, clerk, case, "refuse", reason="不符合条件", version=3)
+    assert r.status_code == 409  # accepted already: a window refuses only what it has not accepted
+
+
+async def test_the_workbench_queues(client: AsyncClient, app: Litestar) -> None:
+    citizen, first = await submitted_case(client, app)
+    _, second = await submitted_case(client, app)
+    clerk = await staff_tokens(client, "clerk", window="W09")
+    officer = await staff_tokens(client, "officer", department="SCJGJ")
+    r = await client.get("/api/v1/workbench/queue", params={"limit": 1}, headers=bearer(clerk))
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert page["counts"] == {"submitted": 2} and len(page["items"]) == 1 and page["next_cursor"]
+    rest = (await client.get("/api/v1/workbench/queue", params={"limit": 1, "cursor": page["next_cursor"]},
+                             headers=bearer(clerk))).json()
+    assert {page["items"][0]["id"], rest["items"][0]["id"]} == {first["id"], second["id"]}
+    assert rest["next_cursor"] is None
+    assert (await client.get("/api/v1/workbench/queue", headers=bearer(officer))).json()["items"] == []
+    assert (await act(client, clerk, first, "accept")).status_code == 200
+    queued = (await client.get("/api/v1/workbench/queue", headers=bearer(officer))).json()
+    assert [c["id"] for c in queued["items"]] == [first["id"]] and queued["counts"] == {"accepted": 1}
+    assert (await client.get("/api/v1/workbench/queue", headers=bearer(citizen))).status_code == 403
+    r = await client.get("/api/v1/workbench/queue", params={"cursor": "nope"}, headers=bearer(clerk))
+    assert r.status_code == 400 and r.json()["field"] == "cursor"
