@@ -1,4 +1,5 @@
-"""Maintenance on a schedule: expire untouched drafts, expire abandoned uploads, sweep orphaned blobs.
+"""Maintenance on a schedule: expire untouched drafts, expire abandoned uploads, sweep orphaned blobs,
+and accept the cases no window answered in time (行政许可法 §32).
 
 Every server process runs :class:`MaintenanceScheduler` in its lifespan (``ZHENGWU_MAINTENANCE_
 INTERVAL`` seconds apart, 0 turns it off); a non-blocking ``flock`` on the storage root makes one
@@ -27,6 +28,7 @@ from pathlib import Path
 from api.cases import services as cases
 from api.core.settings import Settings
 from api.uploads import services as uploads
+from api.workflow import services as workflow
 from storage import BlobStore, storage_path
 
 log = logging.getLogger("zhengwu.maintenance")
@@ -40,10 +42,11 @@ class MaintenanceReport:
     drafts_expired: int
     upload_files_removed: int
     blobs_removed: int
+    deemed_accepted: int = 0
 
     def __str__(self) -> str:
         return (f"{self.drafts_expired} drafts expired, {self.upload_files_removed} upload files removed, "
-                f"{self.blobs_removed} orphaned blobs swept")
+                f"{self.blobs_removed} orphaned blobs swept, {self.deemed_accepted} cases deemed accepted")
 
 
 async def run_maintenance(settings: Settings, blobs: BlobStore, *, now: dt.datetime | None = None,
@@ -53,7 +56,8 @@ async def run_maintenance(settings: Settings, blobs: BlobStore, *, now: dt.datet
     drafts, _keys = await cases.expire_drafts(now)  # their blobs go in the sweep below, once unreferenced
     files = await uploads.expire_uploads(root, now=now)
     swept = await blobs.sweep_orphans(cases.referenced_blob, older_than=blob_grace)
-    return MaintenanceReport(drafts, files, swept)
+    deemed = await workflow.deem_overdue_accepted(now)
+    return MaintenanceReport(drafts, files, swept, deemed)
 
 
 @contextlib.contextmanager

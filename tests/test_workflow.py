@@ -209,3 +209,24 @@ async def test_the_workbench_queues(client: AsyncClient, app: Litestar) -> None:
     assert (await client.get("/api/v1/workbench/queue", headers=bearer(citizen))).status_code == 403
     r = await client.get("/api/v1/workbench/queue", params={"cursor": "nope"}, headers=bearer(clerk))
     assert r.status_code == 400 and r.json()["field"] == "cursor"
+
+
+async def test_a_case_no_window_answered_in_time_counts_as_accepted(client: AsyncClient, app: Litestar) -> None:
+    """行政许可法 §32: no correction notice within 5 working days, and the case is accepted that day."""
+    import datetime as dt
+
+    from api.workflow import deadlines
+    from api.workflow.services import deem_overdue_accepted
+
+    citizen, case = await submitted_case(client, app)
+    _, fresh = await submitted_case(client, app)
+    notice_by = dt.date.fromisoformat(case["due_date"])
+    await Case.filter(id=case["id"]).update(due_date=notice_by - dt.timedelta(days=10))  # as if submitted long ago
+    assert await deem_overdue_accepted() == 1
+    assert await deem_overdue_accepted() == 0  # a second round changes nothing
+    mine = (await client.get(f"{CASES}/{case['id']}", headers=bearer(citizen))).json()
+    assert mine["state"] == "accepted" and mine["timeline"][-1]["action"] == "deem_accepted"
+    assert mine["timeline"][-1]["action_name"] == "逾期未告知补正，依法视为受理"
+    stored = await Case.get(id=case["id"])
+    assert deadlines.china_day(stored.accepted_at) == notice_by - dt.timedelta(days=10)
+    assert (await Case.get(id=fresh["id"])).state == "submitted"  # still within its period

@@ -23,7 +23,7 @@ from tortoise.transactions import in_transaction
 from api.audit.services import record
 from api.cases import services as cases
 from api.cases.models import ATTACHED, Case, CaseEvent, CaseMaterial
-from api.core.errors import Conflict, RuleViolation
+from api.core.errors import Conflict, NotFound, RuleViolation
 from api.identity.principal import Principal
 from api.workflow import deadlines, states
 
@@ -95,6 +95,15 @@ async def _accept(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, 
     case.accepted_at, case.claimed_by = move.at, None
     case.due_date = deadlines.due_date(move.at, case.promised_limit, case.promised_limit_unit)
     return {"due_date": case.due_date}
+
+
+async def _deem_accepted(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
+    """Accepted as of the day the notice period ended (not the day the platform noticed)."""
+    assert case.due_date is not None
+    deemed = dt.datetime.combine(case.due_date, dt.time(), tzinfo=deadlines.CHINA)
+    case.accepted_at, case.claimed_by = deemed, None
+    case.due_date = deadlines.due_date(deemed, case.promised_limit, case.promised_limit_unit)
+    return {"deemed_on": deemed.date(), "due_date": case.due_date}
 
 
 async def _decide(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
@@ -170,7 +179,8 @@ async def _nothing(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str,
 
 
 EFFECTS: dict[str, Effect] = {
-    "submit": _submit, "accept": _accept, "refuse": _decide, "approve": _decide, "deny": _decide,
+    "submit": _submit, "accept": _accept, "deem_accepted": _deem_accepted, "refuse": _decide, "approve": _decide,
+    "deny": _decide,
     "request_correction": _request_correction, "resupply": _resupply, "suspend": _suspend, "resume": _resume,
     "deliver": _deliver, "claim": _claim, "release": _claim, "withdraw": _nothing, "start_review": _nothing,
     "comment": _nothing,
@@ -274,6 +284,26 @@ async def apply(
             await record(conn, principal.subject, "case.irregular_correction", "case", str(number or case_id),
                          after={"materials": exc.codes})
         raise
+
+
+#: The platform acting by itself (scheduled rules); sees every case, as its rules need.
+SYSTEM = Principal("system", 0, "system", "", "", "", dt.datetime.max.replace(tzinfo=dt.UTC))
+
+
+async def deem_overdue_accepted(now: dt.datetime | None = None) -> int:
+    """行政许可法 §32: a case whose window sent no correction notice within the period counts as
+    accepted on the day it ended. Run by the maintenance rounds; safe to run twice or in parallel
+    (each case is moved under its lock, and one already moved is left alone)."""
+    today = deadlines.china_day(now or dt.datetime.now(dt.UTC))
+    ids = await Case.filter(state=states.SUBMITTED, due_date__lt=today).order_by("id").values_list("id", flat=True)
+    moved = 0
+    for case_id in ids:
+        try:
+            await apply(SYSTEM, int(case_id), "deem_accepted", now=now)  # type: ignore[arg-type]
+        except (states.TransitionRefused, NotFound):  # moved meanwhile by a clerk (or another process)
+            continue
+        moved += 1
+    return moved
 
 
 def actions_for(principal: Principal, case: Case) -> list[dict[str, Any]]:

@@ -52,6 +52,7 @@ ACTION_NAMES = {
     "request_correction": "一次性告知补正", "resupply": "提交补正材料", "start_review": "开始审查",
     "approve": "批准", "deny": "不予批准", "suspend": "特别程序（暂停计时）", "resume": "恢复审查",
     "deliver": "送达办结", "comment": "内部意见", "claim": "认领", "release": "放回队列",
+    "deem_accepted": "逾期未告知补正，依法视为受理",
 }
 
 
@@ -84,6 +85,7 @@ CLERK = frozenset({"clerk"})
 OFFICER = frozenset({"officer", "approver"})
 APPROVER = frozenset({"approver"})
 STAFF = frozenset({"clerk", "officer", "approver"})
+SYSTEM = frozenset({"system"})  # the platform itself, on a schedule
 BEFORE_DECISION = (SUBMITTED, ACCEPTED, IN_REVIEW, CORRECTION, SUSPENDED)
 OPEN = (SUBMITTED, ACCEPTED, IN_REVIEW, CORRECTION, SUSPENDED, APPROVED, DENIED)
 
@@ -96,6 +98,8 @@ RULES: dict[tuple[str, str], Rule] = {
     (DRAFT, "submit"): Rule(SUBMITTED, APPLICANT, "applicant"),
     (SUBMITTED, "accept"): Rule(ACCEPTED, CLERK, "window"),
     (SUBMITTED, "refuse"): Rule(REFUSED, CLERK, "window", (REASON,)),
+    # 行政许可法 §32: no notice within 5 days of submission, and the case counts as accepted that day.
+    (SUBMITTED, "deem_accepted"): Rule(ACCEPTED, SYSTEM, "any"),
     # The one-time notice: every material to fix, each with what is wrong, from the checklist only;
     # a second notice on one case needs its own reason (checked by the service: it counts them).
     (SUBMITTED, "request_correction"): Rule(
