@@ -101,7 +101,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/cases/{id}/receipt"): "citizens",
     ("GET", "/api/v1/cases/{id}/receipt.png"): "citizens",
     ("GET", "/api/v1/cases/{id}/receipt.svg"): "citizens",
-    ("GET", "/api/v1/cases/{id}/materials/{code}/file"): "citizens",
+    ("GET", "/api/v1/cases/{id}/materials/{code}/file"): "case_readers",
     ("DELETE", "/api/v1/cases/{id}/materials/{code}/file"): "citizens",
     # Resumable uploads (tus): discovery is public, uploads are a citizen's.
     ("OPTIONS", "/api/v1/uploads"): "public",

@@ -65,6 +65,13 @@ async def test_a_case_from_submission_to_delivery(client: AsyncClient, app: Lite
     theirs = (await client.get(f"{CASES}/{case['id']}", headers=bearer(clerk))).json()
     assert next(e for e in theirs["timeline"] if e["action"] == "comment")["internal"] is True
 
+    # The window reads the applicant's materials, and the read is recorded.
+    url = next(m["download_url"] for m in theirs["materials"] if m["download_url"])
+    r = await client.get(url, headers=bearer(clerk))
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    assert await AuditEntry.filter(action="case.material_read", target_code=case["number"]).count() == 1
+    assert (await client.get(url, headers=bearer(officer))).status_code == 404  # not in its hands yet
+
     r = await act(client, clerk, case, "accept")
     assert r.status_code == 200, r.text
     assert r.json()["state"] == "accepted" and r.json()["state_name"] == "已受理"
@@ -91,8 +98,8 @@ async def test_a_case_from_submission_to_delivery(client: AsyncClient, app: Lite
     number = r.json()["number"]
     trail = await AuditEntry.filter(target_type="case", target_code=number).order_by("id").values_list(
         "action", flat=True)
-    assert trail == ["case.submit", "case.comment", "case.accept", "case.start_review", "case.suspend",
-                     "case.resume", "case.approve", "case.deliver"]
+    assert trail == ["case.submit", "case.comment", "case.material_read", "case.accept", "case.start_review",
+                     "case.suspend", "case.resume", "case.approve", "case.deliver"]
     async with httpx_client(app, client) as anyone:  # public tracking shows no internal entry
         code = (await client.get(f"{CASES}/{case['id']}/receipt", headers=bearer(citizen))).json()["query_code"]
         tracked = (await anyone.get("/api/v1/track", params={"number": number, "code": code})).json()

@@ -207,8 +207,8 @@ class CaseController(Controller):
         await services.detach_material(request.user, id, code)
         return await case_out(await services.own_case(request.user, id), request.user)
 
-    @get("/{id:int}/materials/{code:str}/file", media_type="application/octet-stream",
-         summary="Download an attached material (applicant only; as an attachment)")
+    @get("/{id:int}/materials/{code:str}/file", media_type="application/octet-stream", opt=CASE_READERS,
+         summary="Download an attached material (the applicant, or staff handling the case; as an attachment)")
     async def material_file(self, state: State, request: CitizenRequest, id: FromPath[int],
                             code: FromPath[str]) -> Stream:
         material = await services.material_file(request.user, id, code)

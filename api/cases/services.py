@@ -31,6 +31,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from api.audit.services import record
 from api.cases import numbering
 from api.cases.models import (
     ATTACHED,
@@ -386,11 +387,17 @@ async def detach_material(principal: Principal, case_id: int, material_code: str
 
 
 async def material_file(principal: Principal, case_id: int, material_code: str) -> CaseMaterial:
-    """The attached material the applicant may download (404 when none is attached)."""
-    case = await own_case(principal, case_id)
+    """The attached material the applicant, or the staff in whose hands the case is, may download
+    (404 when none is attached). A staff member's read of a person's document is recorded (DESIGN
+    §4b: log who read whose data)."""
+    case = await visible_case(principal, case_id)
     material = await CaseMaterial.filter(case_id=case.id, code=material_code, status=ATTACHED).first()
     if material is None or not material.blob_key:
         raise NotFound("这项材料还没有上传文件", f"no file attached to material: {material_code}", "material_id")
+    if principal.kind == "staff":
+        async with in_transaction() as conn:
+            await record(conn, principal.subject, "case.material_read", "case", case.number or str(case.id),
+                         after={"material": material_code, "sha256": material.sha256})
     return material
 
 
