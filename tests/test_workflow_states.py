@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from api.core.errors import Conflict, Forbidden
 from api.workflow import states
@@ -59,3 +61,31 @@ def test_refusals_say_why(state: str, action: str, role: str, message: str, deta
         decide(state, action, role)
     assert isinstance(refused.value, Conflict)
     assert (refused.value.message, refused.value.detail, refused.value.field) == (message, detail, "state")
+
+
+roles = st.sampled_from(["citizen", "clerk", "officer", "approver", "supervisor", "admin", "system"])
+actions = st.sampled_from(sorted({a for _, a in states.RULES} | {"fly"}))
+
+
+@given(state=st.sampled_from(states.STATES), role=roles, action=actions)
+def test_decide_agrees_with_allowed_actions(state: str, role: str, action: str) -> None:
+    """Whatever the state, role and action: decide() allows exactly what allowed_actions() lists,
+    and a move never leaves the lifecycle's states."""
+    allowed = action in allowed_actions(state, role)
+    try:
+        rule = decide(state, action, role)
+    except (TransitionRefused, ActionForbidden):
+        assert not allowed
+    else:
+        assert allowed and (rule.to_state is None or rule.to_state in states.STATES)
+
+
+@given(state=st.sampled_from(states.STATES), role=roles)
+def test_final_states_allow_nothing_and_decisions_come_from_approvers(state: str, role: str) -> None:
+    offered = allowed_actions(state, role)
+    if state in states.FINAL:
+        assert offered == []
+    if "approve" in offered or "deny" in offered:
+        assert role == "approver" and state == "in_review"
+    if "withdraw" in offered:  # before a decision only, by the applicant
+        assert role == "citizen" and state in states.BEFORE_DECISION
