@@ -237,3 +237,23 @@ async def test_a_case_no_window_answered_in_time_counts_as_accepted(client: Asyn
     stored = await Case.get(id=case["id"])
     assert deadlines.china_day(stored.accepted_at) == notice_by - dt.timedelta(days=10)
     assert (await Case.get(id=fresh["id"])).state == "submitted"  # still within its period
+
+
+async def test_an_extension_once_within_the_legal_limit(client: AsyncClient, app: Litestar) -> None:
+    _, case = await submitted_case(client, app)
+    clerk = await staff_tokens(client, "clerk", window="W07")
+    officer = await staff_tokens(client, "officer", department="SCJGJ")
+    approver = await staff_tokens(client, "approver", department="SCJGJ")
+    assert (await act(client, clerk, case, "accept")).status_code == 200
+    assert (await act(client, officer, case, "start-review")).status_code == 200
+    # 营业执照补领: legal limit = promised limit, so there is no room to extend.
+    r = await act(client, approver, case, "extend", days=5, reason="需补充核查")
+    assert r.status_code == 422 and r.json()["field"] == "days" and "最多还能延长 0 个工作日" in r.json()["message"]
+    await Case.filter(id=case["id"]).update(legal_limit=20)  # as for an item whose legal limit is 20 days
+    assert (await act(client, officer, case, "extend", days=5, reason="x")).status_code == 403  # approvers only
+    assert (await act(client, approver, case, "extend", days=0, reason="x")).json()["field"] == "days"
+    before = (await client.get(f"{CASES}/{case['id']}", headers=bearer(approver))).json()["due_date"]
+    r = await act(client, approver, case, "extend", days=5, reason="需补充核查")
+    assert r.status_code == 200 and r.json()["due_date"] > before and r.json()["state"] == "in_review"
+    r = await act(client, approver, case, "extend", days=1, reason="再延长")
+    assert r.status_code == 409 and "已经延长过一次" in r.json()["message"]

@@ -16,7 +16,7 @@ from api.workflow.states import ActionForbidden, TransitionRefused, allowed_acti
     ("submitted", "citizen", ["withdraw"]),
     ("submitted", "clerk", ["accept", "refuse", "request_correction", "comment", "claim", "release"]),
     ("accepted", "officer", ["start_review", "comment", "claim", "release"]),
-    ("in_review", "approver", ["approve", "deny", "suspend", "comment", "claim", "release"]),
+    ("in_review", "approver", ["approve", "deny", "extend", "suspend", "comment", "claim", "release"]),
     ("in_review", "officer", ["suspend", "comment", "claim", "release"]),
     ("correction_requested", "citizen", ["resupply", "withdraw"]),
     ("approved", "citizen", []),  # decided: too late to withdraw

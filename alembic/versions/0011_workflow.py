@@ -39,6 +39,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("paused_at", TIMESTAMP, nullable=True))
         batch.add_column(sa.Column("paused_days", sa.Integer(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("corrections", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("legal_limit", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("legal_limit_unit", sa.String(16), nullable=False, server_default="working_day"))
+        batch.add_column(sa.Column("extended_days", sa.Integer(), nullable=False, server_default="0"))
     op.create_index("ix_case_window_queue", "cases", ["window_category", "state", "due_date", "id"])
     op.create_index("ix_case_department_queue", "cases", ["department_code", "state", "due_date", "id"])
     with op.batch_alter_table("case_event", **KEEP) as batch:  # type: ignore[arg-type]
@@ -56,6 +59,6 @@ def downgrade() -> None:
     op.drop_index("ix_case_department_queue", "cases")
     op.drop_index("ix_case_window_queue", "cases")
     with op.batch_alter_table("cases", **KEEP) as batch:  # type: ignore[arg-type]
-        for column in ("corrections", "paused_days", "paused_at", "due_date", "decided_at", "accepted_at",
+        for column in ("extended_days", "legal_limit_unit", "legal_limit", "corrections", "paused_days", "paused_at", "due_date", "decided_at", "accepted_at",
                        "claimed_by", "department_code", "window_category", "version"):
             batch.drop_column(column)

@@ -81,6 +81,9 @@ class Case(Model):
     paused_at = fields.DatetimeField(null=True)  # the clock stopped (suspended, waiting for a correction)
     paused_days = fields.IntField(default=0)  # working days the clock has been stopped so far
     corrections = fields.IntField(default=0)  # one-time correction notices sent (a second needs a reason)
+    legal_limit = fields.IntField(default=0)  # 法定期限 of the item version: an extension never goes past it
+    legal_limit_unit = fields.CharField(max_length=16, default="working_day")
+    extended_days = fields.IntField(default=0)  # the one extension granted (working days)
 
     class Meta:
         table = "cases"

@@ -242,7 +242,8 @@ async def create_draft(
     now = now or _now()
     guide = await _guide(catalog, item_code)
     version_id = await _version_id(guide)
-    listing = _listing(await version_document(catalog, version_id), answers)
+    version = await version_document(catalog, version_id)
+    listing = _listing(version, answers)
     enterprise_id = None
     if enterprise_uscc:
         member = await EnterpriseMember.filter(
@@ -260,6 +261,7 @@ async def create_draft(
             situation_code=listing.situation.code, situation_name=listing.situation.name,
             answers={a.code: a.answer for a in listing.answers}, form_data={}, state=DRAFT,
             promised_limit=listing.promised_limit, promised_limit_unit=listing.promised_limit_unit,
+            legal_limit=version.legal_limit, legal_limit_unit=version.legal_limit_unit,
             expires_at=now + (ttl or DEFAULT_DRAFT_TTL), using_db=conn,
         )
         for spec in _materials_from(listing):

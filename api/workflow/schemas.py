@@ -22,6 +22,7 @@ class ActionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     opinion: str | None = None
     procedure: str | None = None
     findings: str | None = None
+    days: int | None = None
     materials: list[MaterialProblem] | None = None
 
     def fields(self) -> dict[str, Any]:

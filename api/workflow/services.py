@@ -144,6 +144,20 @@ async def _resupply(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str
     return {"stopped_days": stopped}
 
 
+async def _extend(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
+    days = move.fields["days"]
+    if case.extended_days:
+        raise Conflict("这个办件已经延长过一次期限，不能再次延长", "already extended once", "days")
+    room = case.legal_limit - case.promised_limit if case.legal_limit_unit == case.promised_limit_unit else 0
+    if days > room:
+        raise RuleViolation(f"延长后不能超过法定期限：最多还能延长 {max(room, 0)} 个工作日",
+                            f"at most {max(room, 0)} days within the legal limit", "days")
+    case.extended_days = days
+    if case.due_date is not None:
+        case.due_date = deadlines.add_working_days(case.due_date, days)
+    return {"days": days, "due_date": case.due_date}
+
+
 async def _suspend(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
     case.paused_at = move.at
     return {"procedure": move.fields["procedure"]}
@@ -182,8 +196,8 @@ EFFECTS: dict[str, Effect] = {
     "submit": _submit, "accept": _accept, "deem_accepted": _deem_accepted, "refuse": _decide, "approve": _decide,
     "deny": _decide,
     "request_correction": _request_correction, "resupply": _resupply, "suspend": _suspend, "resume": _resume,
-    "deliver": _deliver, "claim": _claim, "release": _claim, "withdraw": _nothing, "start_review": _nothing,
-    "comment": _nothing,
+    "extend": _extend, "deliver": _deliver, "claim": _claim, "release": _claim, "withdraw": _nothing,
+    "start_review": _nothing, "comment": _nothing,
 }
 #: Actions retried safely only with the same Idempotency-Key (the key is kept on the case).
 KEYED = frozenset({"submit"})
@@ -201,6 +215,12 @@ def check_fields(rule: states.Rule, payload: Mapping[str, Any]) -> dict[str, Any
         if f.kind == "materials":
             clean[f.name] = _materials(value)
             continue
+        if f.kind == "integer":
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 365:
+                raise RuleViolation(f"「{FIELD_NAMES.get(f.name, f.name)}」应为 1 到 365 之间的整数",
+                                    f"{f.name} must be an integer from 1 to 365", f.name)
+            clean[f.name] = value
+            continue
         if value is None or (isinstance(value, str) and not value.strip()):
             if f.required:
                 raise RuleViolation(f"请填写「{FIELD_NAMES.get(f.name, f.name)}」", f"{f.name} is required", f.name)
@@ -212,7 +232,7 @@ def check_fields(rule: states.Rule, payload: Mapping[str, Any]) -> dict[str, Any
     return clean
 
 
-FIELD_NAMES = {"reason": "理由", "text": "意见", "procedure": "特别程序", "opinion": "审批意见",
+FIELD_NAMES = {"days": "延长天数", "reason": "理由", "text": "意见", "procedure": "特别程序", "opinion": "审批意见",
                "findings": "特别程序结论", "materials": "需补正的材料"}
 
 

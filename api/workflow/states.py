@@ -52,7 +52,7 @@ ACTION_NAMES = {
     "request_correction": "一次性告知补正", "resupply": "提交补正材料", "start_review": "开始审查",
     "approve": "批准", "deny": "不予批准", "suspend": "特别程序（暂停计时）", "resume": "恢复审查",
     "deliver": "送达办结", "comment": "内部意见", "claim": "认领", "release": "放回队列",
-    "deem_accepted": "逾期未告知补正，依法视为受理",
+    "deem_accepted": "逾期未告知补正，依法视为受理", "extend": "延长办理期限",
 }
 
 
@@ -108,6 +108,8 @@ RULES: dict[tuple[str, str], Rule] = {
     (ACCEPTED, "start_review"): Rule(IN_REVIEW, OFFICER, "department"),
     (IN_REVIEW, "approve"): Rule(APPROVED, APPROVER, "department", (Field("opinion", "text", required=False),)),
     (IN_REVIEW, "deny"): Rule(DENIED, APPROVER, "department", (REASON,)),
+    # An extension (延长), once, granted by an approver, never past the legal limit.
+    (IN_REVIEW, "extend"): Rule(None, APPROVER, "department", (Field("days", "integer"), REASON)),
     (IN_REVIEW, "suspend"): Rule(
         SUSPENDED, OFFICER, "department", (Field("procedure", "text", max_length=50), REASON)),
     (SUSPENDED, "resume"): Rule(IN_REVIEW, OFFICER, "department", (Field("findings", "text", required=False),)),
