@@ -83,6 +83,8 @@ async def test_wrong_requests_say_what_is_wrong(client: AsyncClient) -> None:
     assert r.status_code == 400 and r.json()["field"] == "day" and "2000" in r.json()["message"]
     r = await client.put(f"{URL}/2027-03-01", headers=admin, json={"working": False, "note": "长" * 201})
     assert r.status_code == 400 and r.json()["field"] == "note"
+    r = await client.put(f"{URL}/2027-03-01", headers=admin, json={"working": False, "note": "a\x00b"})
+    assert r.status_code == 400 and r.json()["field"] == "note"
     r = await client.put(f"{URL}/2027-03-01", headers=admin, json={"note": "no status"})
     assert r.status_code == 400
     r = await client.get(URL, headers=admin, params={"year": 1800})

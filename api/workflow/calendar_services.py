@@ -10,6 +10,7 @@ change made by any other on its next count, without a timer.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 import uuid
 from dataclasses import dataclass
 
@@ -124,6 +125,8 @@ async def set_override(actor: str, day: dt.date, working: bool, note: str) -> Da
     note = note.strip()
     if len(note) > NOTE_MAX:
         raise InvalidInput(f"说明不能超过 {NOTE_MAX} 个字", f"the note exceeds {NOTE_MAX} characters", "note")
+    if any(unicodedata.category(c) == "Cc" for c in note):  # PostgreSQL refuses NUL; a note is one line
+        raise InvalidInput("说明不能包含控制字符", "the note contains control characters", "note")
     try:
         async with in_transaction() as conn:
             await _bump(conn)
