@@ -135,7 +135,8 @@ Pause = tuple[dt.datetime, dt.datetime | None]  # (from, to); to is None while t
 class Clock:
     """The clock of a case or a step: it starts at acceptance, stops during each pause
     (suspension, waiting for a correction), and resumes when the pause ends (module docstring:
-    which days count). At most one pause is open (``to`` None), and it is the last one."""
+    which days count). At most one pause is open (``to`` None), and it is the last one. Services
+    pass ``calendar=await current_calendar()`` (the default, LIBRARY, knows no overrides)."""
 
     started_at: dt.datetime
     pauses: tuple[Pause, ...] = ()
