@@ -32,6 +32,7 @@ from api.identity.sms import DevelopmentSender, UnconfiguredSender
 from api.identity.tokens import TokenService
 from api.uploads.tus import UploadController
 from api.worker import MaintenanceScheduler
+from api.workflow.calendar_controllers import AdminCalendarController
 from api.workflow.controllers import WorkbenchController, WorkflowController
 from storage import open_store
 
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     tokens = TokenService(settings.secret_key, settings.public_url, settings.previous_secret_keys)
     sender = UnconfiguredSender() if settings.production else DevelopmentSender()
     handlers: list = [health, CatalogController, AuthController, MeController]
-    handlers += [AdminOrganisationController, AdminStaffController, AdminItemController]
+    handlers += [AdminOrganisationController, AdminStaffController, AdminItemController, AdminCalendarController]
     # audit is below identity, so its controller cannot import the role guard: it is attached here
     handlers.append(Router("/", route_handlers=[AdminAuditController], guards=[require_roles]))
     handlers += [CaseController, TrackController, UploadController, WorkflowController, WorkbenchController]

@@ -111,6 +111,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/uploads/{id}"): "citizens",
     # Administration.
     ("GET", "/api/v1/admin/audit"): "admin",
+    ("GET", "/api/v1/admin/calendar"): "admin",
+    ("GET", "/api/v1/admin/calendar/{day}"): "admin",
+    ("PUT", "/api/v1/admin/calendar/{day}"): "admin",
+    ("DELETE", "/api/v1/admin/calendar/{day}"): "admin",
     ("GET", "/api/v1/admin/departments"): "admin",
     ("POST", "/api/v1/admin/departments"): "admin",
     ("PUT", "/api/v1/admin/departments/{code}"): "admin",
@@ -140,7 +144,7 @@ EXPECTED: dict[tuple[str, str], str] = {
 }
 
 # Values for path parameters: none of them exists, so no call changes the shared demo data.
-SAMPLE = {"code": "NOPE", "id": "999999", "number": "NOPE", "situation": "NOPE"}
+SAMPLE = {"code": "NOPE", "id": "999999", "number": "NOPE", "situation": "NOPE", "day": "2026-10-01"}
 _PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
 
 

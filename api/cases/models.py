@@ -69,7 +69,7 @@ class Case(Model):
     updated_at = fields.DatetimeField(auto_now=True)
     submitted_at = fields.DatetimeField(null=True)
     expires_at = fields.DatetimeField(null=True)  # drafts only
-    # The back office (0011_workflow). ``version`` rises with every move: a staff action names the
+    # The back office (0007_workflow). ``version`` rises with every move: a staff action names the
     # version its author saw, so two people acting on one case never both win.
     version = fields.IntField(default=1)
     window_category = fields.CharField(max_length=32, default="")  # the central windows that accept it

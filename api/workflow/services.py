@@ -26,6 +26,7 @@ from api.cases.models import ATTACHED, Case, CaseEvent, CaseMaterial
 from api.core.errors import Conflict, NotFound, RuleViolation
 from api.identity.principal import Principal
 from api.workflow import deadlines, states
+from api.workflow.calendar_services import current_calendar
 
 #: 行政许可法 §32: a correction notice within 5 (working) days of submission, or the case counts as accepted.
 NOTICE_DAYS = 5
@@ -40,6 +41,7 @@ class Move:
     principal: Principal
     action: str
     at: dt.datetime
+    calendar: deadlines.Calendar  # China's, with the administrators' overrides
     fields: dict[str, Any]
     idempotency_key: str | None
     secret: str
@@ -75,11 +77,11 @@ def _day(at: dt.datetime) -> dt.date:
     return deadlines.china_day(at)
 
 
-def _resume_clock(case: Case, at: dt.datetime) -> int:
+def _resume_clock(case: Case, move: Move) -> int:
     """Restart a stopped clock: the working days it stood still are added to the case and to its due date."""
     if case.paused_at is None:
         return 0
-    stopped = deadlines.working_days_between(_day(case.paused_at), _day(at))
+    stopped = max(0, deadlines.working_days_between(move.calendar, _day(case.paused_at), _day(move.at)))
     case.paused_days += stopped
     case.paused_at = None
     return stopped
@@ -87,13 +89,13 @@ def _resume_clock(case: Case, at: dt.datetime) -> int:
 
 async def _submit(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
     await cases.number_submission(conn, case, move.principal, move.idempotency_key or "", move.secret, move.at)
-    case.due_date = deadlines.add_working_days(_day(move.at), NOTICE_DAYS)  # the window's §32 deadline
+    case.due_date = deadlines.add_working_days(move.calendar, _day(move.at), NOTICE_DAYS)  # the §32 deadline
     return {"id": case.id, "item_code": case.item_code, "submitted_at": move.at}
 
 
 async def _accept(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
     case.accepted_at, case.claimed_by = move.at, None
-    case.due_date = deadlines.due_date(move.at, case.promised_limit, case.promised_limit_unit)
+    case.due_date = deadlines.due_date(move.at, case.promised_limit, case.promised_limit_unit, move.calendar)
     return {"due_date": case.due_date}
 
 
@@ -102,13 +104,14 @@ async def _deem_accepted(conn: BaseDBAsyncClient, case: Case, move: Move) -> dic
     assert case.due_date is not None
     deemed = dt.datetime.combine(case.due_date, dt.time(), tzinfo=deadlines.CHINA)
     case.accepted_at, case.claimed_by = deemed, None
-    case.due_date = deadlines.due_date(deemed, case.promised_limit, case.promised_limit_unit)
+    case.due_date = deadlines.due_date(deemed, case.promised_limit, case.promised_limit_unit, move.calendar)
     return {"deemed_on": deemed.date(), "due_date": case.due_date}
 
 
 async def _decide(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
     case.decided_at, case.claimed_by = move.at, None
-    case.due_date = None if move.action == "refuse" else deadlines.add_working_days(_day(move.at), DELIVER_DAYS)
+    case.due_date = (None if move.action == "refuse"
+                     else deadlines.add_working_days(move.calendar, _day(move.at), DELIVER_DAYS))
     return {}
 
 
@@ -139,8 +142,8 @@ async def _resupply(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str
                             f"{len(missing)} material(s) of the notice not uploaded again", missing[0]["code"],
                             problems=[{"field": m["code"], "message": f"请重新上传「{m['name']}」",
                                        "detail": m["problem"]} for m in missing])
-    stopped = _resume_clock(case, move.at)
-    case.due_date = deadlines.add_working_days(_day(move.at), NOTICE_DAYS)
+    stopped = _resume_clock(case, move)
+    case.due_date = deadlines.add_working_days(move.calendar, _day(move.at), NOTICE_DAYS)
     return {"stopped_days": stopped}
 
 
@@ -154,7 +157,7 @@ async def _extend(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, 
                             f"at most {max(room, 0)} days within the legal limit", "days")
     case.extended_days = days
     if case.due_date is not None:
-        case.due_date = deadlines.add_working_days(case.due_date, days)
+        case.due_date = deadlines.add_working_days(move.calendar, case.due_date, days)
     return {"days": days, "due_date": case.due_date}
 
 
@@ -164,9 +167,9 @@ async def _suspend(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str,
 
 
 async def _resume(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
-    stopped = _resume_clock(case, move.at)
+    stopped = _resume_clock(case, move)
     if case.due_date is not None:
-        case.due_date = deadlines.add_working_days(case.due_date, stopped)
+        case.due_date = deadlines.add_working_days(move.calendar, case.due_date, stopped)
     return {"stopped_days": stopped, "due_date": case.due_date}
 
 
@@ -272,6 +275,7 @@ async def apply(
     if action in KEYED or idempotency_key is not None:
         cases.check_idempotency_key(idempotency_key)
     at = now or dt.datetime.now(dt.UTC)
+    calendar = await current_calendar()
     try:
         async with in_transaction() as conn:
             case = await cases.visible_case(principal, case_id, conn, lock=True)
@@ -280,7 +284,7 @@ async def apply(
             if version is not None and version != case.version:
                 raise StaleVersion(version, case.version)
             rule = states.decide(case.state, action, principal.role)
-            move = Move(principal, action, at, check_fields(rule, payload or {}), idempotency_key, secret)
+            move = Move(principal, action, at, calendar, check_fields(rule, payload or {}), idempotency_key, secret)
             before = case.state
             extra = await EFFECTS.get(action, _nothing)(conn, case, move)
             if rule.to_state is not None:

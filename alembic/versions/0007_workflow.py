@@ -2,7 +2,7 @@
 and decision times, the due date the queues order by, the paused clock, correction count; and the
 timeline event's own data, internal flag and idempotency key.
 
-Revision ID: 0011_workflow
+Revision ID: 0007_workflow
 Revises: 0006_bigint_ids
 Create Date: 2026-12-04
 """
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 from alembic import op
 
-revision: str = "0011_workflow"
+revision: str = "0007_workflow"
 down_revision: str | None = "0006_bigint_ids"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
