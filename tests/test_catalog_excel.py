@@ -18,6 +18,7 @@ from api.catalog.document import (
     CertificateTypeDoc,
     DepartmentDoc,
     FaqDoc,
+    FlowStepDoc,
     ItemDoc,
     LifeEventDoc,
     MaterialDoc,
@@ -56,7 +57,9 @@ def edge_document() -> CatalogDocument:
         fee_standard="=按面积计收", delivery_ways=["window", "electronic"], handling_forms=["1"],
         places=[PlaceDoc(name="大厅", address="", hours="9:00–17:00")], window="W1",
         consult_phone="0827-1234567", online_depth=3, trips=2, appointment=True,
-        special_procedures=[SpecialProcedureDoc(name="专家评审", limit=15, counted=True, basis="")],
+        special_procedures=[SpecialProcedureDoc(kind="expert_review", name="专家评审", limit=15, counted=True,
+                                                basis=""), SpecialProcedureDoc(kind="other", name="其他\n程序")],
+        joint_departments=["D2"],
         faq=[FaqDoc(question="要多久？", answer="一般 10 个工作日。\n加急另议。")],
         popularity=2**40,
         questions=[
@@ -87,6 +90,8 @@ def edge_document() -> CatalogDocument:
     item_b = ItemDoc(
         code=ITEM_B, basic_code="511B0002000000", department="D2", name="证明开具", kind="20",
         audiences=["natural_person"], case_type="1", exercise_level="", implementer_nature="",
+        flow=[FlowStepDoc(code="accept", role="clerk", owner="W1"),
+              FlowStepDoc(code="decide", role="clerk", name="当场\n办结", limit=0)],
         situations=[SituationDoc(code="only", name="唯一情形", materials=[MaterialDoc(code="id", name="身份证")])],
     )
     return CatalogDocument(
@@ -163,7 +168,8 @@ def test_demo_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "demo.xlsx"
     export_workbook(doc, path, progress=lambda done, total: calls.append((done, total)))
     rows = len(doc.departments) + len(doc.windows) + len(doc.certificate_types) + len(doc.life_events) + sum(
-        1 + len(i.questions) + len(i.situations) + sum(len(s.materials) for s in i.situations) for i in doc.items
+        1 + len(i.questions) + len(i.situations) + sum(len(s.materials) for s in i.situations) + len(i.flow)
+        for i in doc.items
     )
     assert calls[-1] == (rows, rows)
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
@@ -221,7 +227,8 @@ def test_workbook_layout(tmp_path: Path) -> None:
 def test_every_field_has_a_column_with_a_chinese_label() -> None:
     # Guards "nothing lost" when document.py grows a field: it gets a column (and needs a label).
     for sheet in SHEETS:
-        fields = {f.name for f in msgspec.structs.fields(sheet.struct)} - {"questions", "situations", "materials"}
+        children = {"questions", "situations", "materials", "flow"}  # sheets of their own
+        fields = {f.name for f in msgspec.structs.fields(sheet.struct)} - children
         assert fields <= {c.field for c in sheet.columns}
         assert all(c.label != c.field for c in sheet.columns), sheet.name
 

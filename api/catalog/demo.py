@@ -22,6 +22,7 @@ from api.catalog.document import (
     PlaceDoc,
     WindowDoc,
 )
+from api.catalog.flows import owner_is_window
 
 DEMO_DIR = Path(__file__).parent / "demo"
 
@@ -140,6 +141,11 @@ def expand(source: DemoSource) -> CatalogDocument:
             dept = by_code.get(county_department_code(raw["department"], county.region_code))
             if dept is None:
                 continue
+
+            def local(code: str, region: str = county.region_code) -> str:
+                # The county's own body where it has one (市县两级), else the city's.
+                return county_department_code(code, region) if county_department_code(code, region) in by_code else code
+
             items.append(
                 msgspec.structs.replace(
                     city_item,
@@ -150,6 +156,12 @@ def expand(source: DemoSource) -> CatalogDocument:
                     places=[PlaceDoc(name=county.hall_name, address=county.address, hours=county.hours)],
                     consult_phone=county.phone or city_item.consult_phone,
                     popularity=city_item.popularity // 2,
+                    joint_departments=[local(c) for c in city_item.joint_departments],
+                    flow=[
+                        msgspec.structs.replace(s, owner="" if owner_is_window(s.role) else local(s.owner))
+                        if s.owner else s
+                        for s in city_item.flow
+                    ],
                 )
             )
     return CatalogDocument(
