@@ -444,3 +444,43 @@ def test_blank_rows_and_chinese_only_headers(tmp_path: Path) -> None:
 
     edit(path, change)
     assert read_workbook(path) == edge_document()
+
+
+def test_flow_rows_and_options_are_located(tmp_path: Path) -> None:
+    path = export(edge_document(), tmp_path)
+
+    def change(wb: Any) -> None:
+        flow = wb["流程"]
+        set_cell(flow, row_of(flow, code="decide"), "role", "approver")  # fine: 即办件 may use an approver
+        set_cell(flow, row_of(flow, code="accept"), "role", "officer")
+        set_cell(flow, row_of(flow, code="accept"), "owner", "W9")
+        flow.append([ITEM_B, "review", "officer", "", "", 1])  # review after decide
+        items = wb["事项"]
+        set_cell(items, row_of(items, code=ITEM_A), "tolerated_missing", "{允许}")
+        set_cell(items, row_of(items, code=ITEM_B), "joint_departments", "D9")
+
+    edit(path, change)
+    problems = problems_of(path)
+    assert where(problems) == {
+        ("流程", 2, "role"), ("流程", 2, "owner"), ("流程", 4, "code"),
+        ("事项", 2, "tolerated_missing"), ("事项", 3, "joint_departments"), ("事项", 3, "flow"),
+    }
+    report = format_report(problems)
+    assert "【流程】第 2 行「办理角色」：「受理」环节只能由窗口人员（clerk）办理，不能是 officer" in report
+    assert "【流程】第 2 行「承办窗口或部门」：承办部门不存在：W9" in report  # an officer's owner is a department
+    assert "【事项】第 3 行「并联审批部门」：并联审批部门不存在：D9" in report
+    # item B's limit is 0: the new review day is one too many
+    assert "【事项】第 3 行「办理环节」：各环节时限合计 1 个工作日，超过承诺时限 0 个工作日" in report
+
+
+def test_flow_sheet_layout(tmp_path: Path) -> None:
+    wb = load_workbook(export(edge_document(), tmp_path))
+    flow = wb["流程"]
+    assert [c.value for c in flow[1]] == [
+        "事项实施编码 item", "环节编码 code", "办理角色 role", "环节名称 name", "承办窗口或部门 owner",
+        "环节时限（工作日） limit"]
+    assert [c.value for c in flow[2]] == [ITEM_B, "accept", "clerk", None, "W1", 0]
+    items = wb["事项"]
+    # An option left at its default is an empty cell; the joint departments one a line.
+    assert items.cell(row=2, column=column_of(items, "tolerated_missing")).value is None
+    assert items.cell(row=2, column=column_of(items, "joint_departments")).value == "D2"
