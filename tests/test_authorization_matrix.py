@@ -137,6 +137,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/admin/items/{code}/draft"): "admin",
     ("DELETE", "/api/v1/admin/items/{code}/draft"): "admin",
     ("PUT", "/api/v1/admin/items/{code}/draft/questions"): "admin",
+    ("PUT", "/api/v1/admin/items/{code}/draft/flow"): "admin",
     ("PUT", "/api/v1/admin/items/{code}/draft/situations"): "admin",
     ("PUT", "/api/v1/admin/items/{code}/draft/situations/{situation}/materials"): "admin",
     ("POST", "/api/v1/admin/items/{code}/draft/validate"): "admin",

@@ -18,6 +18,7 @@ from api.catalog.document import (
     CertificateTypeDoc,
     DepartmentDoc,
     FaqDoc,
+    FlowStepDoc,
     ItemDoc,
     LifeEventDoc,
     MaterialDoc,
@@ -56,7 +57,9 @@ def edge_document() -> CatalogDocument:
         fee_standard="=按面积计收", delivery_ways=["window", "electronic"], handling_forms=["1"],
         places=[PlaceDoc(name="大厅", address="", hours="9:00–17:00")], window="W1",
         consult_phone="0827-1234567", online_depth=3, trips=2, appointment=True,
-        special_procedures=[SpecialProcedureDoc(name="专家评审", limit=15, counted=True, basis="")],
+        special_procedures=[SpecialProcedureDoc(kind="expert_review", name="专家评审", limit=15, counted=True,
+                                                basis=""), SpecialProcedureDoc(kind="other", name="其他\n程序")],
+        joint_departments=["D2"],
         faq=[FaqDoc(question="要多久？", answer="一般 10 个工作日。\n加急另议。")],
         popularity=2**40,
         questions=[
@@ -87,6 +90,8 @@ def edge_document() -> CatalogDocument:
     item_b = ItemDoc(
         code=ITEM_B, basic_code="511B0002000000", department="D2", name="证明开具", kind="20",
         audiences=["natural_person"], case_type="1", exercise_level="", implementer_nature="",
+        flow=[FlowStepDoc(code="accept", role="clerk", owner="W1"),
+              FlowStepDoc(code="decide", role="clerk", name="当场\n办结", limit=0)],
         situations=[SituationDoc(code="only", name="唯一情形", materials=[MaterialDoc(code="id", name="身份证")])],
     )
     return CatalogDocument(
@@ -163,7 +168,8 @@ def test_demo_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "demo.xlsx"
     export_workbook(doc, path, progress=lambda done, total: calls.append((done, total)))
     rows = len(doc.departments) + len(doc.windows) + len(doc.certificate_types) + len(doc.life_events) + sum(
-        1 + len(i.questions) + len(i.situations) + sum(len(s.materials) for s in i.situations) for i in doc.items
+        1 + len(i.questions) + len(i.situations) + sum(len(s.materials) for s in i.situations) + len(i.flow)
+        for i in doc.items
     )
     assert calls[-1] == (rows, rows)
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
@@ -221,7 +227,8 @@ def test_workbook_layout(tmp_path: Path) -> None:
 def test_every_field_has_a_column_with_a_chinese_label() -> None:
     # Guards "nothing lost" when document.py grows a field: it gets a column (and needs a label).
     for sheet in SHEETS:
-        fields = {f.name for f in msgspec.structs.fields(sheet.struct)} - {"questions", "situations", "materials"}
+        children = {"questions", "situations", "materials", "flow"}  # sheets of their own
+        fields = {f.name for f in msgspec.structs.fields(sheet.struct)} - children
         assert fields <= {c.field for c in sheet.columns}
         assert all(c.label != c.field for c in sheet.columns), sheet.name
 
@@ -437,3 +444,43 @@ def test_blank_rows_and_chinese_only_headers(tmp_path: Path) -> None:
 
     edit(path, change)
     assert read_workbook(path) == edge_document()
+
+
+def test_flow_rows_and_options_are_located(tmp_path: Path) -> None:
+    path = export(edge_document(), tmp_path)
+
+    def change(wb: Any) -> None:
+        flow = wb["流程"]
+        set_cell(flow, row_of(flow, code="decide"), "role", "approver")  # fine: 即办件 may use an approver
+        set_cell(flow, row_of(flow, code="accept"), "role", "officer")
+        set_cell(flow, row_of(flow, code="accept"), "owner", "W9")
+        flow.append([ITEM_B, "review", "officer", "", "", 1])  # review after decide
+        items = wb["事项"]
+        set_cell(items, row_of(items, code=ITEM_A), "tolerated_missing", "{允许}")
+        set_cell(items, row_of(items, code=ITEM_B), "joint_departments", "D9")
+
+    edit(path, change)
+    problems = problems_of(path)
+    assert where(problems) == {
+        ("流程", 2, "role"), ("流程", 2, "owner"), ("流程", 4, "code"),
+        ("事项", 2, "tolerated_missing"), ("事项", 3, "joint_departments"), ("事项", 3, "flow"),
+    }
+    report = format_report(problems)
+    assert "【流程】第 2 行「办理角色」：「受理」环节只能由窗口人员（clerk）办理，不能是 officer" in report
+    assert "【流程】第 2 行「承办窗口或部门」：承办部门不存在：W9" in report  # an officer's owner is a department
+    assert "【事项】第 3 行「并联审批部门」：并联审批部门不存在：D9" in report
+    # item B's limit is 0: the new review day is one too many
+    assert "【事项】第 3 行「办理环节」：各环节时限合计 1 个工作日，超过承诺时限 0 个工作日" in report
+
+
+def test_flow_sheet_layout(tmp_path: Path) -> None:
+    wb = load_workbook(export(edge_document(), tmp_path))
+    flow = wb["流程"]
+    assert [c.value for c in flow[1]] == [
+        "事项实施编码 item", "环节编码 code", "办理角色 role", "环节名称 name", "承办窗口或部门 owner",
+        "环节时限（工作日） limit"]
+    assert [c.value for c in flow[2]] == [ITEM_B, "accept", "clerk", None, "W1", 0]
+    items = wb["事项"]
+    # An option left at its default is an empty cell; the joint departments one a line.
+    assert items.cell(row=2, column=column_of(items, "tolerated_missing")).value is None
+    assert items.cell(row=2, column=column_of(items, "joint_departments")).value == "D2"

@@ -27,6 +27,7 @@ from api.audit.services import record
 from api.catalog.document import (
     CatalogDocument,
     DepartmentDoc,
+    FlowStepDoc,
     ItemDoc,
     KnownCodes,
     LifeEventDoc,
@@ -40,6 +41,7 @@ from api.catalog.document import (
 from api.catalog.models import (
     CertificateType,
     Department,
+    FlowStep,
     LifeEvent,
     LifeEventItem,
     MaterialRequirement,
@@ -124,8 +126,11 @@ def storable_problems(doc: ItemDoc) -> list[Problem]:
     _nul_free(where, msgspec.to_builtins(doc), "", out)
     _dupes(where, "questions", [q.code for q in doc.questions], "问题编码重复", out)
     _dupes(where, "situations", [s.code for s in doc.situations], "情形编码重复", out)
+    _dupes(where, "flow", [f.code for f in doc.flow], "流程环节重复：每个环节至多出现一次", out)
     for q in doc.questions:
         _fits(f"{where}/questions[{q.code}]", q, Question, out)
+    for f in doc.flow:
+        _fits(f"{where}/flow[{f.code}]", f, FlowStep, out)
     for s in doc.situations:
         at = f"{where}/situations[{s.code}]"
         _fits(at, s, Situation, out)
@@ -301,6 +306,7 @@ async def edit_draft(actor: str, code: str, change: Callable[[ItemDoc], ItemDoc]
         window_id = await _window_id(doc, conn)
         # Replace the content wholesale: simpler and safer than diffing rows, and a draft has no cases.
         await MaterialRequirement.filter(version_id=draft.id).using_db(conn).delete()
+        await FlowStep.filter(version_id=draft.id).using_db(conn).delete()
         await Situation.filter(version_id=draft.id).using_db(conn).delete()
         await Question.filter(version_id=draft.id).using_db(conn).delete()
         await ServiceItemVersion.filter(id=draft.id, status="draft").using_db(conn).update(
@@ -336,6 +342,11 @@ async def replace_questions(actor: str, code: str, questions: list[QuestionDoc])
     )
 
 
+async def replace_flow(actor: str, code: str, flow: list[FlowStepDoc]) -> Draft:
+    """The draft's steps, replaced whole ([] = back to the default flow)."""
+    return await edit_draft(actor, code, lambda d: msgspec.structs.replace(d, flow=flow), "item.draft.flow")
+
+
 async def replace_situations(actor: str, code: str, situations: list[SituationDoc]) -> Draft:
     return await edit_draft(
         actor, code, lambda d: msgspec.structs.replace(d, situations=situations), "item.draft.situations"
@@ -354,10 +365,14 @@ async def replace_materials(actor: str, code: str, situation: str, materials: li
 
 
 async def _content_problems(doc: ItemDoc, conn: BaseDBAsyncClient) -> list[Problem]:
+    # Only the codes the item names: the flow's owners and the joint departments besides its own.
+    owners = {f.owner for f in doc.flow if f.owner}
+    departments = {doc.department, *doc.joint_departments, *owners}
+    windows = {doc.window, *owners} - {""}
     known = KnownCodes(
-        departments=frozenset(await Department.filter(code=doc.department)
+        departments=frozenset(await Department.filter(code__in=departments)
                               .using_db(conn).values_list("code", flat=True)),
-        windows=frozenset(await Window.filter(code=doc.window).using_db(conn).values_list("code", flat=True)),
+        windows=frozenset(await Window.filter(code__in=windows).using_db(conn).values_list("code", flat=True)),
         certificate_types=frozenset(await CertificateType.all().using_db(conn).values_list("code", flat=True)),
     )
     return storable_problems(doc) + validate_document(CatalogDocument(items=[doc]), known)

@@ -18,7 +18,17 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from api.catalog import admin
-from api.catalog.document import DepartmentDoc, ItemDoc, LifeEventDoc, MaterialDoc, QuestionDoc, SituationDoc, WindowDoc
+from api.catalog.document import (
+    DepartmentDoc,
+    FlowStepDoc,
+    ItemDoc,
+    LifeEventDoc,
+    MaterialDoc,
+    QuestionDoc,
+    SituationDoc,
+    WindowDoc,
+)
+from api.catalog.flows import flow_of
 from api.catalog.schemas import (
     AdminItemOut,
     AdminVersionOut,
@@ -47,7 +57,7 @@ def _actor(request: AdminRequest) -> str:
 
 
 def _draft(d: admin.Draft) -> DraftOut:
-    return DraftOut(number=d.number, created_at=d.created_at, item=d.doc)
+    return DraftOut(number=d.number, created_at=d.created_at, item=d.doc, flow=flow_of(d.doc))
 
 
 def _same_code(path: str, body: str) -> None:
@@ -169,6 +179,13 @@ class AdminItemController(_Admin):
         self, request: AdminRequest, code: FromPath[str], data: JSONBody[list[QuestionDoc]]
     ) -> DraftOut:
         return _draft(await admin.replace_questions(_actor(request), code, data))
+
+    @put("/{code:str}/draft/flow", summary="Replace the draft's flow steps ([] = the default flow)",
+         responses=_INVALID)
+    async def replace_flow(
+        self, request: AdminRequest, code: FromPath[str], data: JSONBody[list[FlowStepDoc]]
+    ) -> DraftOut:
+        return _draft(await admin.replace_flow(_actor(request), code, data))
 
     @put("/{code:str}/draft/situations", summary="Replace the draft's situations (with their materials)",
          responses=_INVALID)

@@ -19,6 +19,7 @@ import msgspec
 
 from api.catalog import codes
 from api.catalog.document import ItemDoc
+from api.catalog.flows import flow_of, owner_is_window
 from api.catalog.material_list import material_out
 from api.catalog.models import (
     CertificateType,
@@ -32,6 +33,7 @@ from api.catalog.schemas import (
     DepartmentOut,
     DepartmentRef,
     FaqOut,
+    FlowStepOut,
     ImplementationOut,
     ItemGuide,
     ItemSummary,
@@ -45,6 +47,7 @@ from api.catalog.schemas import (
     SituationOut,
     SpecialProcedureOut,
     StepOut,
+    ToleratedMissingOut,
     VersionOut,
     WindowOut,
 )
@@ -310,6 +313,14 @@ async def _build(version: int) -> Snapshot:
     )
 
 
+def _owner_name(snap: Snapshot, role: str, owner: str) -> str:
+    if owner_is_window(role):
+        window = snap.windows.get(owner)
+        return window.name if window else ""
+    department = snap.departments.get(owner)
+    return department.name if department else ""
+
+
 def _guide(snap: Snapshot, doc: ItemDoc, meta: VersionMeta) -> ItemGuide:
     dept = snap.departments[doc.department]
     siblings = snap.by_basic.get(doc.basic_code, [])
@@ -335,8 +346,25 @@ def _guide(snap: Snapshot, doc: ItemDoc, meta: VersionMeta) -> ItemGuide:
         appointment=doc.appointment, online_payment=doc.online_payment, quantity_limit=doc.quantity_limit,
         intermediary_services=doc.intermediary_services,
         special_procedures=[
-            SpecialProcedureOut(name=p.name, limit=p.limit, counted=p.counted, basis=p.basis)
+            SpecialProcedureOut(
+                kind=p.kind, kind_name=codes.SPECIAL_PROCEDURE_KINDS.get(p.kind, ("",))[0],
+                name=p.name or codes.SPECIAL_PROCEDURE_KINDS.get(p.kind, ("",))[0], limit=p.limit,
+                counted=p.counted, basis=p.basis,
+            )
             for p in doc.special_procedures
+        ],
+        flow=[
+            FlowStepOut(
+                code=s.code, name=s.name, role_name=codes.STEP_ROLES.get(s.role, ("",))[0],
+                owner_name=_owner_name(snap, s.role, s.owner), limit=s.limit,
+            )
+            for s in flow_of(doc)
+        ],
+        tolerated_missing=ToleratedMissingOut(
+            materials=doc.tolerated_missing.materials, deadline=doc.tolerated_missing.deadline
+        ) if doc.tolerated_missing.allowed else None,
+        joint_departments=[
+            _department_ref(snap.departments[c]) for c in doc.joint_departments if c in snap.departments
         ],
         faq=[FaqOut(question=f.question, answer=f.answer) for f in doc.faq],
         questions=[

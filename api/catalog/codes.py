@@ -81,3 +81,40 @@ MATERIAL_SOURCES: dict[str, tuple[str, str]] = {
 UPLOAD_TYPES: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf")
 
 VERSION_STATUSES: tuple[str, ...] = ("draft", "published", "superseded", "retired")
+
+# 办理环节: the steps of an item's flow, in the only order they may come (each at most once).
+FLOW_STEPS: dict[str, tuple[str, str]] = {
+    "accept": ("受理", "Acceptance"),
+    "initial_review": ("初审", "Initial review"),
+    "review": ("审查", "Review"),
+    "decide": ("决定", "Decision"),
+    "deliver": ("送达", "Delivery"),
+}
+
+# The staff roles that act in a step (identity.models.Staff.role).
+STEP_ROLES: dict[str, tuple[str, str]] = {
+    "clerk": ("窗口人员", "Window clerk"),
+    "officer": ("承办人员", "Case officer"),
+    "approver": ("审批人员", "Approver"),
+}
+
+# Who may act in each step. A 即办件's decision may also be taken by the clerk, at the window.
+STEP_ALLOWED_ROLES: dict[str, tuple[str, ...]] = {
+    "accept": ("clerk",),
+    "initial_review": ("officer",),
+    "review": ("officer",),
+    "decide": ("approver",),
+    "deliver": ("clerk", "officer"),
+}
+
+# A.7 特别程序种类 (1 延长审批, 2 其他) refined into the kinds guides name; the third value is the
+# A.7 code each is reported under.
+SPECIAL_PROCEDURE_KINDS: dict[str, tuple[str, str, str]] = {
+    "extension": ("延长审批", "Extension of the limit", "1"),
+    "site_survey": ("现场踏勘", "Site survey", "2"),
+    "expert_review": ("专家评审", "Expert review", "2"),
+    "hearing": ("听证", "Hearing", "2"),
+    "inspection": ("检验检测", "Inspection and testing", "2"),
+    "publicity": ("公示", "Public notice", "2"),
+    "other": ("其他", "Other", "2"),
+}

@@ -22,6 +22,7 @@ from api.catalog.document import (
     PlaceDoc,
     WindowDoc,
 )
+from api.catalog.flows import owner_is_window
 
 DEMO_DIR = Path(__file__).parent / "demo"
 
@@ -94,6 +95,12 @@ def load_source(directory: Path = DEMO_DIR) -> DemoSource:
     return source
 
 
+def _local(code: str, region_code: str, departments: dict[str, DepartmentDoc]) -> str:
+    """The county's counterpart of a city department where it has one (市县两级), else the city's."""
+    county = county_department_code(code, region_code)
+    return county if county in departments else code
+
+
 def expand(source: DemoSource) -> CatalogDocument:
     city = source.city
     departments: list[DepartmentDoc] = []
@@ -140,6 +147,7 @@ def expand(source: DemoSource) -> CatalogDocument:
             dept = by_code.get(county_department_code(raw["department"], county.region_code))
             if dept is None:
                 continue
+            region = county.region_code
             items.append(
                 msgspec.structs.replace(
                     city_item,
@@ -150,6 +158,14 @@ def expand(source: DemoSource) -> CatalogDocument:
                     places=[PlaceDoc(name=county.hall_name, address=county.address, hours=county.hours)],
                     consult_phone=county.phone or city_item.consult_phone,
                     popularity=city_item.popularity // 2,
+                    joint_departments=[_local(c, region, by_code) for c in city_item.joint_departments],
+                    flow=[
+                        # A county item has no window of the city's; its departments are its own.
+                        msgspec.structs.replace(
+                            s, owner="" if owner_is_window(s.role) else _local(s.owner, region, by_code)
+                        ) if s.owner else s
+                        for s in city_item.flow
+                    ],
                 )
             )
     return CatalogDocument(

@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from api.catalog import codes, rules
+from api.catalog.flows import FlowStepDoc, flow_problems, owner_is_window, working_day_budget
 
 DEFAULT_ACCEPTED_TYPES = ["image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf"]
 
@@ -80,10 +81,23 @@ class FaqDoc(Struct):
 
 
 class SpecialProcedureDoc(Struct):
-    name: str
+    """A special procedure the item allows (特别程序): its kind, its longest duration (``limit``, in
+    the promised limit's unit) and whether its time counts toward the promised limit."""
+
+    kind: str = "other"  # codes.SPECIAL_PROCEDURE_KINDS
+    name: str = ""  # required for "other"; otherwise empty means the kind's name
     limit: int = 0
     counted: bool = False
     basis: str = ""
+
+
+class ToleratedMissingDoc(Struct):
+    """容缺受理: the case may be accepted with some secondary materials missing, against a signed
+    promise to make them up within ``deadline`` working days (never past the promised limit)."""
+
+    allowed: bool = False
+    materials: list[str] = []  # material codes of the item's lists that may be missing
+    deadline: int = 0  # working days to make them up
 
 
 class ItemDoc(Struct):
@@ -126,10 +140,13 @@ class ItemDoc(Struct):
     quantity_limit: str = ""
     intermediary_services: str = ""
     special_procedures: list[SpecialProcedureDoc] = []
+    tolerated_missing: ToleratedMissingDoc = msgspec.field(default_factory=ToleratedMissingDoc)
+    joint_departments: list[str] = []  # 并联审批: the other departments that approve in parallel
     faq: list[FaqDoc] = []
     popularity: int = 0
     questions: list[QuestionDoc] = []
     situations: list[SituationDoc] = []
+    flow: list[FlowStepDoc] = []  # empty: flows.default_flow
 
 
 class DepartmentDoc(Struct):
@@ -276,12 +293,72 @@ def validate_item(item: ItemDoc, certificate_types: set[str] | None = None) -> l
                 bad("max_size_mb", "材料大小上限应在 1–200 MB 之间", mat)
             for p in rules.check(m.condition, known):
                 bad("condition", p, mat)
+    for at, field, message in flow_problems(item):
+        bad(field, message, at)
+    _special_problems(item, bad)
+    _tolerated_problems(item, bad)
+    if len(set(item.joint_departments)) != len(item.joint_departments):
+        bad("joint_departments", "并联审批部门重复")
+    if item.department in item.joint_departments:
+        bad("joint_departments", "并联审批部门不能包含实施部门本身")
     if not out:
         for answers in unreachable_answer_paths(item):
             readable = "，".join(f"{k}={v}" for k, v in answers.items()) or "（不回答任何问题）"
             bad("situations", f"以下回答找不到对应的办理情形：{readable}")
             break
     return out
+
+
+def _special_problems(item: ItemDoc, bad: Any) -> None:
+    kinds = " / ".join(codes.SPECIAL_PROCEDURE_KINDS)
+    for n, p in enumerate(item.special_procedures):
+        at = f"items[{item.code}]/special_procedures[{n + 1}]"
+        if p.kind not in codes.SPECIAL_PROCEDURE_KINDS:
+            bad("kind", f"特别程序种类无效：{p.kind}（应为 {kinds}）", at)
+        if p.kind == "other" and not p.name.strip():
+            bad("name", "种类为「其他」的特别程序必须填写名称", at)
+        if p.limit < 0:
+            bad("limit", "特别程序时限不能为负数", at)
+
+
+def _tolerated_problems(item: ItemDoc, bad: Any) -> None:
+    """容缺受理: only secondary materials may be missing. A tolerated material must be on some
+    situation's list, be one the applicant provides and needs to (not optional, not fetched as an
+    electronic certificate), and every situation keeps at least one required material that is
+    not tolerated — the main materials are complete at acceptance."""
+    t = item.tolerated_missing
+    field = "tolerated_missing"
+    if not t.allowed:
+        if t.materials or t.deadline:
+            bad(field, "未允许容缺受理，不应填写容缺材料或补正时限")
+        return
+    if not t.materials:
+        bad(field, "允许容缺受理时必须列出可容缺的材料")
+    if len(set(t.materials)) != len(t.materials):
+        bad(field, "容缺材料重复")
+    listed: dict[str, list[MaterialDoc]] = {}
+    for s in item.situations:
+        for m in s.materials:
+            listed.setdefault(m.code, []).append(m)
+    for code in dict.fromkeys(t.materials):
+        found = listed.get(code)
+        if not found:
+            bad(field, f"容缺材料不在任何情形的材料清单中：{code}")
+        elif all(m.source == "certificate" for m in found):
+            bad(field, f"材料 {code} 可通过电子证照获取，无需容缺")
+        elif not any(m.required for m in found):
+            bad(field, f"材料 {code} 并非必须提交的材料，无需容缺")
+    tolerated = set(t.materials)
+    for s in item.situations:
+        required = [m for m in s.materials if m.required]
+        if required and all(m.code in tolerated for m in required):
+            bad(field, f"情形「{s.name}」的必须提交材料全部列为容缺：主要材料齐全才能容缺受理",
+                f"items[{item.code}]/situations[{s.code}]")
+    budget = working_day_budget(item.promised_limit, item.promised_limit_unit)
+    if t.deadline < 1:
+        bad(field, "容缺补正时限至少为 1 个工作日")
+    elif t.deadline > budget:
+        bad(field, f"容缺补正时限（{t.deadline} 个工作日）不能超过承诺时限（可用 {budget} 个工作日）")
 
 
 def _samples(q: QuestionDoc, item: ItemDoc) -> list[Any]:
@@ -385,5 +462,16 @@ def validate_document(doc: CatalogDocument, known: KnownCodes | None = None) -> 
             out.append(Problem(at, "department", f"实施部门不存在：{item.department}"))
         if item.window and item.window not in windows:
             out.append(Problem(at, "window", f"受理窗口不存在：{item.window}"))
+        for code in item.joint_departments:
+            if code not in departments:
+                out.append(Problem(at, "joint_departments", f"并联审批部门不存在：{code}"))
+        for step in item.flow:
+            if not step.owner:
+                continue
+            if owner_is_window(step.role):
+                if step.owner not in windows:
+                    out.append(Problem(f"{at}/flow[{step.code}]", "owner", f"承办窗口不存在：{step.owner}"))
+            elif step.owner not in departments:
+                out.append(Problem(f"{at}/flow[{step.code}]", "owner", f"承办部门不存在：{step.owner}"))
         out.extend(validate_item(item, cert_types))
     return out

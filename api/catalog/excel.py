@@ -1,7 +1,8 @@
 """Excel import/export of the service catalog (one workbook, one sheet per kind of row).
 
-Sheets: 部门, 窗口, 证照类型, 一件事, 事项 (one row per implementation), 问题, 情形, 材料. Child rows
-name their parents by code (``item``; materials also ``situation``) so administrators can sort and
+Sheets: 部门, 窗口, 证照类型, 一件事, 事项 (one row per implementation), 问题, 情形, 材料, 流程 (an
+item's declared flow steps; none = the default flow). Child rows name their parents by code
+(``item``; materials also ``situation``) so administrators can sort and
 filter freely; the document order is the row order. Headers read "中文名 field_name" and are matched
 by the english name, so columns may be reordered, and optional columns may be deleted.
 
@@ -12,7 +13,8 @@ Cell conventions (chosen so that export → import is exact, see ``_Codec`` subc
 * lists of codes or words: one per line (JSON list when an entry is empty, has surrounding
   spaces or a line break, so nothing is lost);
 * structured lists (process, places, options, faq …): a JSON list, one element per line;
-* rules (rule, condition, ask_if): a JSON object; an empty cell means "always".
+* rules (rule, condition, ask_if): a JSON object; an empty cell means "always";
+* an option of several fields (tolerated_missing): a JSON object; an empty cell is its default.
 
 ``read_workbook`` collects every problem (cell format, missing columns, duplicates, dangling
 references, and then everything ``validate_document`` finds) and raises them together.
@@ -38,6 +40,7 @@ from api.catalog.document import (
     CatalogDocument,
     CertificateTypeDoc,
     DepartmentDoc,
+    FlowStepDoc,
     ItemDoc,
     LifeEventDoc,
     MaterialDoc,
@@ -258,6 +261,30 @@ class _Rule(_Codec):
         return value
 
 
+class _Object(_Codec):
+    """A struct of options as a JSON object; an empty cell is the struct's default (and the
+    default is written as an empty cell)."""
+
+    width = 36
+
+    def __init__(self, type_: Any, example: str) -> None:
+        self.type = type_
+        self.example = example
+
+    def write(self, value: Any) -> Any:
+        return None if value == self.type() else msgspec.json.encode(value).decode()
+
+    def read(self, raw: Any) -> Any:
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return self.type()
+        if not isinstance(raw, str):
+            raise _CellError(f"应为 JSON 对象（如 {self.example}），实际为 “{_shown(raw)}”")
+        try:
+            return msgspec.json.decode(raw, type=self.type)
+        except msgspec.MsgspecError as exc:
+            raise _CellError(f"{_json_error(exc)}，应为 JSON 对象，如 {self.example}") from None
+
+
 class _AnyJson(_Codec):
     """Fallback for field types added to the document later: any JSON msgspec can decode."""
 
@@ -281,7 +308,8 @@ class _AnyJson(_Codec):
 _EXAMPLES = {
     "process": '[{"name": "受理", "description": "…"}]',
     "places": '[{"name": "政务服务中心", "address": "…", "hours": "…"}]',
-    "special_procedures": '[{"name": "公示", "limit": 5, "counted": false}]',
+    "special_procedures": '[{"kind": "publicity", "name": "公示", "limit": 5, "counted": false}]',
+    "tolerated_missing": '{"allowed": true, "materials": ["材料编码"], "deadline": 5}',
     "faq": '[{"question": "…", "answer": "…"}]',
     "options": '[{"value": "yes", "label": "是"}]',
 }
@@ -303,6 +331,8 @@ def _codec_for(name: str, type_: Any) -> _Codec:
         return _JsonList(type_, _EXAMPLES.get(name, "[{…}]"))
     if type(None) in args and any(get_origin(a) is dict for a in args):
         return _Rule()
+    if isinstance(type_, type) and issubclass(type_, msgspec.Struct):
+        return _Object(type_, _EXAMPLES.get(name, "{…}"))
     return _AnyJson(type_)
 
 
@@ -331,6 +361,7 @@ LABELS: dict[str, str] = {
     "online_depth": "网办深度", "trips": "到现场次数", "appointment": "支持预约",
     "online_payment": "网上支付", "quantity_limit": "数量限制", "intermediary_services": "中介服务",
     "special_procedures": "特别程序", "faq": "常见问题", "popularity": "热度",
+    "tolerated_missing": "容缺受理", "joint_departments": "并联审批部门",
     # 问题 / 情形 / 材料
     "text": "问题", "datatype": "问题类型", "required": "必填", "help": "填写说明", "options": "选项",
     "ask_if": "提问条件", "rule": "适用条件", "original_count": "原件份数", "copy_count": "复印件份数",
@@ -338,8 +369,10 @@ LABELS: dict[str, str] = {
     "issuing_body": "出具单位", "source": "材料来源", "certificate_type": "证照类型",
     "template_url": "空白表格", "sample_url": "示例样表", "accepted_types": "可上传格式",
     "max_size_mb": "大小上限（MB）",
+    # 流程
+    "role": "办理角色", "owner": "承办窗口或部门", "limit": "环节时限（工作日）",
     # fields validate_document names that are whole child sheets, not columns
-    "questions": "问题", "situations": "办理情形", "materials": "材料清单",
+    "questions": "问题", "situations": "办理情形", "materials": "材料清单", "flow": "办理环节",
 }
 SHEET_LABELS: dict[str, dict[str, str]] = {  # where the shared label would be ambiguous
     "部门": {"code": "部门编码", "name": "部门名称"},
@@ -350,11 +383,12 @@ SHEET_LABELS: dict[str, dict[str, str]] = {  # where the shared label would be a
     "问题": {"code": "问题编码"},
     "情形": {"code": "情形编码", "name": "情形名称", "promised_limit": "情形承诺时限"},
     "材料": {"code": "材料编码", "name": "材料名称", "required": "必须提交"},
+    "流程": {"code": "环节编码", "name": "环节名称"},
 }
 _WIDE = {"summary", "conditions", "legal_basis", "description", "text", "help", "fee_standard",
          "fee_basis", "legal_limit_note", "promised_limit_note", "address", "quantity_limit",
          "intermediary_services", "name", "result_name", "issuing_body", "location"}
-_CHILDREN = {"questions", "situations", "materials"}  # fields that are sheets of their own
+_CHILDREN = {"questions", "situations", "materials", "flow"}  # fields that are sheets of their own
 
 
 @dataclass(frozen=True)
@@ -424,15 +458,18 @@ SHEETS: tuple[_Sheet, ...] = (
     _sheet("问题", "questions", QuestionDoc, ("item",)),
     _sheet("情形", "situations", SituationDoc, ("item",)),
     _sheet("材料", "materials", MaterialDoc, ("item", "situation")),
+    _sheet("流程", "flow", FlowStepDoc, ("item",)),
 )
 _BY_ATTR = {s.attr: s for s in SHEETS}
 
 _README = (
     "本工作簿为服务事项目录的导入/导出格式。",
     "第一行为表头，格式为“中文名 字段名”，导入时按字段名识别，可调整列的顺序；非必需的列可以删除。",
-    "“问题”“情形”“材料”表通过“事项实施编码”“情形编码”与“事项”表关联，行的先后顺序即目录中的顺序。",
+    "“问题”“情形”“材料”“流程”表通过“事项实施编码”“情形编码”与“事项”表关联，行的先后顺序即目录中的顺序。",
+    "“流程”表列出事项的办理环节（accept 受理 → initial_review 初审 → review 审查 → decide 决定 → deliver 送达），"
+    "办理角色为 clerk / officer / approver，时限以工作日计；事项没有流程行时按默认流程办理。",
     "多项内容（服务对象、关键词、送达方式、办理形式、可上传格式、一件事包含的事项）每行填写一项。",
-    "办理流程、办理地点、特别程序、常见问题、选项为 JSON 列表，每个元素占一行。",
+    "办理流程、办理地点、特别程序、常见问题、选项为 JSON 列表，每个元素占一行；容缺受理为 JSON 对象，留空表示不允许。",
     "适用条件、提交条件、提问条件为 JSON 对象，例如 {\"q\": \"agent\", \"eq\": \"yes\"}；留空表示无条件。",
     "是/否 列填写 TRUE/FALSE 或 是/否。导入时会一次性报告全部问题，全部修正后才会导入。",
 )
@@ -447,6 +484,8 @@ def _rows(doc: CatalogDocument, sheet: _Sheet) -> Iterator[tuple[tuple[str, ...]
         return (((i.code,), q) for i in doc.items for q in i.questions)
     if sheet.attr == "situations":
         return (((i.code,), s) for i in doc.items for s in i.situations)
+    if sheet.attr == "flow":
+        return (((i.code,), f) for i in doc.items for f in i.flow)
     if sheet.attr == "materials":
         return (((i.code, s.code), m) for i in doc.items for s in i.situations for m in s.materials)
     return (((), x) for x in getattr(doc, sheet.attr))
@@ -457,6 +496,8 @@ def _count(doc: CatalogDocument, sheet: _Sheet) -> int:
         return sum(len(i.questions) for i in doc.items)
     if sheet.attr == "situations":
         return sum(len(i.situations) for i in doc.items)
+    if sheet.attr == "flow":
+        return sum(len(i.flow) for i in doc.items)
     if sheet.attr == "materials":
         return sum(len(s.materials) for i in doc.items for s in i.situations)
     return len(getattr(doc, sheet.attr))
@@ -684,7 +725,7 @@ def _assemble(reader: _Reader, rows: dict[str, list[_Row]]) -> tuple[CatalogDocu
         for row in rows[attr]:
             obj = reader.build(sheet, row)
             if attr == "items":
-                obj.questions, obj.situations = [], []
+                obj.questions, obj.situations, obj.flow = [], [], []
             top[attr].append(obj)
             locations[f"{attr}[{row.code}]"] = (sheet.name, row.number)
     items = {i.code: i for i in top["items"]}
@@ -696,7 +737,7 @@ def _assemble(reader: _Reader, rows: dict[str, list[_Row]]) -> tuple[CatalogDocu
                                 f"指向的事项“{row.parents[0]}”在「事项」表中不存在")
         return item
 
-    for attr in ("questions", "situations"):
+    for attr in ("questions", "situations", "flow"):
         sheet = _BY_ATTR[attr]
         for row in rows[attr]:
             item = parent_item(sheet, row)

@@ -130,7 +130,9 @@ class ServiceItemVersion(Model):
     online_payment = fields.BooleanField(default=False)
     quantity_limit = fields.TextField(default="")
     intermediary_services = fields.TextField(default="")
-    special_procedures = fields.JSONField(default=list)  # [{name, limit, counted, basis}]
+    special_procedures = fields.JSONField(default=list)  # [{kind, name, limit, counted, basis}]
+    tolerated_missing = fields.JSONField(default=dict)  # 容缺受理 {allowed, materials, deadline}
+    joint_departments = fields.JSONField(default=list)  # 并联审批: department codes
     faq = fields.JSONField(default=list)  # [{question, answer}]
     created_at = fields.DatetimeField(auto_now_add=True)
     published_at = fields.DatetimeField(null=True)
@@ -214,6 +216,26 @@ class MaterialRequirement(Model):
         table = "material_requirement"
         unique_together = (("situation", "code"),)
         indexes = (Index(fields=("version_id",), name="ix_material_version"),)
+
+
+class FlowStep(Model):
+    """One step of a version's declared flow (办理环节), in order. A version without steps follows
+    the default flow (catalog/flows.py)."""
+
+    id = fields.IntField(primary_key=True)
+    version: fields.ForeignKeyRelation[ServiceItemVersion] = fields.ForeignKeyField(
+        "models.ServiceItemVersion", related_name="flow_steps", on_delete=fields.CASCADE
+    )
+    code = fields.CharField(max_length=20)  # accept | initial_review | review | decide | deliver
+    name = fields.CharField(max_length=100, default="")
+    role = fields.CharField(max_length=20)  # clerk | officer | approver
+    owner = fields.CharField(max_length=32, default="")  # window code (clerk) or department code
+    limit = fields.IntField(default=0, source_field="time_limit")  # working days ("limit" is SQL)
+    sort_order = fields.IntField(default=0)
+
+    class Meta:
+        table = "flow_step"
+        unique_together = (("version", "code"),)
 
 
 class LifeEvent(Model):

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from api.catalog.document import ItemDoc, Problem
+from api.catalog.flows import FlowStepDoc
 
 
 class Out(msgspec.Struct, kw_only=True):
@@ -166,10 +167,29 @@ class FaqOut(Out):
 
 
 class SpecialProcedureOut(Out):
+    kind: str
+    kind_name: str
     name: str
     limit: int
     counted: bool
     basis: str
+
+
+class FlowStepOut(Out):
+    """One step a case goes through (办理环节), with its time limit in working days."""
+
+    code: str
+    name: str
+    role_name: str  # who acts, in Chinese (窗口人员 / 承办人员 / 审批人员)
+    owner_name: str  # the window or department that acts; empty when no window is named
+    limit: int  # working days; 0 = the same day
+
+
+class ToleratedMissingOut(Out):
+    """容缺受理: these materials may be made up within ``deadline`` working days after acceptance."""
+
+    materials: list[str]  # material codes, as in the situations' lists
+    deadline: int
 
 
 class WindowOut(Out):
@@ -240,6 +260,9 @@ class ItemGuide(ItemHead):
     quantity_limit: str
     intermediary_services: str
     special_procedures: list[SpecialProcedureOut]
+    flow: list[FlowStepOut]  # declared, or the default flow
+    tolerated_missing: ToleratedMissingOut | None  # null: 容缺受理 not allowed
+    joint_departments: list[DepartmentRef]  # 并联审批
     faq: list[FaqOut]
     questions: list[QuestionOut]
     situations: list[SituationOut]
@@ -309,7 +332,8 @@ class AdminItemOut(msgspec.Struct):
 class DraftOut(msgspec.Struct):
     number: int
     created_at: dt.datetime
-    item: ItemDoc
+    item: ItemDoc  # item.flow: the steps the draft declares (none: the default flow)
+    flow: list[FlowStepDoc]  # the steps a case would go through: declared or default, owners filled in
 
 
 class ValidationOut(msgspec.Struct):

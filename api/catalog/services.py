@@ -21,6 +21,7 @@ from api.catalog.document import (
     CatalogDocument,
     CertificateTypeDoc,
     DepartmentDoc,
+    FlowStepDoc,
     ItemDoc,
     KnownCodes,
     LifeEventDoc,
@@ -35,6 +36,7 @@ from api.catalog.models import (
     CatalogState,
     CertificateType,
     Department,
+    FlowStep,
     LifeEvent,
     LifeEventItem,
     MaterialRequirement,
@@ -55,7 +57,7 @@ _VERSION_FIELDS = (
     "charges", "fee_standard", "fee_basis", "result_name", "result_certificate_type", "delivery_ways",
     "handling_forms", "places", "consult_phone", "complaint_phone", "online_depth", "trips",
     "appointment", "online_payment", "quantity_limit", "intermediary_services", "special_procedures",
-    "faq",
+    "tolerated_missing", "joint_departments", "faq",
 )
 _QUESTION_FIELDS = ("code", "text", "help", "datatype", "required", "options", "ask_if")
 _SITUATION_FIELDS = ("code", "name", "description", "rule", "promised_limit", "fee_standard")
@@ -64,6 +66,7 @@ _MATERIAL_FIELDS = (
     "electronic_accepted", "bring_original", "issuing_body", "source", "certificate_type",
     "template_url", "sample_url", "accepted_types", "max_size_mb",
 )
+_FLOW_FIELDS = ("code", "name", "role", "owner", "limit")
 _CHUNK = 500
 
 
@@ -129,7 +132,12 @@ async def _load_versions(query: Any, conn: BaseDBAsyncClient | None) -> list[tup
     questions: dict[int, list[QuestionDoc]] = defaultdict(list)
     situations: dict[int, list[tuple[int, SituationDoc]]] = defaultdict(list)
     materials: dict[int, list[MaterialDoc]] = defaultdict(list)
+    flows: dict[int, list[FlowStepDoc]] = defaultdict(list)
     for ids in _chunks(version_ids):
+        for f in await FlowStep.filter(version_id__in=ids).using_db(conn).order_by(
+            "version_id", "sort_order", "id"
+        ).values("version_id", *_FLOW_FIELDS):
+            flows[f.pop("version_id")].append(msgspec.convert(f, FlowStepDoc))
         for q in await Question.filter(version_id__in=ids).using_db(conn).order_by(
             "version_id", "sort_order", "id"
         ).values("version_id", *_QUESTION_FIELDS):
@@ -156,6 +164,7 @@ async def _load_versions(query: Any, conn: BaseDBAsyncClient | None) -> list[tup
                 "window": r["window__code"] or "",
                 "popularity": r["item__popularity"],
                 "questions": questions.get(vid, []),
+                "flow": flows.get(vid, []),
                 "situations": [
                     msgspec.structs.replace(s, materials=materials.get(sid, [])) for sid, s in situations[vid]
                 ],
@@ -247,14 +256,19 @@ def version_values(doc: ItemDoc, window_id: int | None) -> dict[str, Any]:
 
 
 async def write_version_content(versions: list[tuple[int, ItemDoc]], conn: BaseDBAsyncClient) -> None:
-    """Insert the questions, situations and materials of versions that have none yet.
+    """Insert the questions, situations, materials and flow steps of versions that have none yet.
 
     Shared by import (many versions per batch) and the administration API (one draft at a time),
     so both write a version's content exactly the same way.
     """
     questions: list[Question] = []
     situations: list[Situation] = []
+    steps: list[FlowStep] = []
     for vid, d in versions:
+        steps += [
+            FlowStep(version_id=vid, sort_order=i, **{f: _plain(getattr(s, f)) for f in _FLOW_FIELDS})
+            for i, s in enumerate(d.flow)
+        ]
         questions += [
             Question(version_id=vid, sort_order=i, **{f: _plain(getattr(q, f)) for f in _QUESTION_FIELDS})
             for i, q in enumerate(d.questions)
@@ -264,6 +278,7 @@ async def write_version_content(versions: list[tuple[int, ItemDoc]], conn: BaseD
             for i, s in enumerate(d.situations)
         ]
     await Question.bulk_create(questions, using_db=conn)
+    await FlowStep.bulk_create(steps, using_db=conn)
     await Situation.bulk_create(situations, using_db=conn)
     situation_ids = {
         (r["version_id"], r["code"]): r["id"]
