@@ -7,7 +7,7 @@ existing rows are filled ({} = 容缺 not allowed, [] = no joint departments); T
 them itself.
 
 Revision ID: 0009_flows
-Revises: 0006_bigint_ids
+Revises: 0008_calendar
 Create Date: 2026-12-04
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 from alembic import op
 
 revision: str = "0009_flows"
-down_revision: str | None = "0006_bigint_ids"
+down_revision: str | None = "0008_calendar"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
