@@ -316,8 +316,9 @@ async def test_verification_answers_without_personal_data(client: AsyncClient, a
         wrong_type = await anyone.get(VERIFY, params={"type": "business_license", "number": valid.number,
                                                       "code": valid_code})
         malformed = await anyone.get(VERIFY, params={"type": "x", "number": "<>", "code": "y"})
-        assert {x.status_code for x in (wrong_code, wrong_number, wrong_type, malformed)} == {404}
-        assert wrong_code.content == wrong_number.content == wrong_type.content == malformed.content
+        nul = await anyone.get(VERIFY, params={"type": "a\x00", "number": "T\x00", "code": "１２３４５６７８"})
+        assert {x.status_code for x in (wrong_code, wrong_number, wrong_type, malformed, nul)} == {404}
+        assert wrong_code.content == wrong_number.content == wrong_type.content == malformed.content == nul.content
         assert wrong_code.json()["message"]
 
 

@@ -15,7 +15,10 @@ import hashlib
 import hmac
 import re
 
-CODE_RE = re.compile(r"\d{8}")
+# ASCII digits only (\d also matches full-width and other scripts' digits). What a lookup may be
+# asked for is checked before any query: PostgreSQL refuses some text (NUL) with an error.
+CODE_RE = re.compile(r"[0-9]{8}")
+TYPE_RE = re.compile(r"[^\x00-\x1f\x7f]{1,64}")  # the catalog does not restrict type codes further
 NUMBER_RE = re.compile(r"[0-9A-Za-z\u4e00-\u9fff()（）\-_/.·]{1,64}")
 
 VALID, REVOKED = "valid", "revoked"  # stored statuses

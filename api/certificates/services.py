@@ -396,7 +396,7 @@ async def verify(type_code: str, number: str, code: str, secret: str) -> Certifi
     and a wrong code take the same path and give the same answer."""
     cert = None
     well_formed = (codes.CODE_RE.fullmatch(code or "") and codes.NUMBER_RE.fullmatch(number or "")
-                   and 0 < len(type_code or "") <= 64)
+                   and codes.TYPE_RE.fullmatch(type_code or ""))
     if well_formed:
         cert = await Certificate.filter(type_code=type_code, number=number).first()
     expected = cert.check_code_hash if cert is not None else None
