@@ -182,6 +182,19 @@ def _valid_on(today: dt.date) -> Q:
     return Q(status=VALID, valid_from__lte=today) & (Q(valid_until__isnull=True) | Q(valid_until__gte=today))
 
 
+async def _holders(conn: BaseDBAsyncClient | None, citizen_id: int, enterprise_id: int | None) -> set[tuple[str, str]]:
+    """(holder, kind) whose certificates a case of this citizen for this enterprise may use."""
+    holders: set[tuple[str, str]] = set()
+    id_number = await _using(Citizen.filter(id=citizen_id), conn).first().values_list("id_number", flat=True)
+    if id_number:
+        holders.add((str(id_number), PERSON))
+    if enterprise_id is not None:
+        uscc = await _using(Enterprise.filter(id=enterprise_id), conn).first().values_list("uscc", flat=True)
+        if uscc:
+            holders.add((str(uscc), ENTERPRISE))
+    return holders
+
+
 async def held_types(conn: BaseDBAsyncClient | None, citizen_id: int, enterprise_id: int | None,
                      today: dt.date | None = None) -> dict[str, Certificate]:
     """The certificates valid ``today`` that a case of this citizen (for this enterprise, if any)
@@ -189,17 +202,11 @@ async def held_types(conn: BaseDBAsyncClient | None, citizen_id: int, enterprise
     credit code. An enterprise's certificate wins over a person's of the same type; among one
     holder's, the most recently valid one."""
     today = today or today_in_china()
-    holders: list[Q] = []
-    id_number = await _using(Citizen.filter(id=citizen_id), conn).first().values_list("id_number", flat=True)
-    if id_number:
-        holders.append(Q(holder=str(id_number), holder_kind=PERSON))
-    if enterprise_id is not None:
-        uscc = await _using(Enterprise.filter(id=enterprise_id), conn).first().values_list("uscc", flat=True)
-        if uscc:
-            holders.append(Q(holder=str(uscc), holder_kind=ENTERPRISE))
+    holders = await _holders(conn, citizen_id, enterprise_id)
     if not holders:
         return {}
-    rows = await _using(Certificate.filter(Q(*holders, join_type=Q.OR)).filter(_valid_on(today)), conn)
+    either = Q(*(Q(holder=holder, holder_kind=kind) for holder, kind in holders), join_type=Q.OR)
+    rows = await _using(Certificate.filter(either).filter(_valid_on(today)), conn)
     best: dict[str, Certificate] = {}
     for cert in sorted(rows, key=lambda c: (c.holder_kind == ENTERPRISE, c.valid_from, c.issued_at, c.id)):
         best[cert.type_code] = cert  # later (preferred) ones replace earlier ones
@@ -275,20 +282,6 @@ async def spare_materials(conn: BaseDBAsyncClient, case_id: int, actor: str, *, 
     return spared
 
 
-async def _case_holders(conn: BaseDBAsyncClient | None, case: Case) -> set[tuple[str, str]]:
-    holders: set[tuple[str, str]] = set()
-    id_number = await _using(Citizen.filter(id=case.applicant_id), conn).first().values_list(  # type: ignore[attr-defined]
-        "id_number", flat=True)
-    if id_number:
-        holders.add((str(id_number), PERSON))
-    if case.enterprise_id is not None:  # type: ignore[attr-defined]
-        uscc = await _using(Enterprise.filter(id=case.enterprise_id), conn).first().values_list(  # type: ignore[attr-defined]
-            "uscc", flat=True)
-        if uscc:
-            holders.add((str(uscc), ENTERPRISE))
-    return holders
-
-
 async def read_certificate(principal: Principal, certificate_id: int, case_id: int, purpose: str,
                            *, now: dt.datetime | None = None) -> Certificate:
     """A staff member reads a certificate for a submitted case; the read is logged for its holder.
@@ -304,7 +297,8 @@ async def read_certificate(principal: Principal, certificate_id: int, case_id: i
     async with in_transaction() as conn:
         case = await Case.filter(id=case_id).exclude(state=DRAFT).using_db(conn).first()
         cert = await Certificate.filter(id=certificate_id).using_db(conn).first()
-        if case is None or cert is None or (cert.holder, cert.holder_kind) not in await _case_holders(conn, case):
+        if case is None or cert is None or (cert.holder, cert.holder_kind) not in await _holders(
+                conn, case.applicant_id, case.enterprise_id):  # type: ignore[attr-defined]
             raise _not_found(certificate_id)
         label = await actor_label(conn, principal.subject)
         await _log(conn, cert, principal.subject, label, principal.department or None, case.id, purpose, now or _now())
