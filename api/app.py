@@ -17,6 +17,7 @@ from api.cases.controllers import CaseController, TrackController
 from api.catalog.admin_controllers import AdminItemController, AdminOrganisationController
 from api.catalog.cache import CatalogCache
 from api.catalog.controllers import CatalogController
+from api.certificates.controllers import CertificateController
 from api.core.access import OPENAPI_PATH, check_access_rules
 from api.core.bounds import bound_path_ids, check_path_id_bounds
 from api.core.db import close_orm, init_orm
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     # audit is below identity, so its controller cannot import the role guard: it is attached here
     handlers.append(Router("/", route_handlers=[AdminAuditController], guards=[require_roles]))
     handlers += [CaseController, TrackController, UploadController, WorkflowController, WorkbenchController]
+    handlers += [CertificateController]
     if not settings.production:
         handlers.append(DevController)
 

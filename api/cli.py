@@ -128,6 +128,10 @@ def seed(demo: bool, synthetic: int | None, if_empty: bool) -> None:
 
         doc = synthetic_document(synthetic or 0)
     asyncio.run(_import(settings, doc, "importing"))
+    if demo:  # demo citizens and the certificates the platform fetches for them
+        from api.certificates.demo import seed_demo
+
+        asyncio.run(seed_demo(settings, console.print))
 
 
 def _read(path: Path) -> object:

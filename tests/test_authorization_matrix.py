@@ -76,6 +76,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/life-events"): "public",
     ("GET", "/api/v1/life-events/{code}"): "public",
     ("GET", "/api/v1/track"): "public",  # by query code, which is the secret
+    ("GET", "/api/v1/certificates/verify"): "public",  # by check code, which is the secret
     # Signing in and out.
     ("POST", "/api/v1/auth/otp"): "public",
     ("POST", "/api/v1/auth/token"): "public",
@@ -87,6 +88,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/me"): "signed_in",
     ("PUT", "/api/v1/me/profile"): "citizens",
     ("POST", "/api/v1/me/enterprises"): "citizens",
+    ("GET", "/api/v1/me/certificates"): "citizens",
+    ("GET", "/api/v1/me/data-access"): "citizens",
     # A citizen's own cases.
     ("GET", "/api/v1/cases"): "citizens",
     ("POST", "/api/v1/cases"): "citizens",

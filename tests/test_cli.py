@@ -20,6 +20,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     done = zhengwu("seed", "--demo", env=env)
     assert done.returncode == 0, done.stderr
     assert "imported" in done.stderr
+    assert "13800138000" in done.stderr and "issued business_license" in done.stderr  # demo certificates
     return env
 
 

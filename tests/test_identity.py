@@ -11,7 +11,7 @@ from httpx import AsyncClient
 from litestar import Litestar
 
 from api.core.errors import InvalidInput
-from api.identity.ids import mask_id_number, mask_phone
+from api.identity.ids import mask_id_number, mask_name, mask_phone
 from api.identity.models import Citizen, OtpCode, Staff
 from api.identity.services import create_staff
 from api.identity.tokens import AUDIENCE, TokenService
@@ -25,6 +25,7 @@ def test_identifiers_are_masked() -> None:
     # Validation of the numbers themselves: tests/test_ids.py.
     assert mask_id_number("511902199001011234") == "511902********1234"
     assert mask_phone("13800138000") == "138****8000"
+    assert (mask_name("张三"), mask_name("欧阳娜娜"), mask_name("李"), mask_name("")) == ("张*", "欧***", "*", "")
 
 
 async def test_sign_in_with_a_phone_code(client: AsyncClient, app: Litestar) -> None:

@@ -118,6 +118,10 @@ class CaseMaterial(Model):
     mime = fields.CharField(max_length=100, default="")
     sha256 = fields.CharField(max_length=64, default="")
     attached_at = fields.DatetimeField(null=True)
+    # the certificate the platform fetched instead (status spared, see api.certificates.services)
+    certificate = fields.ForeignKeyField(
+        "models.Certificate", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
 
     class Meta:
         table = "case_material"

@@ -46,6 +46,7 @@ from api.catalog.document import ItemDoc
 from api.catalog.material_list import AnswerError, material_list_for_version
 from api.catalog.models import ServiceItemVersion, Window
 from api.catalog.schemas import ItemGuide, MaterialListOut
+from api.certificates.services import spare_materials
 from api.core.bounds import DbId
 from api.core.errors import Conflict, InvalidInput, NotFound, RuleViolation, Unavailable
 from api.identity.models import EnterpriseMember
@@ -266,6 +267,7 @@ async def create_draft(
         )
         for spec in _materials_from(listing):
             await CaseMaterial.create(case_id=case.id, **spec, using_db=conn)
+        await spare_materials(conn, case.id, principal.subject, now=now)
     return case
 
 
@@ -308,6 +310,7 @@ async def update_draft(
                     await old.save(using_db=conn)
             if existing:
                 await CaseMaterial.filter(id__in=[m.id for m in existing.values()]).using_db(conn).delete()
+            await spare_materials(conn, case.id, principal.subject, now=now)
         case.expires_at = now + (ttl or DEFAULT_DRAFT_TTL)  # touching a draft keeps it
         await case.save(using_db=conn)
     return case

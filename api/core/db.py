@@ -23,6 +23,7 @@ from api.core.settings import PROJECT_ROOT
 MODEL_MODULES: list[str] = [
     "api.catalog.models", "api.identity.models", "api.audit.models", "api.cases.models", "api.uploads.models",
     "api.workflow.models",
+    "api.certificates.models",
 ]
 
 

@@ -118,6 +118,12 @@ def mask_id_number(number: str) -> str:
     return f"{number[:6]}{'*' * (len(number) - 10)}{number[-4:]}" if len(number) >= 10 else "*" * len(number)
 
 
+def mask_name(name: str) -> str:
+    """张三 → 张*, 欧阳娜娜 → 欧***: the first character only (a person shown to other people)."""
+    name = name.strip()
+    return f"{name[0]}{'*' * (len(name) - 1)}" if len(name) > 1 else "*" * len(name)
+
+
 def mask_phone(phone: str) -> str:
     """138****8000"""
     return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 7 else "*" * len(phone)
