@@ -30,9 +30,11 @@ from api.certificates import demo as demo_certificates
 from api.certificates import services
 from api.certificates.models import Certificate, CertificateAccess
 from api.core.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from api.identity.models import Enterprise
 from api.identity.principal import Principal
-from api.identity.services import create_staff
+from api.identity.services import confirm_identity, confirm_membership, create_staff
 from tests.identity_helpers import STAFF_PASSWORD, bearer, citizen_tokens
+from tests.test_cases import principal_of
 
 CASES = "/api/v1/cases"
 VERIFY = "/api/v1/certificates/verify"
@@ -82,7 +84,16 @@ async def verified_citizen(client: AsyncClient, app: Litestar, name: str = "李�
     id_number = new_id_number()
     r = await client.put("/api/v1/me/profile", json={"name": name, "id_number": id_number}, headers=bearer(tokens))
     assert r.status_code == 200, r.text
+    await confirm_identity(principal_of(app, tokens).id)  # as a window does with the ID card in hand
     return tokens, id_number
+
+
+async def bound(client: AsyncClient, app: Litestar, tokens: dict, uscc: str, role: str) -> None:
+    r = await client.post("/api/v1/me/enterprises", json={"uscc": uscc, "name": "巴中测试有限公司", "role": role},
+                          headers=bearer(tokens))
+    assert r.status_code == 201, r.text
+    enterprise = await Enterprise.get(uscc=uscc)
+    await confirm_membership(principal_of(app, tokens).id, enterprise.id)
 
 
 async def draft(client: AsyncClient, tokens: dict, item: str = BIRTH, answers: dict | None = None,
@@ -182,9 +193,7 @@ async def test_expired_revoked_or_not_yet_valid_certificates_spare_nothing(clien
 async def test_an_enterprise_certificate_spares_only_the_enterprises_cases(client: AsyncClient, app: Litestar) -> None:
     tokens, _ = await verified_citizen(client, app, "王企业")
     uscc = new_uscc()
-    r = await client.post("/api/v1/me/enterprises", json={"uscc": uscc, "name": "巴中测试有限公司",
-                                                           "role": "legal_representative"}, headers=bearer(tokens))
-    assert r.status_code == 201, r.text
+    await bound(client, app, tokens, uscc, "legal_representative")
     licence, _ = await issue(app, uscc, "business_license", number=uscc, issuing_department="SCJGJ")
     answers = {"change": ["name"], "agent": "no"}
     for_company = await draft(client, tokens, CHANGE, answers, enterprise_uscc=uscc)
@@ -197,13 +206,29 @@ async def test_an_enterprise_certificate_spares_only_the_enterprises_cases(clien
 
     # Another member of the enterprise sees the use, by a masked name.
     other, _ = await verified_citizen(client, app, "赵经办")
-    r = await client.post("/api/v1/me/enterprises", json={"uscc": uscc, "name": "巴中测试有限公司", "role": "agent"},
-                          headers=bearer(other))
-    assert r.status_code == 201, r.text
+    await bound(client, app, other, uscc, "agent")
     seen = (await accesses(client, other))["items"]
     assert [e["who"] for e in seen] == ["申请人 王**"]
     mine = (await client.get("/api/v1/me/certificates", headers=bearer(other))).json()["items"]
     assert [(c["type_name"], c["holder"], c["holder_kind"]) for c in mine] == [("营业执照", uscc, "enterprise")]
+
+
+async def test_a_declared_number_alone_fetches_nothing(client: AsyncClient, app: Litestar) -> None:
+    """Typing someone else's ID number (or binding their company) must not show their certificates
+    nor spare them: only a holder a trusted party confirmed is fetched for."""
+    owner, id_number = await verified_citizen(client, app)
+    await issue(app, id_number)
+    impostor = await citizen_tokens(client, app)
+    r = await client.put("/api/v1/me/profile", json={"name": "冒名者", "id_number": id_number},
+                         headers=bearer(impostor))
+    assert r.status_code == 200
+    assert (await client.get("/api/v1/me/certificates", headers=bearer(impostor))).json()["items"] == []
+    assert material(await draft(client, impostor), "parent_household")["status"] == "missing"
+    assert material(await draft(client, owner), "parent_household")["status"] == "spared"
+    # Changing one's number clears the confirmation.
+    r = await client.put("/api/v1/me/profile", json={"name": "李测试", "id_number": new_id_number()},
+                         headers=bearer(owner))
+    assert (await client.get("/api/v1/me/certificates", headers=bearer(owner))).json()["items"] == []
 
 
 # --------------------------------------------------------------------------- the holder's views

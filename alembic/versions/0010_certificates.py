@@ -61,6 +61,9 @@ def upgrade() -> None:
         **KW,
     )
     op.create_index("ix_certificate_access_cert", "certificate_access", ["certificate_id", "at"])
+    # Certificates are fetched only for holders a trusted party confirmed (a declared number proves nothing).
+    op.add_column("citizen", sa.Column("identity_checked_at", TIMESTAMP, nullable=True))
+    op.add_column("enterprise_member", sa.Column("checked_at", TIMESTAMP, nullable=True))
     if op.get_bind().dialect.name == "sqlite":
         # SQLite adds a nullable column with an inline REFERENCES clause in place, which Alembic
         # cannot say without rebuilding the table (and case_material is large).
@@ -76,3 +79,7 @@ def downgrade() -> None:
         batch.drop_column("certificate_id")
     op.drop_table("certificate_access")
     op.drop_table("certificate")
+    with op.batch_alter_table("enterprise_member") as batch:
+        batch.drop_column("checked_at")
+    with op.batch_alter_table("citizen") as batch:
+        batch.drop_column("identity_checked_at")

@@ -59,9 +59,10 @@ CERTIFICATES: list[dict[str, Any]] = [
 async def _person(person: DemoPerson) -> Citizen:
     citizen, _ = await Citizen.get_or_create(phone=person.phone)
     if not citizen.id_number:  # a tester's own profile is kept
+        now = dt.datetime.now(dt.UTC)
         citizen.name, citizen.id_number = person.name, person.id_number
-        citizen.verified_at = dt.datetime.now(dt.UTC)
-        await citizen.save(update_fields=["name", "id_number", "verified_at"])
+        citizen.verified_at = citizen.identity_checked_at = now  # as if checked at a window
+        await citizen.save(update_fields=["name", "id_number", "verified_at", "identity_checked_at"])
     return citizen
 
 
@@ -72,7 +73,8 @@ async def issue_demo_certificates(secret: str) -> list[str]:
     company, _ = await Enterprise.get_or_create(
         uscc=COMPANY_USCC, defaults={"name": COMPANY_NAME, "legal_representative": WANG_FANG.name})
     await EnterpriseMember.get_or_create(enterprise_id=company.id, citizen_id=wang.id,
-                                         defaults={"role": "legal_representative"})
+                                         defaults={"role": "legal_representative",
+                                                   "checked_at": dt.datetime.now(dt.UTC)})
     lines = [f"demo citizens: {LI_MING.name} {LI_MING.phone}, {WANG_FANG.name} {WANG_FANG.phone}",
              f"demo enterprise: {COMPANY_NAME} {COMPANY_USCC}"]
     for spec in CERTIFICATES:

@@ -47,7 +47,7 @@ from api.certificates.models import Certificate, CertificateAccess
 from api.core.bounds import DbId
 from api.core.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from api.identity.ids import id_number_problem, mask_id_number, mask_name, mask_phone, uscc_problem
-from api.identity.models import Citizen, Enterprise, EnterpriseMember, Staff
+from api.identity.models import Citizen, EnterpriseMember, Staff
 from api.identity.principal import Principal
 from api.workflow.deadlines import china_day
 
@@ -185,11 +185,15 @@ def _valid_on(today: dt.date) -> Q:
 async def _holders(conn: BaseDBAsyncClient | None, citizen_id: int, enterprise_id: int | None) -> set[tuple[str, str]]:
     """(holder, kind) whose certificates a case of this citizen for this enterprise may use."""
     holders: set[tuple[str, str]] = set()
-    id_number = await _using(Citizen.filter(id=citizen_id), conn).first().values_list("id_number", flat=True)
+    # Only confirmed holders: a declared ID number or a self-made membership proves nothing.
+    id_number = await _using(Citizen.filter(id=citizen_id, identity_checked_at__isnull=False), conn).first() \
+        .values_list("id_number", flat=True)
     if id_number:
         holders.add((str(id_number), PERSON))
     if enterprise_id is not None:
-        uscc = await _using(Enterprise.filter(id=enterprise_id), conn).first().values_list("uscc", flat=True)
+        uscc = await _using(EnterpriseMember.filter(
+            citizen_id=citizen_id, enterprise_id=enterprise_id, checked_at__isnull=False), conn).first() \
+            .values_list("enterprise__uscc", flat=True)
         if uscc:
             holders.add((str(uscc), ENTERPRISE))
     return holders
@@ -310,9 +314,10 @@ async def read_certificate(principal: Principal, certificate_id: int, case_id: i
 
 async def _my_holders(citizen_id: int) -> Q | None:
     """Certificates held by the citizen (their real-name ID number) or their enterprises."""
-    id_number = await Citizen.filter(id=citizen_id).first().values_list("id_number", flat=True)
-    usccs = [str(u) for u in await EnterpriseMember.filter(citizen_id=citizen_id).values_list(
-        "enterprise__uscc", flat=True)]
+    id_number = await Citizen.filter(id=citizen_id, identity_checked_at__isnull=False).first().values_list(
+        "id_number", flat=True)
+    usccs = [str(u) for u in await EnterpriseMember.filter(citizen_id=citizen_id, checked_at__isnull=False)
+             .values_list("enterprise__uscc", flat=True)]
     q: Q | None = None
     if id_number:
         q = Q(holder=str(id_number), holder_kind=PERSON)

@@ -14,7 +14,11 @@ class Citizen(Model):
     phone = fields.CharField(max_length=11, unique=True)
     name = fields.CharField(max_length=50, default="")
     id_number = fields.CharField(max_length=18, default="")  # never logged; masked when shown
-    verified_at = fields.DatetimeField(null=True)
+    verified_at = fields.DatetimeField(null=True)  # when the citizen declared name and number
+    # When a trusted party (a clerk with the ID card in hand, a real-name provider) confirmed that the
+    # number is this person's. Only then does the platform fetch certificates held under it: a declared
+    # number alone would show anyone's household register to whoever typed it. Cleared on any change.
+    identity_checked_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -44,6 +48,9 @@ class EnterpriseMember(Model):
     )
     role = fields.CharField(max_length=20)  # legal_representative | agent
     created_at = fields.DatetimeField(auto_now_add=True)
+    # When a trusted party confirmed the citizen may act for the enterprise (see identity_checked_at):
+    # only then are the enterprise's certificates theirs to see and use.
+    checked_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "enterprise_member"

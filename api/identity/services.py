@@ -348,9 +348,23 @@ async def update_profile(citizen_id: int, name: str, id_number: str) -> Citizen:
     if problem:
         raise InvalidInput(problem.message, problem.detail, "id_number")
     citizen = await Citizen.get(id=citizen_id)
+    if citizen.id_number != id_number:
+        citizen.identity_checked_at = None  # a new number is unconfirmed until checked again
     citizen.name, citizen.id_number, citizen.verified_at = name, id_number, _now()
-    await citizen.save(update_fields=["name", "id_number", "verified_at"])
+    await citizen.save(update_fields=["name", "id_number", "verified_at", "identity_checked_at"])
     return citizen
+
+
+async def confirm_identity(citizen_id: int, at: dt.datetime | None = None) -> None:
+    """A trusted party confirmed the citizen's declared number is theirs (the window's check of the
+    ID card; a real-name provider): from now on the certificates held under it are fetched for them."""
+    await Citizen.filter(id=citizen_id).exclude(id_number="").update(identity_checked_at=at or _now())
+
+
+async def confirm_membership(citizen_id: int, enterprise_id: int, at: dt.datetime | None = None) -> None:
+    """A trusted party confirmed the citizen acts for the enterprise (licence and authorisation seen)."""
+    await EnterpriseMember.filter(citizen_id=citizen_id, enterprise_id=enterprise_id).update(
+        checked_at=at or _now())
 
 
 async def bind_enterprise(citizen_id: int, uscc: str, name: str, role: str) -> tuple[Enterprise, EnterpriseMember]:
