@@ -121,3 +121,15 @@ def mask_id_number(number: str) -> str:
 def mask_phone(phone: str) -> str:
     """138****8000"""
     return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 7 else "*" * len(phone)
+
+
+def mask_name(name: str) -> str:
+    """张*, 张*丰, 欧**锋: keep the first and (from three characters on) the last character of a person's
+    name, for a document others may see (a voucher reached through a tracking link). Enterprises' names
+    are public and are not masked."""
+    name = name.strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return f"{name[0]}*"
+    return f"{name[0]}{'*' * (len(name) - 2)}{name[-1]}"
