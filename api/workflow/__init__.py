@@ -1,3 +1,3 @@
-"""The case workflow: the transition table, the working-day clock, and the one write path for a
-change of a case. ``states`` and ``deadlines`` are pure (any domain may use them); ``services``
-writes, and sits above ``cases``."""
+"""The case workflow: the transition table, the working-day clock, the vouchers (文书), and the one
+write path for a change of a case. ``states``, ``deadlines`` and ``vouchers`` are pure (any domain may
+use them); ``services`` writes, and sits above ``cases``."""

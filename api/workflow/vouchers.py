@@ -456,7 +456,8 @@ def render(voucher: Voucher) -> bytes:
             _materials_table(pdf, voucher.materials, lh, FontFace, TableCellFillMode, WrapMode)
         else:
             _lines(pdf, part, lh)
-    facts = [("受理窗口", voucher.window), ("联系方式", voucher.contact)]
+    decided = isinstance(voucher, ApprovalDecision | DenialDecision)
+    facts = [("办理窗口" if decided else "受理窗口", voucher.window), ("联系方式", voucher.contact)]
     for label, value in facts:
         if value:
             _lines(pdf, f"{label}：{value}", lh)
