@@ -327,10 +327,14 @@ def _appeal(review_body: str, court: str) -> str:
     )
 
 
-def _body(v: Voucher) -> list[str | tuple[str, ...]]:
-    """The body: paragraphs (str) and, for a correction notice, the table of materials (tuple)."""
+#: Where a correction notice's table of materials goes among the body's paragraphs.
+_MATERIALS_TABLE = object()
+
+
+def _body(v: Voucher) -> list[str | object]:
+    """The body: paragraphs, and for a correction notice the table of materials (``_MATERIALS_TABLE``)."""
     applied = f"你（单位）于{_china_date(v.received_on)}提出的{v.item_name}申请（办件编号：{v.case_number}）"
-    parts: list[str | tuple[str, ...]] = []
+    parts: list[str | object] = []
     if isinstance(v, AcceptanceNotice):
         parts.append(
             f"{applied}，经审查，申请材料齐全、符合法定形式。根据《中华人民共和国行政许可法》第三十二条第一款"
@@ -353,10 +357,10 @@ def _body(v: Voucher) -> list[str | tuple[str, ...]]:
             f"{applied}，经审查，申请材料不齐全或者不符合法定形式。根据《中华人民共和国行政许可法》第三十二条"
             f"第一款第（四）项的规定，现一次性告知你需要补正的全部材料（共{len(v.materials)}项）："
         )
-        parts.append(("materials",))
+        parts.append(_MATERIALS_TABLE)
         until = f"请于{_china_date(v.deadline)}前" if v.deadline else "请"
-        parts.append(f"{until}按上述要求一次性补正全部材料。本机关自收到全部补正材料之日起受理；"
-                     "补正期间不计入办理时限。")
+        parts.append(f"{until}按上述要求一次性补正全部材料。补正材料齐全、符合法定形式的，以本机关收到全部"
+                     "补正材料之日为受理日期，办理时限自该日起计算。")
     elif isinstance(v, ApprovalDecision):
         accepted = f"，本机关已于{_china_date(v.accepted_on)}受理" if v.accepted_on else ""
         parts.append(
@@ -380,7 +384,7 @@ def _body(v: Voucher) -> list[str | tuple[str, ...]]:
     return parts
 
 
-def _numbered(reasons: Sequence[str]) -> list[str | tuple[str, ...]]:
+def _numbered(reasons: Sequence[str]) -> list[str]:
     kept = [r.strip() for r in reasons if r.strip()]
     return [f"{i}. {r}" if len(kept) > 1 else r for i, r in enumerate(kept, 1)]
 
@@ -451,11 +455,10 @@ def render(voucher: Voucher) -> bytes:
 
     _lines(pdf, f"{voucher.applicant}：", lh, indent=0, justify=False)
     for part in _body(voucher):
-        if isinstance(part, tuple):
-            assert isinstance(voucher, CorrectionNotice)
-            _materials_table(pdf, voucher.materials, lh, FontFace, TableCellFillMode, WrapMode)
-        else:
+        if isinstance(part, str):
             _lines(pdf, part, lh)
+        elif isinstance(voucher, CorrectionNotice):
+            _materials_table(pdf, voucher.materials, lh, FontFace, TableCellFillMode, WrapMode)
     decided = isinstance(voucher, ApprovalDecision | DenialDecision)
     facts = [("办理窗口" if decided else "受理窗口", voucher.window), ("联系方式", voucher.contact)]
     for label, value in facts:
