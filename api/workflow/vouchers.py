@@ -515,7 +515,7 @@ def _materials_table(pdf: Any, materials: Sequence[MaterialProblem], lh: float, 
             for text, w in ((m.name, widths[1]), (m.problem, widths[2])):
                 row.cell("\n".join(wrap(text.strip(), pdf.get_string_width, w - 2 * pad - 1.0)))
     pdf.set_font("song", "", _BODY_PT)
-    pdf.ln(2)
+    pdf.ln(lh * 0.4)
 
 
 def _signature(pdf: Any, voucher: Voucher, lh: float) -> None:
