@@ -226,6 +226,14 @@ def test_voucher_for_a_case_dates_it_in_china_and_refuses_a_draft() -> None:
                              issued_at=dt.datetime.now(dt.UTC))
 
 
+def test_a_voucher_travels_as_json_with_its_kind() -> None:
+    for kind in vouchers.KINDS:
+        voucher = sample(kind)
+        encoded = msgspec.json.encode(voucher)
+        assert msgspec.json.decode(encoded)["kind"] == kind
+        assert msgspec.json.decode(encoded, type=vouchers.Voucher) == voucher
+
+
 def test_names_are_masked_for_documents_others_may_see() -> None:
     assert [mask_name(n) for n in ("张", "张三", "张三丰", "欧阳修远")] == ["张", "张*", "张*丰", "欧**远"]
 

@@ -47,6 +47,7 @@ __all__ = [
     "TITLES",
     "AcceptanceNotice",
     "ApprovalDecision",
+    "CaseLike",
     "CorrectionNotice",
     "DenialDecision",
     "FontMissing",
@@ -188,8 +189,10 @@ def voucher_for(
     ``issued_at``: the moment of the decision (its China day is printed). ``details`` are the kind's
     own fields: ``window``, ``document_number``, ``contact`` for all; ``promised_date`` (acceptance);
     ``reasons``, ``competent_body``, ``review_body``, ``court`` (refusal, denial); ``materials`` as
-    ``MaterialProblem``s and ``deadline`` (correction); ``accepted_on``, ``result_name``,
-    ``licence_number``, ``valid_until``, ``delivery`` (approval). Example, in the workflow service::
+    ``MaterialProblem``s and ``deadline`` (correction); ``accepted_on`` (approval, denial);
+    ``result_name``, ``licence_number``, ``valid_until``, ``delivery`` (approval). A voucher is a
+    tagged msgspec struct (``kind``): it can be queued as JSON and decoded with ``type=Voucher``.
+    Example, in the workflow service::
 
         voucher = vouchers.voucher_for(
             "correction", case, applicant=citizen.name, issuer=item.implementing_body,
