@@ -5,20 +5,20 @@ BIN    := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 PWA_SOURCES := $(shell find pwa/src pwa/public -type f 2>/dev/null) pwa/index.html pwa/vite.config.js
 
-.PHONY: run test install lint bench bench-uploads bench-pwa browser-deps clean
+.PHONY: run test install lint bench bench-uploads bench-pwa browser-deps cjk-font test-tools clean
 
 run: install                                   ## install, migrate, load the demo, serve on :8000
 	$(BIN)/zhengwu migrate
 	$(BIN)/zhengwu seed --demo --if-empty
 	$(BIN)/zhengwu serve --host 127.0.0.1 --port 8000
 
-test: install browser-deps                     ## every test: Python (SQLite + PostgreSQL + browser), PWA unit, budget, lint
+test: install browser-deps test-tools          ## every test: Python (SQLite + PostgreSQL + browser), PWA unit, budget, lint
 	$(BIN)/ruff check api storage tests
 	cd pwa && npm test && npm run budget
 	ZHENGWU_TEST_POSTGRES_URL=$${ZHENGWU_TEST_POSTGRES_URL:-$(PG_URL)} $(BIN)/python -m pytest
 	$(BIN)/python -m pytest tests/browser
 
-install: $(VENV)/.installed pwa/dist/index.html
+install: $(VENV)/.installed pwa/dist/index.html cjk-font
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,20 @@ pwa/node_modules/.installed: pwa/package.json pwa/package-lock.json
 
 pwa/dist/index.html: pwa/node_modules/.installed $(PWA_SOURCES)
 	cd pwa && npm run build
+
+# Vouchers (文书, api/workflow/vouchers.py) embed Noto Serif CJK SC from Debian's fonts-noto-cjk.
+cjk-font: $(VENV)/.installed
+	@$(BIN)/python -c "from api.workflow.vouchers import font_files; font_files()" 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk; \
+	  else echo "vouchers need the CJK font Noto Serif CJK: sudo apt-get install fonts-noto-cjk" >&2; exit 1; fi; }
+	@$(BIN)/python -c "from api.workflow.vouchers import font_files; font_files()"
+
+# The voucher tests read the PDFs with poppler (pdftoppm, pdftotext).
+test-tools:
+	@command -v pdftoppm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq poppler-utils; \
+	  else echo "install poppler first: sudo apt-get install poppler-utils" >&2; exit 1; fi; }
 
 # Browser tests drive Debian's Chromium (never a downloaded browser).
 browser-deps:

@@ -1,4 +1,5 @@
-"""The ``zhengwu`` command: serve, migrate, seed, import-catalog, export-catalog, create-staff, maintenance."""
+"""The ``zhengwu`` command: serve, migrate, seed, import-catalog, export-catalog, create-staff, maintenance,
+voucher-sample."""
 
 from __future__ import annotations
 
@@ -241,6 +242,22 @@ def maintenance(every: int | None) -> None:
                 await asyncio.sleep(every)
 
     asyncio.run(run())
+
+
+@main.command("voucher-sample")
+@click.argument("kind", type=click.Choice(["acceptance", "refusal", "correction", "approval", "denial"]))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--materials", type=click.IntRange(1, 500), default=3, show_default=True,
+              help="How many materials a correction notice lists (30 spans pages).")
+def voucher_sample(kind: str, out: Path, materials: int) -> None:
+    """Render a voucher (文书) with demo data to OUT.pdf, to look at one."""
+    from api.workflow.vouchers import FontMissing, render, sample
+
+    try:
+        out.write_bytes(render(sample(kind, materials)))
+    except FontMissing as exc:
+        raise click.ClickException(str(exc)) from None
+    console.print(f"[green]wrote[/] {out}")
 
 
 if __name__ == "__main__":

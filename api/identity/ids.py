@@ -119,7 +119,8 @@ def mask_id_number(number: str) -> str:
 
 
 def mask_name(name: str) -> str:
-    """张三 → 张*, 欧阳娜娜 → 欧***: the first character only (a person shown to other people)."""
+    """张三 → 张*, 欧阳娜娜 → 欧***: the first character only, wherever a person is shown to other
+    people (a voucher reached through a tracking link, a fellow member of an enterprise)."""
     name = name.strip()
     return f"{name[0]}{'*' * (len(name) - 1)}" if len(name) > 1 else "*" * len(name)
 
