@@ -376,3 +376,53 @@ async def bind_enterprise(citizen_id: int, uscc: str, name: str, role: str) -> t
             enterprise_id=enterprise.id, citizen_id=citizen.id, defaults={"role": role}, using_db=conn
         )
     return enterprise, member
+
+
+# --------------------------------------------------------------------------- demo accounts
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccount:
+    username: str
+    role: str
+    department: str = ""
+    window: str = ""
+    name: str = ""
+
+
+def demo_accounts(windows: list[str], city_departments: list[str]) -> list[DemoAccount]:
+    """One account for every role where it works: a clerk at every window, an officer and an
+    approver in every city-level department, one supervisor, one administrator."""
+    accounts = [DemoAccount(f"clerk-{w}", "clerk", window=w, name=f"演示受理员 {w}") for w in windows]
+    for d in city_departments:
+        accounts += [DemoAccount(f"officer-{d}", "officer", department=d, name=f"演示承办人 {d}"),
+                     DemoAccount(f"approver-{d}", "approver", department=d, name=f"演示审批人 {d}")]
+    return [*accounts, DemoAccount("supervisor", "supervisor", name="演示监察员"),
+            DemoAccount("admin", "admin", name="演示管理员")]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoStaffResult:
+    created: list[str]
+    existing: list[str]  # left as they are: a re-run neither duplicates nor resets a changed password
+
+
+async def create_demo_staff(accounts: list[DemoAccount], password: str) -> DemoStaffResult:
+    """Create the accounts that do not exist yet (``create_staff``'s rules), each audited as the
+    system's ``staff.create``. Existing usernames are left alone, whatever they hold now."""
+    created: list[str] = []
+    existing: list[str] = []
+    taken = set(await Staff.filter(username__in=[a.username for a in accounts]).values_list("username", flat=True))
+    for a in accounts:
+        if a.username in taken:
+            existing.append(a.username)
+            continue
+        try:
+            async with in_transaction() as conn:
+                staff = await create_staff(a.username, password, a.role, a.department, a.window, a.name, conn)
+                await record(conn, "system", "staff.create", "staff", a.username, None, _audit_staff(staff_view(staff)))
+        except (IntegrityError, Conflict):  # another seed created it meanwhile
+            existing.append(a.username)
+            continue
+        created.append(a.username)
+    return DemoStaffResult(created, existing)
