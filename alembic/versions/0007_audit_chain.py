@@ -9,8 +9,7 @@ after them, would leave them editable without a trace for ever.
 
 The hash (api/audit/chain.py) is computed from the values as the ORM reads them back, so the
 values are read here the same way: ``at`` as the timestamp stored (SQLite: Tortoise's ISO text),
-``before`` / ``after`` as JSON. (An integer beyond ±(2^53 − 1) in them stops the migration with
-rfc8785's IntegerDomainError: none is known to exist, record() never wrote one as a number.)
+``before`` / ``after`` as JSON.
 
 Revision ID: 0007_audit_chain
 Revises: 0006_bigint_ids

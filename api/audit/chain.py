@@ -12,7 +12,9 @@ every level, no whitespace, strings escaped minimally, numbers written as ECMASc
 
 * ``seq`` is the entry's position in the chain (1, 2, 3 …; an integer);
 * ``at`` is the time in UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (always six fraction digits);
-* ``before`` / ``after`` are the JSON values stored in those columns (``null`` when absent);
+* ``before`` / ``after`` are the JSON values stored in those columns (``null`` when absent),
+  every number taken as the IEEE double JCS defines numbers as (an integer beyond ±(2^53 − 1)
+  as the double nearest to it);
 * the other fields are the strings stored in the columns of the same name.
 
 Anyone holding a copy of the table can check it with any RFC 8785 implementation and SHA-256.
@@ -20,8 +22,8 @@ Anyone holding a copy of the table can check it with any RFC 8785 implementation
 Why these values survive a round trip through both databases: ``at`` is formatted from the
 stored timestamp, which keeps microseconds on both (PostgreSQL ``timestamptz``; SQLite text);
 JSONB (PostgreSQL) reorders keys and rewrites numbers (``1e20`` → ``100000000000000000000``,
-``-0.0`` → ``0``), but JCS sorts keys and writes a number by its value, so the stored value
-hashes alike before and after. Integers beyond ±(2^53 − 1), which JSON readers (the PWA's
+``-0.0`` → ``0``), but JCS sorts keys and writes a number by its value as a double, so the
+stored value hashes alike before and after. Integers beyond ±(2^53 − 1), which JSON readers (the PWA's
 among them) cannot hold exactly and JCS refuses, are recorded as their decimal text
 (``services.record``).
 """
@@ -52,9 +54,22 @@ def canonical(
     """The bytes an entry's hash is computed over (RFC 8785; see the module's docstring)."""
     return rfc8785.dumps({
         "seq": seq, "at": timestamp(at), "actor": actor, "role": role, "action": action,
-        "target_type": target_type, "target_code": target_code, "before": before, "after": after,
+        "target_type": target_type, "target_code": target_code, "before": _doubles(before), "after": _doubles(after),
         "client": client, "prev_hash": prev_hash,
     })
+
+
+def _doubles(value: Any) -> Any:
+    # JSON numbers are IEEE doubles to JCS. An integer beyond ±(2^53 − 1) read back from the
+    # database was a float when written (record() stores larger integers as text): JSONB gives
+    # 1e20 back as 100000000000000000000, whose nearest double is that float again.
+    if isinstance(value, int) and not isinstance(value, bool) and not -SAFE_INTEGER <= value <= SAFE_INTEGER:
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _doubles(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_doubles(v) for v in value]
+    return value
 
 
 def entry_hash(**fields: Any) -> str:
