@@ -67,10 +67,21 @@ async def record(
     principal (``system`` / ``citizen`` / the staff account's role otherwise); ``client`` to the
     request's client address ("" outside a request: CLI, worker).
 
-    The chain's head row is updated *first*: concurrent writers queue on it (PostgreSQL's row
-    lock, held to commit; SQLite has one writer at a time) and each then reads the head its
-    predecessor committed, so no two entries share a predecessor. This also means every audited
-    transaction holds the head from here to its commit: keep the work after ``record`` short.
+    The chain's head row is updated *first*, then read: concurrent writers queue on it and each
+    reads the head its predecessor committed, so no two entries share a predecessor.
+
+    * PostgreSQL (READ COMMITTED, Tortoise's default): the UPDATE takes the row's lock, held to
+      commit; a second writer's UPDATE waits, then applies to the committed row, and its SELECT
+      (a new snapshot) sees the predecessor's hash.
+    * SQLite: Tortoise's ``in_transaction`` sends a plain (deferred) ``BEGIN``, not ``BEGIN
+      IMMEDIATE``, but it keeps one connection per process behind an asyncio lock, so the
+      transactions of one process run one at a time. Across processes (a CLI beside the server)
+      SQLite has one writer at a time and is serialisable: the UPDATE takes the write lock (or
+      waits for it, up to the driver's 5 s busy timeout), and a transaction whose snapshot went
+      stale meanwhile fails with "database is locked" (a 503 through the API) — never a fork.
+
+    Every audited transaction holds the head from here to its commit: keep the work after
+    ``record`` short.
     """
     who = caller.current()
     if role is None:
