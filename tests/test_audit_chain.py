@@ -205,7 +205,7 @@ async def test_the_migration_chains_the_entries_it_finds(backend: str, tmp_path:
         await asyncio.to_thread(command.downgrade, alembic_config(url), "0006_bigint_ids")  # before the chain
         await sql(url, 'INSERT INTO audit_entry (at, actor, action, target_type, target_code, "before", "after") '
                        f"VALUES ('2026-12-01 09:00:00.654321+00:00', 'staff:{staff_id}', 'item.publish', 'item', "
-                       """'A-1', NULL, '{"version": 2, "fee": 10.50, "title": "旧"}')""")
+                       """'A-1', '"draft"', '{"version": 2, "fee": 10.50, "title": "旧"}')""")
         await asyncio.to_thread(migrate, url)
         code, out = await asyncio.to_thread(verify_cli, url, tmp_path)
         assert code == 0, out

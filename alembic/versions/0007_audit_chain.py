@@ -34,8 +34,10 @@ depends_on: str | Sequence[str] | None = None
 NEW_COLUMNS = (("role", 20), ("client", 64), ("prev_hash", 64), ("hash", 64))
 
 
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str | bytes) else value
+def _json(value: Any, sqlite: bool) -> Any:
+    # SQLite gives the stored JSON text; SQLAlchemy's asyncpg dialect decodes JSONB itself (a
+    # JSON string arrives as a str then, which must not be decoded again).
+    return json.loads(value) if sqlite and value is not None else value
 
 
 def _at(value: Any) -> dt.datetime:
@@ -55,16 +57,17 @@ def _role(actor: str, staff_roles: dict[int, str]) -> str:
 def _chain_existing(bind: sa.Connection) -> tuple[int, str]:
     staff_roles = {row.id: row.role for row in bind.execute(sa.text("SELECT id, role FROM staff"))}
     # Raw text, not typed columns: SQLite's timestamps are Tortoise's ISO text, which
-    # SQLAlchemy's SQLite DATETIME would not parse; JSON arrives as text or decoded, per driver.
+    # SQLAlchemy's SQLite DATETIME would not parse.
     rows = bind.execute(sa.text(
         "SELECT id, at, actor, action, target_type, target_code, before, after FROM audit_entry ORDER BY id"
     )).all()
     update = sa.text("UPDATE audit_entry SET seq = :seq, role = :role, client = '', prev_hash = :prev, "
                      "hash = :hash WHERE id = :id")
+    sqlite = bind.dialect.name == "sqlite"
     seq, prev = 0, GENESIS
     for row in rows:
         seq += 1
-        before, after = _json(row.before), _json(row.after)
+        before, after = _json(row.before, sqlite), _json(row.after, sqlite)
         role = _role(row.actor, staff_roles)
         digest = entry_hash(seq=seq, at=_at(row.at), actor=row.actor, role=role, action=row.action,
                             target_type=row.target_type, target_code=row.target_code, before=before,
