@@ -1,5 +1,5 @@
 """The ``zhengwu`` command: serve, migrate, seed, import-catalog, export-catalog, create-staff, maintenance,
-voucher-sample."""
+voucher-sample, audit-verify."""
 
 from __future__ import annotations
 
@@ -100,7 +100,8 @@ async def _import(settings: Settings, doc: object, label: str) -> None:
 
 
 @main.command()
-@click.option("--demo", "demo", is_flag=True, help="Load the demo city catalog.")
+@click.option("--demo", "demo", is_flag=True,
+              help="Load the demo city catalog (and, in development, an account for every role).")
 @click.option("--synthetic", type=click.IntRange(1, 100_000), help="Load a synthetic catalog of N items.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the catalog already has items.")
 def seed(demo: bool, synthetic: int | None, if_empty: bool) -> None:
@@ -111,6 +112,7 @@ def seed(demo: bool, synthetic: int | None, if_empty: bool) -> None:
     if demo == (synthetic is not None):
         raise click.UsageError("choose exactly one of --demo or --synthetic N")
     settings = _settings()
+    load = True
     if if_empty:
 
         async def empty() -> bool:
@@ -119,20 +121,45 @@ def seed(demo: bool, synthetic: int | None, if_empty: bool) -> None:
 
         if not asyncio.run(empty()):
             console.print("catalog already loaded; nothing to do")
-            return
-    if demo:
+            load = False
+    if load and demo:
         from api.catalog.demo import demo_document
 
-        doc = demo_document()
-    else:
+        asyncio.run(_import(settings, demo_document(), "importing"))
+    elif load:
         from api.catalog.synthetic import synthetic_document
 
-        doc = synthetic_document(synthetic or 0)
-    asyncio.run(_import(settings, doc, "importing"))
-    if demo:  # demo citizens and the certificates the platform fetches for them
+        asyncio.run(_import(settings, synthetic_document(synthetic or 0), "importing"))
+    if demo:
         from api.certificates.demo import seed_demo
 
-        asyncio.run(seed_demo(settings, console.print))
+        asyncio.run(seed_demo(settings, console.print))  # demo citizens and the certificates fetched for them
+        _demo_staff(settings)
+
+
+def _demo_staff(settings: Settings) -> None:
+    """The demo accounts (README: try every role), missing ones only; never in production."""
+    if settings.production:
+        console.print("ZHENGWU_ENV=production: no demo accounts created (生产环境不创建演示账号)")
+        return
+    from api.catalog.models import Department, Window
+    from api.core.db import orm_session
+    from api.core.errors import DomainError
+    from api.identity.services import DemoStaffResult, create_demo_staff, demo_accounts
+
+    async def run() -> DemoStaffResult:
+        async with orm_session(settings.database_url):
+            windows = await Window.all().order_by("code").values_list("code", flat=True)
+            departments = await Department.filter(level="city").order_by("code").values_list("code", flat=True)
+            try:
+                return await create_demo_staff(demo_accounts(list(windows), list(departments)),
+                                               settings.demo_password)
+            except DomainError as exc:  # a ZHENGWU_DEMO_PASSWORD too weak for create_staff
+                raise click.ClickException(f"演示账号未创建：{exc.message} ({exc.detail})") from None
+
+    result = asyncio.run(run())
+    console.print(f"[green]demo staff[/]: {len(result.created)} created, "
+                  f"{len(result.existing)} already there (left unchanged)")
 
 
 def _read(path: Path) -> object:
@@ -258,6 +285,29 @@ def voucher_sample(kind: str, out: Path, materials: int) -> None:
     except FontMissing as exc:
         raise click.ClickException(str(exc)) from None
     console.print(f"[green]wrote[/] {out}")
+
+
+@main.command("audit-verify")
+def audit_verify() -> None:
+    """Check the audit chain from its first entry: exit 0 when intact, 1 naming the first broken entry."""
+    from api.audit.services import Verdict, verify
+    from api.core.db import orm_session
+
+    settings = _settings()
+
+    async def run() -> Verdict:
+        async with orm_session(settings.database_url):
+            return await verify()
+
+    verdict = asyncio.run(run())
+    broken = verdict.broken
+    if broken is None:
+        console.print(f"[green]audit chain intact[/]: {verdict.entries} entries (审计链完整)")
+        return
+    where = f"entry id={broken.entry_id} (seq {broken.seq})" if broken.entry_id is not None else "chain head"
+    console.print(f"[red]audit chain broken (审计链被篡改)[/] at {where}: {broken.problem}: {broken.detail}; "
+                  f"{verdict.entries} entries before it verify")
+    sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import urllib.error
 import urllib.request
 from pathlib import Path
 
+import jwt
 import openpyxl
 import pytest
+from argon2 import PasswordHasher
 
+from api.certificates import demo as demo_certificates
+from api.identity.services import demo_accounts
 from tests.processes import http_status, running_server, sqlite_env, zhengwu
 
 
@@ -105,3 +111,74 @@ def test_production_without_a_secret_is_refused(tmp_path: Path) -> None:
     done = zhengwu("migrate", env=sqlite_env(tmp_path, ZHENGWU_ENV="production"))
     assert done.returncode != 0
     assert "ZHENGWU_SECRET_KEY" in done.stderr
+
+
+# --------------------------------------------------------------------------- demo accounts
+
+
+def _db(env: dict[str, str]) -> sqlite3.Connection:
+    return sqlite3.connect(env["ZHENGWU_DATABASE_URL"].removeprefix("sqlite://"))
+
+
+def _staff(env: dict[str, str]) -> list[tuple]:
+    with _db(env) as db:
+        return db.execute('SELECT id, username, password_hash, role, department, "window", name, active '
+                          "FROM staff ORDER BY id").fetchall()
+
+
+def _expected_demo_accounts(env: dict[str, str]) -> list:
+    with _db(env) as db:
+        windows = [r[0] for r in db.execute('SELECT code FROM "window" ORDER BY code')]
+        city = [r[0] for r in db.execute("SELECT code FROM department WHERE level = 'city' ORDER BY code")]
+    return demo_accounts(windows, city)
+
+
+def _sign_in(base: str, username: str, password: str) -> tuple[int, dict]:
+    body = json.dumps({"username": username, "password": password}).encode()
+    request = urllib.request.Request(f"{base}/api/v1/auth/staff/token", data=body,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, {}
+
+
+def test_demo_seed_creates_an_account_for_every_role_that_signs_in(seeded: dict[str, str], tmp_path: Path) -> None:
+    expected = _expected_demo_accounts(seeded)
+    assert {a.role for a in expected} == {"clerk", "officer", "approver", "supervisor", "admin"}
+    usernames = {row[1]: row for row in _staff(seeded)}
+    assert {"clerk-W01", "supervisor", "admin"} <= usernames.keys()
+    for a in expected:
+        assert usernames[a.username][3:6] == (a.role, a.department, a.window)
+    with running_server(seeded, tmp_path / "serve.log") as base:
+        for a in expected:
+            status, tokens = _sign_in(base, a.username, "zhengwu-demo")
+            assert status == 200, a.username
+            claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+            assert claims["role"] == a.role
+    done = zhengwu("audit-verify", env=seeded)  # each creation is an audit entry of the system's
+    certificates = len(demo_certificates.CERTIFICATES)  # the demo certificates' issues are audited too
+    assert done.returncode == 0 and f"{len(expected) + certificates} entries" in " ".join(done.stderr.split())
+
+
+def test_seeding_again_leaves_the_demo_accounts_as_they_are(seeded: dict[str, str]) -> None:
+    changed = PasswordHasher().hash("Changed-pass-2026")  # someone changed the admin's password
+    with _db(seeded) as db:
+        db.execute("UPDATE staff SET password_hash = ? WHERE username = 'admin'", (changed,))
+    before = _staff(seeded)
+    for args in (("seed", "--demo"), ("seed", "--demo", "--if-empty")):
+        done = zhengwu(*args, env=seeded)
+        assert done.returncode == 0, done.stderr
+        assert "0 created" in done.stderr
+    assert _staff(seeded) == before
+    assert [row[2] for row in before if row[1] == "admin"] == [changed]
+
+
+def test_production_creates_no_demo_accounts(tmp_path: Path) -> None:
+    env = sqlite_env(tmp_path, ZHENGWU_ENV="production", ZHENGWU_SECRET_KEY="p" * 48)
+    assert zhengwu("migrate", env=env).returncode == 0
+    done = zhengwu("seed", "--demo", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "no demo accounts" in done.stderr and "imported" in done.stderr
+    assert _staff(env) == []

@@ -101,3 +101,9 @@ def test_maintenance_interval_can_be_turned_off(tmp_path: Path) -> None:
     assert Settings.from_env({"ZHENGWU_VAR_DIR": str(tmp_path)}).maintenance_interval == 600
     off = Settings.from_env({"ZHENGWU_VAR_DIR": str(tmp_path), "ZHENGWU_MAINTENANCE_INTERVAL": "0"})
     assert off.maintenance_interval == 0
+
+
+def test_the_demo_password_is_configurable(tmp_path: Path) -> None:
+    assert Settings.from_env({"ZHENGWU_VAR_DIR": str(tmp_path)}).demo_password == "zhengwu-demo"
+    chosen = Settings.from_env({"ZHENGWU_VAR_DIR": str(tmp_path), "ZHENGWU_DEMO_PASSWORD": "Try-roles-2026"})
+    assert chosen.demo_password == "Try-roles-2026"

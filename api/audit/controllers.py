@@ -31,7 +31,8 @@ class AdminAuditController(Controller):
     ) -> AuditPage:
         page = await services.page(target_type, target_code, limit, cursor)
         return AuditPage(
-            items=[AuditOut(id=e.id, at=e.at, actor=e.actor, action=e.action, target_type=e.target_type,
-                            target_code=e.target_code, before=e.before, after=e.after) for e in page.entries],
+            items=[AuditOut(id=e.id, at=e.at, actor=e.actor, role=e.role, action=e.action,
+                            target_type=e.target_type, target_code=e.target_code, before=e.before, after=e.after,
+                            client=e.client) for e in page.entries],
             next_cursor=page.next_cursor,
         )

@@ -1,4 +1,4 @@
-"""Writing and reading the audit trail.
+"""Writing, reading and verifying the audit trail.
 
 ``record`` takes the caller's transaction connection on purpose: an audit entry is written in
 the same transaction as the change it describes, so there is never a change without its entry
@@ -12,10 +12,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
 
-from api.audit.models import AuditEntry
+from api.audit.chain import GENESIS, entry_hash, safe_json
+from api.audit.models import AuditChainHead, AuditEntry
+from api.core import caller
 from api.core.errors import InvalidInput
+
+HEAD_ID = 1  # the one row of audit_chain_head
 
 
 def _full(value: Any) -> Any:
@@ -31,18 +38,139 @@ def _full(value: Any) -> Any:
 
 
 def _json(value: Any) -> Any:
-    # Datetimes and tuples become plain JSON values that both databases store alike.
-    return None if value is None else msgspec.json.decode(msgspec.json.encode(_full(value)))
+    # Datetimes and tuples become plain JSON values that both databases store alike, and that
+    # hash alike when read back (api/audit/chain.py).
+    return None if value is None else safe_json(msgspec.json.decode(msgspec.json.encode(_full(value))))
+
+
+async def _role_of(actor: str, who: caller.Caller | None, conn: BaseDBAsyncClient) -> str:
+    if who is not None and who.subject == actor and who.role:
+        return who.role  # the request's principal, as the guard authenticated it
+    kind, _, raw = actor.partition(":")
+    if actor == "system" or kind == "citizen":
+        return kind
+    if kind == "staff" and raw.isascii() and raw.isdigit():
+        # Outside a request (CLI, tests): the account's role now. Staff is identity's model, above
+        # audit; Tortoise knows it by name (as identity's own check_assignment does for catalog).
+        staff = await Tortoise.apps["models"]["Staff"].get_or_none(id=int(raw), using_db=conn)
+        return staff.role if staff is not None else ""
+    return ""
 
 
 async def record(
     conn: BaseDBAsyncClient, actor: str, action: str, target_type: str, target_code: str,
-    before: Any = None, after: Any = None,
+    before: Any = None, after: Any = None, *, role: str | None = None, client: str | None = None,
 ) -> AuditEntry:
-    return await AuditEntry.create(
-        at=dt.datetime.now(dt.UTC), actor=actor, action=action, target_type=target_type,
-        target_code=target_code, before=_json(before), after=_json(after), using_db=conn,
-    )
+    """Append an entry to the chain inside the caller's transaction (``conn``).
+
+    ``role`` defaults to the role the request's principal signed in with when ``actor`` is that
+    principal (``system`` / ``citizen`` / the staff account's role otherwise); ``client`` to the
+    request's client address ("" outside a request: CLI, worker).
+
+    The chain's head row is updated *first*, then read: concurrent writers queue on it and each
+    reads the head its predecessor committed, so no two entries share a predecessor.
+
+    * PostgreSQL (READ COMMITTED, Tortoise's default): the UPDATE takes the row's lock, held to
+      commit; a second writer's UPDATE waits, then applies to the committed row, and its SELECT
+      (a new snapshot) sees the predecessor's hash.
+    * SQLite: Tortoise's ``in_transaction`` sends a plain (deferred) ``BEGIN``, not ``BEGIN
+      IMMEDIATE``, but it keeps one connection per process behind an asyncio lock, so the
+      transactions of one process run one at a time. Across processes (a CLI beside the server)
+      SQLite has one writer at a time and is serialisable: the UPDATE takes the write lock (or
+      waits for it, up to the driver's 5 s busy timeout), and a transaction whose snapshot went
+      stale meanwhile fails with "database is locked" (a 503 through the API) — never a fork.
+
+    Every audited transaction holds the head from here to its commit: keep the work after
+    ``record`` short.
+    """
+    who = caller.current()
+    if role is None:
+        role = await _role_of(actor, who, conn)
+    if client is None:
+        client = who.client if who is not None else ""
+    before, after = _json(before), _json(after)
+    moved = await AuditChainHead.filter(id=HEAD_ID).using_db(conn).update(seq=F("seq") + 1)
+    if not moved:
+        raise RuntimeError("the audit chain's head row is missing (zhengwu migrate creates it)")
+    head = await AuditChainHead.get(id=HEAD_ID, using_db=conn)
+    fields: dict[str, Any] = {
+        "seq": head.seq, "at": dt.datetime.now(dt.UTC), "actor": actor, "role": role[:20], "action": action,
+        "target_type": target_type, "target_code": target_code, "before": before, "after": after,
+        "client": client[:64], "prev_hash": head.hash,
+    }
+    digest = entry_hash(**fields)
+    entry = await AuditEntry.create(**fields, hash=digest, using_db=conn)
+    await AuditChainHead.filter(id=HEAD_ID).using_db(conn).update(hash=digest)
+    return entry
+
+
+# --------------------------------------------------------------------------- verification
+
+
+@dataclass(frozen=True, slots=True)
+class Break:
+    """The first entry that does not verify, and why."""
+
+    entry_id: int | None  # None: the head row disagrees with the chain's last entry
+    seq: int
+    problem: str  # "hash mismatch" | "previous-hash mismatch" | "sequence gap" | "head mismatch"
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    entries: int  # how many entries were checked
+    broken: Break | None
+
+
+def _fields(e: AuditEntry) -> dict[str, Any]:
+    return {"seq": e.seq, "at": e.at, "actor": e.actor, "role": e.role, "action": e.action,
+            "target_type": e.target_type, "target_code": e.target_code, "before": e.before, "after": e.after,
+            "client": e.client, "prev_hash": e.prev_hash}
+
+
+def _recomputed(e: AuditEntry) -> str | None:
+    try:
+        return entry_hash(**_fields(e))
+    except (ValueError, TypeError, OverflowError):  # a value edited in that no entry could hold
+        return None
+
+
+def _check(e: AuditEntry, seq: int, prev_hash: str) -> Break | None:
+    if _recomputed(e) != e.hash:
+        return Break(e.id, e.seq, "hash mismatch", "the entry was changed after it was written")
+    if e.prev_hash != prev_hash:
+        what = (f"entries {seq}–{e.seq - 1} are missing before it" if e.seq > seq
+                else "it does not follow the entry before it")
+        return Break(e.id, e.seq, "previous-hash mismatch", what)
+    if e.seq != seq:  # linked right but numbered wrong: renumbered by hand
+        return Break(e.id, e.seq, "sequence gap", f"expected seq {seq}")
+    return None
+
+
+async def verify(batch: int = 1000) -> Verdict:
+    """Walk the chain in order from its first entry, in one consistent snapshot of the table."""
+    async with in_transaction() as conn:
+        if conn.capabilities.dialect == "postgres":
+            # One snapshot for head and entries: entries committed while we read are not half seen.
+            await conn.execute_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        head = await AuditChainHead.get_or_none(id=HEAD_ID, using_db=conn)
+        seq, prev_hash, count = 1, GENESIS, 0
+        while True:
+            rows = await AuditEntry.filter(seq__gte=seq).using_db(conn).order_by("seq").limit(batch)
+            for e in rows:
+                broken = _check(e, seq, prev_hash)
+                if broken is not None:
+                    return Verdict(count, broken)
+                seq, prev_hash, count = e.seq + 1, e.hash, count + 1
+            if len(rows) < batch:
+                break
+        if head is None or (head.seq, head.hash) != (seq - 1, prev_hash):
+            said = "no head row" if head is None else f"the head says seq {head.seq}"
+            return Verdict(count, Break(None, seq - 1, "head mismatch",
+                                        f"the chain ends at seq {seq - 1} but {said}: entries removed from "
+                                        "its end, or the head changed by hand"))
+        return Verdict(count, None)
 
 
 async def entries(

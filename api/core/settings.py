@@ -51,6 +51,8 @@ class Settings:
     # Seconds between maintenance rounds (draft and upload expiry, orphan sweep; api/worker.py)
     # in each server process; 0 = none (run `zhengwu maintenance` from cron or a worker instead).
     maintenance_interval: float = 600.0
+    # The password of the accounts `zhengwu seed --demo` creates in development (none in production).
+    demo_password: str = "zhengwu-demo"
 
     @property
     def production(self) -> bool:
@@ -107,6 +109,7 @@ class Settings:
             draft_ttl_days=int(raw_ttl),
             max_upload_mb=int(raw_upload),
             maintenance_interval=float(raw_interval),
+            demo_password=env.get("ZHENGWU_DEMO_PASSWORD") or "zhengwu-demo",
         )
 
 

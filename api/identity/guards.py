@@ -11,6 +11,7 @@ from __future__ import annotations
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from api.core import caller
 from api.core.errors import DomainError, Forbidden, Unauthenticated
 from api.identity.models import Citizen, RevokedAccessToken, Staff
 from api.identity.principal import STAFF_ROLES, Principal
@@ -79,5 +80,6 @@ async def require_roles(connection: ASGIConnection, route_handler: BaseRouteHand
     allowed: list[str] = route_handler.opt.get("roles", [])
     principal = await authenticate(connection)
     connection.scope["user"] = principal
+    caller.authenticated(principal.subject, principal.role)  # the audit trail records the role
     if not role_allowed(principal.role, allowed):
         raise Forbidden("您没有权限进行此操作", f"role '{principal.role}' may not use this route")

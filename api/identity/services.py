@@ -257,9 +257,13 @@ def _check_name(name: str) -> None:
 
 
 async def create_staff(username: str, password: str, role: str, department: str = "", window: str = "",
-                       name: str = "", conn: BaseDBAsyncClient | None = None) -> Staff:
+                       name: str = "", conn: BaseDBAsyncClient | None = None, *,
+                       password_hash: str | None = None) -> Staff:
     """A new account. The rules every way of creating one shares (``zhengwu create-staff``, the
-    admin API, tests): assignment, name, password strength, a free username."""
+    admin API, tests): assignment, name, password strength, a free username.
+
+    ``password_hash``: ``password`` already hashed, for accounts that share one published
+    password (the demo accounts: one Argon2 hash instead of one per account)."""
     await check_assignment(role, department, window, conn)
     _check_name(name)
     problem = password_problem(password)
@@ -267,7 +271,7 @@ async def create_staff(username: str, password: str, role: str, department: str 
         raise InvalidInput(problem, "password too weak", "password")
     if await Staff.exists(username=username, using_db=conn):
         raise Conflict("用户名已存在", "username taken", "username")
-    return await Staff.create(username=username, password_hash=_hasher.hash(password), role=role,
+    return await Staff.create(username=username, password_hash=password_hash or _hasher.hash(password), role=role,
                               department=department, window=window, name=name, using_db=conn)
 
 
@@ -390,3 +394,57 @@ async def bind_enterprise(citizen_id: int, uscc: str, name: str, role: str) -> t
             enterprise_id=enterprise.id, citizen_id=citizen.id, defaults={"role": role}, using_db=conn
         )
     return enterprise, member
+
+
+# --------------------------------------------------------------------------- demo accounts
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccount:
+    username: str
+    role: str
+    department: str = ""
+    window: str = ""
+    name: str = ""
+
+
+def demo_accounts(windows: list[str], city_departments: list[str]) -> list[DemoAccount]:
+    """One account for every role where it works: a clerk at every window, an officer and an
+    approver in every city-level department, one supervisor, one administrator."""
+    accounts = [DemoAccount(f"clerk-{w}", "clerk", window=w, name=f"演示受理员 {w}") for w in windows]
+    for d in city_departments:
+        accounts += [DemoAccount(f"officer-{d}", "officer", department=d, name=f"演示承办人 {d}"),
+                     DemoAccount(f"approver-{d}", "approver", department=d, name=f"演示审批人 {d}")]
+    return [*accounts, DemoAccount("supervisor", "supervisor", name="演示监察员"),
+            DemoAccount("admin", "admin", name="演示管理员")]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoStaffResult:
+    created: list[str]
+    existing: list[str]  # left as they are: a re-run neither duplicates nor resets a changed password
+
+
+async def create_demo_staff(accounts: list[DemoAccount], password: str) -> DemoStaffResult:
+    """Create the accounts that do not exist yet (``create_staff``'s rules), each audited as the
+    system's ``staff.create``. Existing usernames are left alone, whatever they hold now."""
+    created: list[str] = []
+    existing: list[str] = []
+    taken = set(await Staff.filter(username__in=[a.username for a in accounts]).values_list("username", flat=True))
+    # The password is in the README: one salt for all of them leaks nothing, and saves an Argon2
+    # hash (a tenth of a second or more) per account.
+    shared = _hasher.hash(password) if any(a.username not in taken for a in accounts) else ""
+    for a in accounts:
+        if a.username in taken:
+            existing.append(a.username)
+            continue
+        try:
+            async with in_transaction() as conn:
+                staff = await create_staff(a.username, password, a.role, a.department, a.window, a.name, conn,
+                                           password_hash=shared)
+                await record(conn, "system", "staff.create", "staff", a.username, None, _audit_staff(staff_view(staff)))
+        except (IntegrityError, Conflict):  # another seed created it meanwhile
+            existing.append(a.username)
+            continue
+        created.append(a.username)
+    return DemoStaffResult(created, existing)
