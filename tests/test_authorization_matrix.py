@@ -95,6 +95,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/cases"): "citizens",
     ("GET", "/api/v1/cases/{id}"): "case_readers",
     ("GET", "/api/v1/cases/{id}/actions"): "case_readers",
+    ("GET", "/api/v1/cases/{id}/vouchers"): "case_readers",
+    ("GET", "/api/v1/cases/{id}/vouchers/{kind}"): "case_readers",
     ("POST", "/api/v1/cases/{id}/actions/{action}"): "case_actors",
     ("GET", "/api/v1/workbench/queue"): "case_staff",
     ("PATCH", "/api/v1/cases/{id}"): "citizens",

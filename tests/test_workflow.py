@@ -257,3 +257,30 @@ async def test_an_extension_once_within_the_legal_limit(client: AsyncClient, app
     assert r.status_code == 200 and r.json()["due_date"] > before and r.json()["state"] == "in_review"
     r = await act(client, approver, case, "extend", days=1, reason="再延长")
     assert r.status_code == 409 and "已经延长过一次" in r.json()["message"]
+
+
+async def test_vouchers_follow_the_timeline(client: AsyncClient, app: Litestar) -> None:
+    """The dated documents of 行政许可法 §32: the correction notice lists what the clerk asked for,
+    the acceptance notice follows acceptance; the applicant and the window download them, others cannot."""
+    import subprocess
+    import tempfile
+
+    citizen, case = await submitted_case(client, app)
+    clerk = await staff_tokens(client, "clerk", window="W07")
+    assert (await client.get(f"{CASES}/{case['id']}/vouchers", headers=bearer(citizen))).json() == []
+    assert (await act(client, clerk, case, "request-correction",
+                      materials=[{"code": "application", "problem": "申请书缺少法定代表人签字"}])).status_code == 200
+    listed = (await client.get(f"{CASES}/{case['id']}/vouchers", headers=bearer(citizen))).json()
+    assert [(v["kind"], v["name"]) for v in listed] == [("correction", "补正材料通知书")]
+    r = await client.get(listed[0]["url"], headers=bearer(citizen))
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf" and r.content.startswith(b"%PDF")
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(r.content)
+        f.flush()
+        text = subprocess.run(["pdftotext", f.name, "-"], capture_output=True, text=True, check=True).stdout
+    assert "补正材料通知书" in text and case["number"] in text and "申请书缺少法定代表人签字" in text
+    assert (await client.get(listed[0]["url"], headers=bearer(clerk))).status_code == 200
+    other = await citizen_tokens(client, app)
+    assert (await client.get(listed[0]["url"], headers=bearer(other))).status_code == 404
+    r = await client.get(f"{CASES}/{case['id']}/vouchers/approval.pdf", headers=bearer(citizen))
+    assert r.status_code == 404 and r.json()["field"] == "kind"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
@@ -17,8 +18,8 @@ from api.cases.services import CASE_STAFF, visible_case
 from api.core.settings import Settings
 from api.identity.guards import require_roles
 from api.identity.principal import Principal
-from api.workflow import queues, services, states
-from api.workflow.schemas import ActionIn, ActionOut, QueueItem, QueuePage
+from api.workflow import documents, queues, services, states
+from api.workflow.schemas import ActionIn, ActionOut, QueueItem, QueuePage, VoucherOut
 
 ACTORS = {"roles": ["citizen", *sorted(CASE_STAFF - {"supervisor"})]}
 READERS = {"roles": ["citizen", *sorted(CASE_STAFF)]}
@@ -52,6 +53,28 @@ class WorkflowController(Controller):
         done = await services.apply(request.user, id, name, payload=data.fields(), version=data.version,
                                     idempotency_key=idempotency_key, secret=settings.secret_key)
         return await case_out(done.case, request.user)
+
+
+    @get("/{id:int}/vouchers", opt=READERS, summary="The vouchers (文书) this case has: acceptance, refusal, "
+         "correction notice, approval, denial")
+    async def vouchers(self, request: AnyRequest, id: FromPath[int]) -> list[VoucherOut]:
+        return [VoucherOut(kind=v.kind, name=v.name, issued_at=v.issued_at,
+                           url=f"/api/v1/cases/{id}/vouchers/{v.kind}.pdf")
+                for v in await documents.issued(request.user, id)]
+
+    @get("/{id:int}/vouchers/{kind:str}", opt=READERS, media_type="application/pdf",
+         summary="One voucher as a PDF with a tracking QR (the applicant, and staff who handle the case)")
+    async def voucher(self, state: State, request: AnyRequest, id: FromPath[int],
+                      kind: FromPath[str]) -> Response[bytes]:
+        settings: Settings = state.settings
+        name, pdf = await documents.voucher_pdf(request.user, id, kind.removesuffix(".pdf"), settings.secret_key,
+                                                settings.public_url)
+        return Response(pdf, media_type="application/pdf", headers={
+            "Cache-Control": "private, no-store", "Content-Disposition": _disposition(name)})
+
+
+def _disposition(filename: str) -> str:
+    return f"attachment; filename=\"voucher.pdf\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 class WorkbenchController(Controller):

@@ -63,3 +63,10 @@ class QueuePage(msgspec.Struct):
     items: list[QueueItem]
     next_cursor: str | None
     counts: dict[str, int]  # cases per state in my scope (the tabs of the workbench)
+
+
+class VoucherOut(msgspec.Struct):
+    kind: str  # acceptance | refusal | correction | approval | denial
+    name: str  # 受理通知书 …
+    issued_at: dt.datetime
+    url: str  # the PDF
