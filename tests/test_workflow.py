@@ -277,7 +277,8 @@ async def test_vouchers_follow_the_timeline(client: AsyncClient, app: Litestar) 
     with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
         f.write(r.content)
         f.flush()
-        text = subprocess.run(["pdftotext", f.name, "-"], capture_output=True, text=True, check=True).stdout
+        done = await asyncio.create_subprocess_exec("pdftotext", f.name, "-", stdout=subprocess.PIPE)
+        text = (await done.communicate())[0].decode()
     assert "补正材料通知书" in text and case["number"] in text and "申请书缺少法定代表人签字" in text
     assert (await client.get(listed[0]["url"], headers=bearer(clerk))).status_code == 200
     other = await citizen_tokens(client, app)
