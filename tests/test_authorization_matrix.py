@@ -51,6 +51,10 @@ RULES: dict[str, dict[str, int | str]] = {
         "anonymous": 401, "citizen_a": ALLOW, "citizen_b": ALLOW, "clerk": ALLOW, "officer": ALLOW,
         "approver": ALLOW, "supervisor": 403, "admin": 403, "officer_other_department": ALLOW,
     },
+    "clerks": {
+        "anonymous": 401, "citizen_a": 403, "citizen_b": 403, "clerk": ALLOW, "officer": 403,
+        "approver": 403, "supervisor": 403, "admin": 403, "officer_other_department": 403,
+    },
     "case_staff": {
         "anonymous": 401, "citizen_a": 403, "citizen_b": 403, "clerk": ALLOW, "officer": ALLOW,
         "approver": ALLOW, "supervisor": ALLOW, "admin": 403, "officer_other_department": ALLOW,
@@ -99,6 +103,9 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/cases/{id}/vouchers/{kind}"): "case_readers",
     ("POST", "/api/v1/cases/{id}/actions/{action}"): "case_actors",
     ("GET", "/api/v1/workbench/queue"): "case_staff",
+    ("POST", "/api/v1/workbench/walk-ins"): "clerks",
+    ("PUT", "/api/v1/workbench/walk-ins/{id}/materials/{code}"): "clerks",
+    ("POST", "/api/v1/workbench/walk-ins/{id}/submit"): "clerks",
     ("PATCH", "/api/v1/cases/{id}"): "citizens",
     ("DELETE", "/api/v1/cases/{id}"): "citizens",
     ("POST", "/api/v1/cases/{id}/submit"): "citizens",

@@ -13,7 +13,7 @@ from httpx import AsyncClient
 from litestar import Litestar
 
 from api.audit.models import AuditEntry
-from api.cases.models import Case
+from api.cases.models import Case, CaseEvent
 from api.core.errors import Conflict
 from tests.identity_helpers import bearer, citizen_tokens, staff_tokens
 from tests.test_cases import attach_all, draft, principal_of, put_blob
@@ -285,3 +285,44 @@ async def test_vouchers_follow_the_timeline(client: AsyncClient, app: Litestar) 
     assert (await client.get(listed[0]["url"], headers=bearer(other))).status_code == 404
     r = await client.get(f"{CASES}/{case['id']}/vouchers/approval.pdf", headers=bearer(citizen))
     assert r.status_code == 404 and r.json()["field"] == "kind"
+
+
+async def test_a_walk_in_application_entered_at_the_window(client: AsyncClient, app: Litestar) -> None:
+    """A person without the app: the clerk finds or creates them by phone and resident ID, scans the
+    materials (checked as uploads are), submits, and the case then follows the same flow."""
+    from tests.tus_helpers import pdf_bytes
+
+    clerk = await staff_tokens(client, "clerk", window="W07")
+    person = {"phone": "13700001234", "name": "张窗口", "id_number": "511902199001011232",
+              "item_code": "511Z5001050000-511900000000-000-11511900MB00102256-1-00",
+              "answers": {"reason": "lost", "agent": "no"}}
+    r = await client.post("/api/v1/workbench/walk-ins", json=person, headers=bearer(clerk))
+    assert r.status_code == 201, r.text
+    case = r.json()
+    assert case["channel"] == "window" and case["state"] == "draft"
+    social = await staff_tokens(client, "clerk", window="W01")  # another category does not take this item
+    r = await client.post("/api/v1/workbench/walk-ins", json=person, headers=bearer(social))
+    assert r.status_code == 403 and r.json()["field"] == "item_code"
+    r = await client.post("/api/v1/workbench/walk-ins", json={**person, "id_number": "11010519491231002X"},
+                          headers=bearer(clerk))
+    assert r.status_code == 409 and r.json()["field"] == "id_number"  # that phone is someone else's
+
+    base = f"/api/v1/workbench/walk-ins/{case['id']}"
+    r = await client.put(f"{base}/materials/application", params={"filename": "申请书.pdf"}, content=b"not a pdf",
+                         headers=bearer(clerk))
+    assert r.status_code in (415, 422) and r.json()["field"] == "file"
+    for code in ("application", "void_notice"):
+        r = await client.put(f"{base}/materials/{code}", params={"filename": f"{code}.pdf"},
+                             content=pdf_bytes(20_000), headers=bearer(clerk))
+        assert r.status_code == 200, r.text
+    assert r.json()["missing_required"] == []
+    r = await client.post(f"{base}/submit", headers={**bearer(clerk), "Idempotency-Key": uuid.uuid4().hex})
+    assert r.status_code == 200 and r.json()["state"] == "submitted" and r.json()["number"]
+    assert r.json()["timeline"][0]["action"] == "submit"
+    event = await CaseEvent.get(case_id=case["id"], action="submit")
+    assert event.actor.startswith("staff:")  # the clerk's act, not the citizen's
+    assert (await act(client, clerk, case, "accept")).status_code == 200  # and the same flow from here
+    # The person can later sign in with that phone and sees their case.
+    citizen = await citizen_tokens(client, app, phone="13700001234")
+    mine = (await client.get(CASES, headers=bearer(citizen))).json()["items"]
+    assert [c["id"] for c in mine] == [case["id"]]

@@ -41,11 +41,12 @@ import os
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import AsyncIterable, Awaitable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiofiles
 from tortoise.transactions import in_transaction
 
 from api.cases import services as cases
@@ -636,13 +637,17 @@ REQUIREMENTS_CACHED = 4096
 
 
 async def _requirement(upload: Upload) -> tuple[list[str], int]:
+    return await requirement_of(upload.case_id, upload.material_code)  # type: ignore[attr-defined]
+
+
+async def requirement_of(case_id: int, material_code: str) -> tuple[list[str], int]:
     """The accepted types and size limit of the material in the case's catalog version."""
-    version_id, situation = (await Case.filter(id=upload.case_id).first()  # type: ignore[attr-defined]
+    version_id, situation = (await Case.filter(id=case_id).first()
                              .values_list("item_version_id", "situation_code"))  # type: ignore[misc]
-    key = (version_id, situation or "", upload.material_code)
+    key = (version_id, situation or "", material_code)
     found = _requirements.get(key)
     if found is None:
-        query = MaterialRequirement.filter(version_id=version_id, code=upload.material_code)
+        query = MaterialRequirement.filter(version_id=version_id, code=material_code)
         requirement = await query.filter(situation__code=situation).first() or await query.first()
         if requirement is None or not requirement.accepted_types:
             found = list(DEFAULT_ACCEPTED_TYPES), (requirement.max_size_mb if requirement else 10) * 1024 * 1024
@@ -666,6 +671,43 @@ async def _normalise(path: Path, upload: Upload, storage_root: Path, sha256: str
     if result.is_source:  # stored byte for byte: the partial file itself
         return ToStore(path, result.mime, sha256=sha256, synced=True)
     return ToStore(Path(result.path), result.mime, Path(result.path))
+
+
+async def store_scan(principal: Principal, storage_root: Path, blobs: BlobStore, case_id: int, material_code: str,
+                     body: AsyncIterator[bytes], filename: str) -> None:
+    """A material scanned at a window (a walk-in application): received whole in one request, then
+    checked and normalised exactly as an upload is, stored, and attached for the applicant."""
+    accepted, max_bytes = await requirement_of(case_id, material_code)
+    workdir = storage_root / "uploads" / "normalised"
+    await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
+    path = workdir / f"scan-{uuid.uuid4().hex}"
+    size = 0
+    try:
+        async with aiofiles.open(path, "xb") as f:
+            async for chunk in body:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise TooLarge(f"文件太大，最大 {max_bytes // (1024 * 1024)} MB", f"scan exceeds {max_bytes}",
+                                   "file")
+                await f.write(chunk)
+        if size == 0:
+            raise InvalidInput("没有收到扫描文件", "empty scan", "file")
+        try:
+            result = await asyncio.to_thread(validation.normalise, path, accepted_types=accepted,
+                                             max_bytes=max_bytes, workdir=workdir)
+        except validation.MaterialRejected as exc:
+            raise exc.kind(exc.message_zh, exc.detail_en, "file") from None
+        stored = Path(result.path)
+        try:
+            blob = await blobs.write_file(stored)
+        finally:
+            if not result.is_source:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(stored)  # one quick metadata call
+        await cases.attach_material(principal, case_id, material_code, blob, filename or "scan", result.mime)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 async def _reject(upload: Upload, storage_root: Path, start: int) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
@@ -18,12 +18,15 @@ from api.cases.services import CASE_STAFF, visible_case
 from api.core.settings import Settings
 from api.identity.guards import require_roles
 from api.identity.principal import Principal
-from api.workflow import documents, queues, services, states
-from api.workflow.schemas import ActionIn, ActionOut, QueueItem, QueuePage, VoucherOut
+from api.workflow import documents, queues, services, states, walkins
+from api.workflow.schemas import ActionIn, ActionOut, QueueItem, QueuePage, VoucherOut, WalkInIn
+from storage import storage_path
 
 ACTORS = {"roles": ["citizen", *sorted(CASE_STAFF - {"supervisor"})]}
 READERS = {"roles": ["citizen", *sorted(CASE_STAFF)]}
 STAFF = {"roles": sorted(CASE_STAFF)}
+CLERKS = {"roles": ["clerk"]}
+MAX_SCAN = 60 * 1024 * 1024  # the largest material limit plus room; each material's own limit applies
 
 AnyRequest = Request[Principal, Any, State]
 
@@ -82,6 +85,30 @@ class WorkbenchController(Controller):
     tags = ["workflow"]
     guards = [require_roles]
     opt = STAFF
+
+    @post("/walk-ins", opt=CLERKS, status_code=201,
+          summary="Enter an application at the window for a person (found or created by phone and resident ID)")
+    async def walk_in(self, state: State, request: AnyRequest, data: JSONBody[WalkInIn]) -> CaseOut:
+        case = await walkins.start(request.user, state.catalog, phone=data.phone, name=data.name,
+                                   id_number=data.id_number, item_code=data.item_code, answers=data.answers)
+        return await case_out(case, request.user)
+
+    @put("/walk-ins/{id:int}/materials/{code:str}", opt=CLERKS, request_max_body_size=MAX_SCAN,
+         summary="Attach a material scanned at the window (the file as the body; checked as uploads are)")
+    async def scan(self, state: State, request: AnyRequest, id: FromPath[int], code: FromPath[str],
+                   filename: Annotated[str, QueryParameter(max_length=200)] = "scan") -> CaseOut:
+        case = await walkins.scan(request.user, storage_path(state.settings.storage_url), state.blobs, id, code,
+                                  request.stream(), filename)
+        return await case_out(case, request.user)
+
+    @post("/walk-ins/{id:int}/submit", opt=CLERKS, status_code=200,
+          summary="Submit a walk-in application for the person (Idempotency-Key header required)")
+    async def submit_walk_in(
+        self, state: State, request: AnyRequest, id: FromPath[int],
+        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=200)] = None,
+    ) -> CaseOut:
+        done = await walkins.submit(request.user, id, idempotency_key, state.settings.secret_key)
+        return await case_out(done.case, request.user)
 
     @get("/queue", summary="The cases that wait for my window or department, due first (keyset pages)")
     async def queue(

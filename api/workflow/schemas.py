@@ -70,3 +70,13 @@ class VoucherOut(msgspec.Struct):
     name: str  # 受理通知书 …
     issued_at: dt.datetime
     url: str  # the PDF
+
+
+class WalkInIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A person at the window: who they are (the clerk has the ID card in hand) and what they apply for."""
+
+    phone: str = msgspec.field(default="")
+    name: str
+    id_number: str
+    item_code: str
+    answers: dict[str, Any] = msgspec.field(default_factory=dict)

@@ -267,11 +267,12 @@ async def _replayed(conn: BaseDBAsyncClient, case: Case, action: str, key: str |
 async def apply(
     principal: Principal, case_id: int, action: str, *, payload: Mapping[str, Any] | None = None,
     version: int | None = None, idempotency_key: str | None = None, secret: str = "",
-    now: dt.datetime | None = None,
+    now: dt.datetime | None = None, actor: str | None = None,
 ) -> Applied:
     """Make ``action`` happen to the case, or raise why not: NotFound outside the caller's scope,
     StaleVersion, TransitionRefused / ActionForbidden, a field missing, or the effect's own refusal
-    (missing materials, a reused key, a notice outside the checklist …)."""
+    (missing materials, a reused key, a notice outside the checklist …). ``actor`` names who really
+    acted when it is not the principal (a clerk submitting a walk-in application for the applicant)."""
     if action in KEYED or idempotency_key is not None:
         cases.check_idempotency_key(idempotency_key)
     at = now or dt.datetime.now(dt.UTC)
@@ -292,10 +293,10 @@ async def apply(
             case.version += 1
             await case.save(using_db=conn)
             await CaseEvent.create(
-                case_id=case.id, at=at, action=action, actor=principal.subject, from_state=before,
+                case_id=case.id, at=at, action=action, actor=actor or principal.subject, from_state=before,
                 to_state=case.state, data=move.fields or None, internal=action in INTERNAL,
                 idempotency_key=None if action in KEYED else idempotency_key, using_db=conn)
-            await record(conn, principal.subject, f"case.{action}", "case", case.number or str(case.id),
+            await record(conn, actor or principal.subject, f"case.{action}", "case", case.number or str(case.id),
                          before={"state": before}, after={"state": case.state, **extra})
             return Applied(case, False)
     except IntegrityError:
