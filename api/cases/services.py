@@ -18,7 +18,6 @@ read once the registry turns them into ``spared``.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as dt
 import re
@@ -47,7 +46,7 @@ from api.catalog.material_list import AnswerError, material_list_for_version
 from api.catalog.models import ServiceItemVersion, Window
 from api.catalog.schemas import ItemGuide, MaterialListOut
 from api.certificates.services import spare_materials
-from api.core.bounds import DbId
+from api.core import cursors
 from api.core.errors import Conflict, InvalidInput, NotFound, RuleViolation, Unavailable
 from api.identity.models import EnterpriseMember
 from api.identity.principal import Principal
@@ -157,32 +156,15 @@ def spared_possible(materials: list[CaseMaterial]) -> int:
     return sum(1 for m in materials if m.source == "certificate" and m.status != ATTACHED)
 
 
-def _encode_cursor(case: Case) -> str:
-    raw = msgspec.json.encode([case.created_at.isoformat(), case.id])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, case_id = msgspec.json.decode(raw, type=tuple[str, DbId])
-        created = dt.datetime.fromisoformat(at)
-        if created.tzinfo is None:
-            raise ValueError("naive")
-        return created, case_id
-    except (ValueError, TypeError, msgspec.DecodeError):
-        raise InvalidInput("分页参数无效，请从第一页重新开始", "invalid cursor", "cursor") from None
-
-
 async def list_cases(principal: Principal, limit: int = 20, cursor: str | None = None) -> tuple[list[Case], str | None]:
     """The caller's cases, newest first, keyset-paginated on (created_at, id)."""
     query = Case.filter(applicant_id=principal.id)
     if cursor:
-        created, case_id = _decode_cursor(cursor)
+        created, case_id = cursors.decode_moment(cursor)
         query = query.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=case_id))
     rows = list(await query.order_by("-created_at", "-id").limit(limit + 1))
     if len(rows) > limit:
-        return rows[:limit], _encode_cursor(rows[limit - 1])
+        return rows[:limit], cursors.encode(rows[limit - 1].created_at, rows[limit - 1].id)
     return rows, None
 
 

@@ -26,14 +26,12 @@ enterprise whose certificate they used; the platform itself as ``政务服务平
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as dt
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -44,7 +42,7 @@ from api.catalog.models import CertificateType, Department, ServiceItem, Window
 from api.certificates import codes
 from api.certificates.codes import ENTERPRISE, HOLDER_KINDS, PERSON, REVOKED, VALID
 from api.certificates.models import Certificate, CertificateAccess
-from api.core.bounds import DbId
+from api.core import cursors
 from api.core.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from api.identity.ids import id_number_problem, mask_id_number, mask_name, mask_phone, uscc_problem
 from api.identity.models import Citizen, EnterpriseMember, Staff
@@ -345,23 +343,6 @@ async def names(type_codes: set[str], department_codes: set[str]) -> tuple[dict[
     return {str(k): str(v) for k, v in types.items()}, {str(k): str(v) for k, v in departments.items()}
 
 
-def _encode_cursor(row: CertificateAccess) -> str:
-    raw = msgspec.json.encode([row.at.isoformat(), row.id])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, row_id = msgspec.json.decode(raw, type=tuple[str, DbId])
-        when = dt.datetime.fromisoformat(at)
-        if when.tzinfo is None:
-            raise ValueError("naive")
-        return when, row_id
-    except (ValueError, TypeError, msgspec.DecodeError):
-        raise InvalidInput("分页参数无效，请从第一页重新开始", "invalid cursor", "cursor") from None
-
-
 @dataclass(frozen=True, slots=True)
 class AccessPage:
     rows: list[CertificateAccess]  # certificate and case prefetched
@@ -372,7 +353,7 @@ async def data_access(principal: Principal, limit: int = 20, cursor: str | None 
     """Who used the citizen's (and their enterprises') certificates: newest first, keyset pages on (at, id)."""
     if principal.kind != "citizen":
         return AccessPage([], None)
-    after = _decode_cursor(cursor) if cursor else None  # refused alike, whatever the citizen holds
+    after = cursors.decode_moment(cursor) if cursor else None  # refused alike, whatever the citizen holds
     holders = await _my_holders(principal.id)
     if holders is None:
         return AccessPage([], None)
@@ -383,7 +364,7 @@ async def data_access(principal: Principal, limit: int = 20, cursor: str | None 
         query = query.filter(Q(at__lt=at) | Q(at=at, id__lt=row_id))
     rows = list(await query.order_by("-at", "-id").limit(limit + 1).prefetch_related("certificate", "case"))
     if len(rows) > limit:
-        return AccessPage(rows[:limit], _encode_cursor(rows[limit - 1]))
+        return AccessPage(rows[:limit], cursors.encode(rows[limit - 1].at, rows[limit - 1].id))
     return AccessPage(rows, None)
 
 

@@ -7,17 +7,15 @@ waits for staff is queued (a case waiting for the applicant's correction has no 
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from dataclasses import dataclass
 
-import msgspec
 from tortoise.expressions import Q
 from tortoise.functions import Count
 
 from api.cases import services as cases
 from api.cases.models import Case
-from api.core.errors import InvalidInput
+from api.core import cursors
 from api.identity.principal import Principal
 from api.workflow import states
 
@@ -48,23 +46,6 @@ DEFAULT_STATES = {
 }
 
 
-def _encode(case: Case) -> str:
-    assert case.due_date is not None
-    raw = msgspec.json.encode([case.due_date.isoformat(), case.id])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[dt.date, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        day, case_id = msgspec.json.decode(raw, type=tuple[str, int])
-        if not 0 < case_id < 2**63:
-            raise ValueError("id")
-        return dt.date.fromisoformat(day), case_id
-    except (ValueError, TypeError, msgspec.DecodeError):
-        raise InvalidInput("分页参数无效，请从第一页重新开始", "invalid cursor", "cursor") from None
-
-
 async def queue(principal: Principal, filters: Filters, *, limit: int = 20, cursor: str | None = None,
                 today: dt.date | None = None) -> Queue:
     role = principal.role
@@ -89,9 +70,10 @@ async def queue(principal: Principal, filters: Filters, *, limit: int = 20, curs
     if filters.overdue:
         query = query.filter(due_date__lt=today or dt.date.today())
     if cursor:
-        due, case_id = _decode(cursor)
+        due, case_id = cursors.decode_day(cursor)
         query = query.filter(Q(due_date__gt=due) | Q(due_date=due, id__gt=case_id))
     rows = list(await query.order_by("due_date", "id").limit(limit + 1))
     if len(rows) > limit:
-        return Queue(rows[:limit], _encode(rows[limit - 1]), counts)
+        last = rows[limit - 1]
+        return Queue(rows[:limit], cursors.encode(last.due_date, last.id), counts)  # type: ignore[arg-type]
     return Queue(rows, None, counts)
