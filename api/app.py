@@ -21,6 +21,7 @@ from api.core.db import close_orm, init_orm
 from api.core.errors import exception_handlers
 from api.core.health import health
 from api.core.logs import install_redaction
+from api.core.request_context import RequestContext
 from api.core.settings import Settings
 from api.core.spa import pwa_routers, spa_fallback
 from api.identity.controllers import AuthController, DevController, MeController
@@ -88,8 +89,13 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             render_plugins=[ScalarRenderPlugin()],
         ),
         debug=False,
+        # The process entry point configures logging (`zhengwu serve`: api/core/logs.py); Litestar's
+        # default would replace every handler, closing the ones that write off the event loop.
+        logging_config=None,
     )
     check_access_rules(app)
+    # Around the whole handler, not a Litestar middleware: those skip requests no route matched.
+    app.asgi_handler = RequestContext(app.asgi_handler, settings.trust_request_id)
     return app
 
 
