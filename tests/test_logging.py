@@ -172,6 +172,21 @@ async def test_every_response_names_its_request_id(client: httpx.AsyncClient) ->
     assert first.headers["x-request-id"] != second.headers["x-request-id"]
 
 
+async def test_the_access_record_is_masked_where_it_is_made(app: Litestar, caplog: pytest.LogCaptureFixture) -> None:
+    """The access line's free-form parts (path, query, a forwarded client address) are masked once,
+    when the record is made, so the formatters need not scan the finished line."""
+    transport = httpx.ASGITransport(app=app, client=(PHONE, 5000))  # as a misconfigured proxy could forward
+    caplog.set_level(logging.INFO, "zhengwu.access")
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
+        r = await c.get(f"/api/v1/items/{ID_NUMBER}", params={"tel": PHONE, "x": "a\nforged line"})
+    (record,) = [rec for rec in caplog.records if rec.name == "zhengwu.access"]
+    assert record.path == f"/api/v1/items/{ID_MASKED}?tel={PHONE_MASKED}&x=a\\x0aforged+line"
+    assert record.client == f"{PHONE_MASKED}:5000" and record.status == 404 and record.redacted
+    assert record.route == "/api/v1/items/{code}" and record.request_id == r.headers["x-request-id"]
+    line = logs.TextFormatter().format(record)
+    assert "\n" not in line and PHONE not in line and ID_NUMBER not in line and line.endswith(f"[{record.request_id}]")
+
+
 async def test_a_trusted_proxys_request_id_is_kept_when_safe(app: Litestar, tmp_path: Path) -> None:
     settings = make_settings(app.state.settings.database_url, tmp_path, trust_request_id=True)
     transport = httpx.ASGITransport(app=create_app(settings, manage_database=False))

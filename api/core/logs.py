@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import IO, Any
 
@@ -38,10 +39,19 @@ import msgspec
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
 # Full-width digits too: a phone typed with a Chinese input method may arrive as １３８…
 _MOBILE = re.compile(r"(?<!\d)([1１][3-9３-９]\d)\d{4}(\d{4})(?!\d)")
-# Both patterns contain a run of at least 11 digits (a mobile number is 11, an ID number 17 + 1),
-# and ``\d`` means the same (Unicode) digits in all three, so text without such a run holds no
-# personal number: one scan instead of two substitutions for nearly every line.
+# A mobile number is a run of exactly 11 digits, an ID number one of 17 or 18 (the last may be
+# X), and ``\d`` means the same (Unicode) digits here as in the patterns: text without such a run
+# holds neither. Most lines have no run of 11 digits at all (one fast scan); item codes have runs
+# of 12 and 14, which the run lengths then clear without the two masking passes.
 _LONG_DIGITS = re.compile(r"\d{11}")
+_DIGIT_RUNS = re.compile(r"\d{11,}")
+
+
+def _may_hold_personal_number(text: str) -> bool:
+    if _LONG_DIGITS.search(text) is None:
+        return False
+    return any(len(run) == 11 or len(run) >= 17 for run in _DIGIT_RUNS.findall(text))
+
 
 # The id of the request being served (set by api/core/request_context.py), for log lines and
 # error bodies; None outside a request.
@@ -54,7 +64,7 @@ def current_request_id() -> str | None:
 
 def redact(text: str) -> str:
     """Mask resident ID numbers (first 6 and last 4 kept) and mobile numbers (138****8000)."""
-    if _LONG_DIGITS.search(text) is None:
+    if not _may_hold_personal_number(text):
         return text
     return _MOBILE.sub(r"\1****\2", _ID_NUMBER.sub(r"\1********\2", text))
 
@@ -100,7 +110,13 @@ class TextFormatter(RedactingFormatter):
             line = f"{line}\n{record.exc_text}"
         if record.stack_info:
             line = f"{line}\n{self.formatStack(record.stack_info)}"
+        elif getattr(record, "redacted", False) and not record.exc_text:
+            return line  # an access line: its one free-form part, the path, was masked when it was made
         return redact(line)
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 _json = msgspec.json.Encoder()
@@ -117,17 +133,18 @@ class JsonFormatter(RedactingFormatter):
         self._clock = _SecondClock("%Y-%m-%dT%H:%M:%S", utc=True)
 
     def format(self, record: logging.LogRecord) -> str:
+        clean: Callable[[str], str] = _unchanged if getattr(record, "redacted", False) else redact
         out: dict[str, Any] = {
             "time": f"{self._clock(record.created)}.{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
-            "message": redact(record.getMessage()),
+            "message": clean(record.getMessage()),
             "request_id": getattr(record, "request_id", None) or request_id.get(),
         }
         for name in ACCESS_FIELDS:
             value = getattr(record, name, None)
             if value is not None:
-                out[name] = redact(value) if isinstance(value, str) else value
+                out[name] = clean(value) if isinstance(value, str) else value
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
