@@ -5,10 +5,11 @@ blocks the event loop.
   masks resident ID numbers and mobile numbers in the finished text, so the message, its
   arguments, exception tracebacks (``exc_text``) and ``stack_info`` are all covered, and the
   record itself is never changed: uvicorn's access formatter and any other formatter that reads
-  ``args`` keep working. A cheap pre-check (no run of 11 digits, no personal number) lets almost
-  every line skip the masking regexes. Handlers installed by the host before the app starts
-  (uvicorn, gunicorn, ``logging.lastResort``) get the same masking through
-  :func:`install_redaction`.
+  ``args`` keep working. A cheap pre-check (no run of 11 or of 17+ digits, no personal number)
+  lets almost every line skip the masking regexes, and the access line, one per request, is
+  masked once where it is made (its path, query and client address) and not scanned again.
+  Handlers installed by the host before the app starts (uvicorn, gunicorn, ``logging.lastResort``)
+  get the same masking through :func:`install_redaction`.
 * **One line per event**: ``ZHENGWU_LOG_FORMAT=json`` gives one JSON object per line for log
   collectors (time, level, logger, message, request_id, and for requests route, status and
   duration_ms); the default text stays readable.
@@ -78,13 +79,14 @@ class _SecondClock:
 
     def __init__(self, fmt: str, utc: bool) -> None:
         self.fmt, self.convert = fmt, time.gmtime if utc else time.localtime
-        self.second, self.text = -1, ""
+        self.last: tuple[int, str] = (-1, "")  # one attribute: threads never see a torn pair
 
     def __call__(self, created: float) -> str:
         second = int(created)
-        if second != self.second:
-            self.second, self.text = second, time.strftime(self.fmt, self.convert(second))
-        return self.text
+        last = self.last
+        if last[0] != second:
+            last = self.last = (second, time.strftime(self.fmt, self.convert(second)))
+        return last[1]
 
 
 class RedactingFormatter(logging.Formatter):
