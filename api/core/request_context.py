@@ -45,10 +45,11 @@ _PREFIX, _COUNTER = _prefix(), itertools.count(1)
 
 
 def new_request_id() -> str:
-    """e.g. ``q3X_9aZk-1f``; never one that looks like a personal number, which the log would
+    """e.g. ``q3X_9aZk-0000001f``; never one that looks like a personal number, which the log would
     mask, breaking the match between the header and the log."""
     while True:
-        rid = f"{_PREFIX}-{next(_COUNTER):x}"
+        # Fixed width, so responses that must look alike (a failed tracking query) are alike in length.
+        rid = f"{_PREFIX}-{next(_COUNTER):08x}"
         if not holds_personal_number(rid):
             return rid
 
