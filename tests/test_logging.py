@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import random
 import re
 from collections.abc import Iterator
@@ -159,6 +160,19 @@ def test_request_ids_are_safe_to_log_and_echo() -> None:
     assert accepted_request_id("edge-7f3a.2_b") == "edge-7f3a.2_b"
     for bad in ["", "a b", "x" * 65, "<script>", "id\r\nSet-Cookie: x", PHONE, f"req-{ID_NUMBER}"]:
         assert accepted_request_id(bad) is None, bad
+
+
+def test_forked_workers_draw_their_own_request_ids() -> None:
+    read, write = os.pipe()
+    pid = os.fork()  # as a server forking workers from a master that imported the app
+    if pid == 0:
+        os.write(write, new_request_id().encode())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 100).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert SAFE_ID.fullmatch(child) and child.split("-")[0] != new_request_id().split("-")[0]
 
 
 async def test_every_response_names_its_request_id(client: httpx.AsyncClient) -> None:

@@ -44,6 +44,14 @@ def _prefix() -> str:
 _PREFIX, _COUNTER = _prefix(), itertools.count(1)
 
 
+def _reseed() -> None:
+    global _PREFIX, _COUNTER
+    _PREFIX, _COUNTER = _prefix(), itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_reseed)  # workers forked from a preloading master get their own
+
+
 def new_request_id() -> str:
     """e.g. ``q3X_9aZk-0000001f``; never one that looks like a personal number, which the log would
     mask, breaking the match between the header and the log."""
