@@ -25,6 +25,7 @@ from api.core.db import close_orm, init_orm
 from api.core.errors import DATABASE_OUTAGE, exception_handlers
 from api.core.health import health
 from api.core.logs import install_redaction
+from api.core.request_context import RequestContext
 from api.core.settings import Settings
 from api.core.spa import pwa_routers, spa_fallback
 from api.identity.controllers import AdminStaffController, AuthController, DevController, MeController
@@ -101,9 +102,14 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             render_plugins=[ScalarRenderPlugin()],
         ),
         debug=False,
+        # The process entry point configures logging (`zhengwu serve`: api/core/logs.py); Litestar's
+        # default would replace every handler, closing the ones that write off the event loop.
+        logging_config=None,
     )
     check_access_rules(app)
     check_path_id_bounds(app)
+    # Around the whole handler, not a Litestar middleware: those skip requests no route matched.
+    app.asgi_handler = RequestContext(app.asgi_handler, settings.trust_request_id)
     return app
 
 

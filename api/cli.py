@@ -56,6 +56,8 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the API and the PWA."""
     import uvicorn
 
+    from api.core.logs import logging_config
+
     settings = _settings()
     if settings.is_sqlite and workers > 1:
         # SQLite has one writer and Tortoise one connection per process: several workers lock.
@@ -64,7 +66,9 @@ def serve(host: str, port: int, workers: int) -> None:
         console.print(f"[yellow]PWA not built ({settings.pwa_dist}); serving the API only[/]")
     uvicorn.run(
         "api.app:app_factory", factory=True, host=host, port=port, workers=workers,
-        proxy_headers=True, forwarded_allow_ips="127.0.0.1", log_level="info",
+        proxy_headers=True, forwarded_allow_ips="127.0.0.1", log_level=settings.log_level,
+        # The app writes its own access line (with request id, route and duration): uvicorn's is off.
+        log_config=logging_config(settings.log_level, settings.log_format), access_log=False,
     )
 
 

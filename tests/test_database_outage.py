@@ -197,7 +197,7 @@ def test_an_outage_answers_503_and_is_logged_in_a_few_lines(database: PrivatePos
         wrong = [f"{r.request.method} {r.request.url.path} → {r.status_code} {r.text[:200]}" for r in refused
                  if r.status_code != 503 or r.headers.get("Retry-After") != "5"
                  or r.json() != {"status_code": 503, "message": "服务暂时不可用，请稍后再试",
-                                 "detail": "database unavailable"}]
+                                 "detail": "database unavailable", "request_id": r.headers["X-Request-ID"]}]
         assert wrong == [] and len(refused) >= 30, (wrong[:5], len(refused))
 
         # Served again within a second of the database being back (polled: the outcome counts).

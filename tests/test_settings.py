@@ -107,3 +107,15 @@ def test_the_demo_password_is_configurable(tmp_path: Path) -> None:
     assert Settings.from_env({"ZHENGWU_VAR_DIR": str(tmp_path)}).demo_password == "zhengwu-demo"
     chosen = Settings.from_env({"ZHENGWU_VAR_DIR": str(tmp_path), "ZHENGWU_DEMO_PASSWORD": "Try-roles-2026"})
     assert chosen.demo_password == "Try-roles-2026"
+
+
+def test_logging_settings(tmp_path: Path) -> None:
+    default = Settings.from_env({"ZHENGWU_VAR_DIR": str(tmp_path)})
+    assert (default.log_level, default.log_format, default.trust_request_id) == ("info", "text", False)
+    chosen = Settings.from_env({"ZHENGWU_VAR_DIR": str(tmp_path), "ZHENGWU_LOG_LEVEL": "DEBUG",
+                                "ZHENGWU_LOG_FORMAT": "json", "ZHENGWU_TRUST_REQUEST_ID": "true"})
+    assert (chosen.log_level, chosen.log_format, chosen.trust_request_id) == ("debug", "json", True)
+    for name, value in [("ZHENGWU_LOG_LEVEL", "verbose"), ("ZHENGWU_LOG_FORMAT", "xml"),
+                        ("ZHENGWU_TRUST_REQUEST_ID", "maybe")]:
+        with pytest.raises(ConfigurationError, match=name):
+            Settings.from_env({"ZHENGWU_VAR_DIR": str(tmp_path), name: value})

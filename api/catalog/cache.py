@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -62,28 +65,41 @@ VERSIONS_KEPT = 512
 
 
 class _LRU(OrderedDict):
-    """Least-recently-used bytes, bounded by their total size."""
+    """Least-recently-used values, bounded by their total size in bytes."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, size: Callable[[Any], int] = len) -> None:
         super().__init__()
         self.max_bytes = max_bytes
+        self.size = size
         self.used = 0
 
-    def get_(self, key: object) -> bytes | None:
+    def get_(self, key: object) -> Any:
         value = self.get(key)
         if value is not None:
             self.move_to_end(key)
         return value
 
-    def put(self, key: object, value: bytes) -> None:
+    def put(self, key: object, value: Any) -> None:
         old = self.pop(key, None)
         if old is not None:
-            self.used -= len(old)
+            self.used -= self.size(old)
         self[key] = value
-        self.used += len(value)
+        self.used += self.size(value)
         while self.used > self.max_bytes and len(self) > 1:
             _, dropped = self.popitem(last=False)
-            self.used -= len(dropped)
+            self.used -= self.size(dropped)
+
+
+class CachedGuide(NamedTuple):
+    body: bytes  # the encoded ItemGuide
+    etag: str  # strong validator of exactly these bytes
+
+
+def _cached_guide(body: bytes) -> CachedGuide:
+    # Derived from the bytes, not from a counter: every process serving the same version answers
+    # with the same tag, and anything that changes the guide (a new version, a renamed department
+    # shown in it) changes it.
+    return CachedGuide(body, f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"')
 
 
 @dataclass
@@ -103,7 +119,7 @@ class Snapshot:
     windows: dict[str, WindowOut]
     certificate_names: dict[str, str]
     # Pre-serialised responses. A guide is ~11 KB (up to ~30): 96 MiB holds a 5,933-item catalog.
-    guides: _LRU = field(default_factory=lambda: _LRU(96 << 20))
+    guides: _LRU = field(default_factory=lambda: _LRU(96 << 20, size=lambda g: len(g.body)))  # of CachedGuide
     pages: _LRU = field(default_factory=lambda: _LRU(16 << 20))
 
 
@@ -148,7 +164,7 @@ class CatalogCache:
                     return
                 todo = [c for c in codes_[i : i + batch] if c not in snap.guides]
                 for doc, meta in await load_items(todo):
-                    snap.guides.put(doc.code, _encoder.encode(_guide(snap, doc, meta)))
+                    snap.guides.put(doc.code, _cached_guide(_encoder.encode(_guide(snap, doc, meta))))
                 await asyncio.sleep(0)
         except asyncio.CancelledError:
             raise
@@ -184,8 +200,8 @@ class CatalogCache:
         snap.pages.put(key, body)
         return body
 
-    async def guide_bytes(self, code: str) -> bytes | None:
-        """The encoded guide of an item's current version, or None for an unknown code."""
+    async def cached_guide(self, code: str) -> CachedGuide | None:
+        """The encoded guide of an item's current version and its ETag, or None for an unknown code."""
         snap = await self.snapshot()
         cached = snap.guides.get_(code)
         if cached is not None:
@@ -195,9 +211,14 @@ class CatalogCache:
         loaded = await load_items([code])
         if not loaded:
             return None
-        body = _encoder.encode(_guide(snap, *loaded[0]))
-        snap.guides.put(code, body)
-        return body
+        cached = _cached_guide(_encoder.encode(_guide(snap, *loaded[0])))
+        snap.guides.put(code, cached)
+        return cached
+
+    async def guide_bytes(self, code: str) -> bytes | None:
+        """The encoded guide of an item's current version, or None for an unknown code."""
+        cached = await self.cached_guide(code)
+        return None if cached is None else cached.body
 
     async def guide(self, code: str) -> ItemGuide | None:
         body = await self.guide_bytes(code)

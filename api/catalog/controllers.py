@@ -6,7 +6,7 @@ from typing import Annotated
 
 from litestar import Controller, MediaType, Response, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from api.catalog import codes
 from api.catalog.cache import CatalogCache, life_event_detail
@@ -23,6 +23,7 @@ from api.catalog.schemas import (
 )
 from api.catalog.search import CursorError, Filters, decode_cursor
 from api.core.errors import InvalidInput, RuleViolation, not_found
+from api.core.http_cache import etag_matches
 from api.core.qr import qr_png, qr_svg
 from api.core.settings import Settings
 
@@ -114,11 +115,18 @@ class CatalogController(Controller):
         return Response(content=body, media_type=MediaType.JSON, headers=CACHE)
 
     @get("/items/{code:str}", summary="The full guide (办事指南) of the current published version")
-    async def guide(self, state: State, code: FromPath[str]) -> Response[ItemGuide]:
-        body = await _catalog(state).guide_bytes(code)
-        if body is None:
+    async def guide(
+        self, state: State, code: FromPath[str],
+        if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match", required=False)] = None,
+    ) -> Response[ItemGuide]:
+        cached = await _catalog(state).cached_guide(code)
+        if cached is None:
             raise not_found("这个事项", "item", code)
-        return Response(content=body, media_type=MediaType.JSON, headers=CACHE)
+        headers = {**CACHE, "ETag": cached.etag}
+        if if_none_match is not None and etag_matches(if_none_match, cached.etag):
+            # A phone re-reading a guide it holds downloads nothing (RFC 9110 §13.1.2).
+            return Response(content=None, status_code=304, headers=headers)
+        return Response(content=cached.body, media_type=MediaType.JSON, headers=headers)
 
     @post("/items/{code:str}/material-list", status_code=200,
           summary="The exact material list (一单载明) for the applicant's answers")

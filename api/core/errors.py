@@ -26,6 +26,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVI
 from tortoise.exceptions import ValidationError as OrmValidationError
 
 from api.core.db import database_ok, is_database_unavailable
+from api.core.logs import current_request_id
 
 log = logging.getLogger("zhengwu.errors")
 
@@ -133,6 +134,7 @@ def error_response(status_code: int, message: str, detail: str, field: str | Non
     body: dict[str, Any] = {"status_code": status_code, "message": message, "detail": detail}
     if field:
         body["field"] = field
+    body["request_id"] = current_request_id()  # the id in X-Request-ID and on the request's log lines
     return Response(body, status_code=status_code, media_type=MediaType.JSON, headers=headers)
 
 

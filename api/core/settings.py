@@ -10,6 +10,8 @@ from urllib.parse import urlparse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MAX_UPLOAD_MB = 50
+LOG_LEVELS = ("debug", "info", "warning", "error")
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
 
 
 class ConfigurationError(RuntimeError):
@@ -53,6 +55,14 @@ class Settings:
     maintenance_interval: float = 600.0
     # The password of the accounts `zhengwu seed --demo` creates in development (none in production).
     demo_password: str = "zhengwu-demo"
+    # Logging (api/core/logs.py): the level of app, server and library loggers (the access log is
+    # always at info); "text" lines for people or "json", one object per line, for log collectors.
+    log_level: str = "info"
+    log_format: str = "text"
+    # Take a request's id from its X-Request-ID header (when it is [A-Za-z0-9._-]{1,64}) instead of
+    # generating one. Only for deployments where every request passes a proxy that sets the header
+    # itself, replacing a client's: otherwise clients could choose the ids in the logs.
+    trust_request_id: bool = False
 
     @property
     def production(self) -> bool:
@@ -98,6 +108,15 @@ class Settings:
         raw_interval = env.get("ZHENGWU_MAINTENANCE_INTERVAL", "600").strip()
         if not raw_interval.isdigit() or int(raw_interval) > 86400 or 0 < int(raw_interval) < 10:
             raise ConfigurationError("ZHENGWU_MAINTENANCE_INTERVAL must be 0 (off) or whole seconds from 10 to 86400")
+        log_level = env.get("ZHENGWU_LOG_LEVEL", "info").strip().lower()
+        if log_level not in LOG_LEVELS:
+            raise ConfigurationError("ZHENGWU_LOG_LEVEL must be one of " + ", ".join(LOG_LEVELS))
+        log_format = env.get("ZHENGWU_LOG_FORMAT", "text").strip().lower()
+        if log_format not in {"text", "json"}:
+            raise ConfigurationError("ZHENGWU_LOG_FORMAT must be 'text' or 'json'")
+        raw_trust = env.get("ZHENGWU_TRUST_REQUEST_ID", "").strip().lower()
+        if raw_trust not in _TRUE | _FALSE:
+            raise ConfigurationError("ZHENGWU_TRUST_REQUEST_ID must be true or false")
         return cls(
             env=mode,
             database_url=database_url,
@@ -110,6 +129,9 @@ class Settings:
             max_upload_mb=int(raw_upload),
             maintenance_interval=float(raw_interval),
             demo_password=env.get("ZHENGWU_DEMO_PASSWORD") or "zhengwu-demo",
+            log_level=log_level,
+            log_format=log_format,
+            trust_request_id=raw_trust in _TRUE,
         )
 
 
