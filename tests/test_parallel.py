@@ -19,7 +19,9 @@ from api.catalog.flows import FlowStepDoc
 from api.catalog.models import ServiceItemVersion
 from api.identity.principal import Principal
 from api.workflow import deadlines, joint, parallel
+from api.workflow import services as workflow
 from api.workflow.calendar_services import current_calendar
+from api.workflow.models import SubCase
 from tests.identity_helpers import bearer, citizen_tokens, staff_tokens
 from tests.test_cases import attach_all, draft
 
@@ -90,6 +92,9 @@ async def test_a_joint_case_with_one_survey_denied_by_two_departments(client: As
         deadlines.add_working_days(calendar, today, 8).isoformat()}
     mine = {s["department"]: s["allowed_actions"] for s in joint_view["departments"]}
     assert mine == {"ZJJ": [], "XFZD": ["start_review"], "ZRZYJ": []}
+    for d in involved:  # in every department's workbench queue
+        r = await client.get("/api/v1/workbench/queue", headers=bearer(officers[d]))
+        assert [c["id"] for c in r.json()["items"]] == [case_id]
 
     # An uninvolved department does not see the case at all.
     stranger = await staff_tokens(client, "officer", department="SCJGJ")
@@ -174,6 +179,8 @@ async def test_a_joint_case_with_one_survey_denied_by_two_departments(client: As
     assert r.status_code == 422 and r.json()["field"] == "reason"
     r = await sub_act(client, approvers["XFZD"], case_id, "XFZD", "deny", reason="消防车道宽度不足")
     assert r.status_code == 200 and r.json()["state"] == "in_review"
+    r = await client.get("/api/v1/workbench/queue", headers=bearer(approvers["XFZD"]))
+    assert r.json()["items"] == []  # its part is decided: no longer waiting for it
     r = await sub_act(client, approvers["ZRZYJ"], case_id, "ZRZYJ", "deny", reason="用地手续不全")
     assert r.status_code == 200 and r.json()["state"] == "denied"
     assert {s["department"]: s["state"] for s in r.json()["departments"]} == {
@@ -217,6 +224,22 @@ async def test_a_joint_case_approved_by_every_department(client: AsyncClient, ap
     r = await client.post(f"{CASES}/{case['id']}/actions/deliver", json={"version": approved["version"]},
                           headers=bearer(clerk))
     assert r.status_code == 200 and r.json()["state"] == "delivered"
+
+
+async def test_a_joint_case_deemed_accepted_fans_out_too(client: AsyncClient, app: Litestar) -> None:
+    citizen = await citizen_tokens(client, app)
+    case = await draft(client, citizen, await city_item(FIRE), special_design="no")
+    await attach_all(app, citizen, case)
+    r = await client.post(f"{CASES}/{case['id']}/submit",
+                          headers={**bearer(citizen), "Idempotency-Key": uuid.uuid4().hex})
+    assert r.status_code == 200, r.text
+    assert await workflow.deem_overdue_accepted(now=dt.datetime.now(dt.UTC) + dt.timedelta(days=20)) == 1
+    deemed = await Case.get(id=case["id"])
+    assert deemed.state == "in_review" and deemed.accepted_at is not None
+    calendar = await current_calendar()
+    subs = await SubCase.filter(case_id=deemed.id).order_by("id").values_list("department_code", "state", "due_date")
+    due = deadlines.add_working_days(calendar, deadlines.china_day(deemed.accepted_at), 8)
+    assert subs == [("ZJJ", "accepted", due), ("XFZD", "accepted", due), ("ZRZYJ", "accepted", due)]
 
 
 async def test_a_case_of_one_department_has_no_departments(client: AsyncClient, app: Litestar) -> None:
