@@ -55,6 +55,11 @@ RULES: dict[str, dict[str, int | str]] = {
         "anonymous": 401, "citizen_a": 403, "citizen_b": 403, "clerk": ALLOW, "officer": 403,
         "approver": 403, "supervisor": 403, "admin": 403, "officer_other_department": 403,
     },
+    # A joint case's departments (并联审批): officers and approvers; which department answers in the service.
+    "department_staff": {
+        "anonymous": 401, "citizen_a": 403, "citizen_b": 403, "clerk": 403, "officer": ALLOW,
+        "approver": ALLOW, "supervisor": 403, "admin": 403, "officer_other_department": ALLOW,
+    },
     "case_staff": {
         "anonymous": 401, "citizen_a": 403, "citizen_b": 403, "clerk": ALLOW, "officer": ALLOW,
         "approver": ALLOW, "supervisor": ALLOW, "admin": 403, "officer_other_department": ALLOW,
@@ -102,6 +107,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/cases/{id}/vouchers"): "case_readers",
     ("GET", "/api/v1/cases/{id}/vouchers/{kind}"): "case_readers",
     ("POST", "/api/v1/cases/{id}/actions/{action}"): "case_actors",
+    ("GET", "/api/v1/cases/{id}/departments"): "case_readers",
+    ("POST", "/api/v1/cases/{id}/departments/{department}/actions/{action}"): "department_staff",
+    ("POST", "/api/v1/cases/{id}/survey"): "department_staff",
+    ("POST", "/api/v1/cases/{id}/survey/findings"): "department_staff",
     ("GET", "/api/v1/workbench/queue"): "case_staff",
     ("POST", "/api/v1/workbench/walk-ins"): "clerks",
     ("PUT", "/api/v1/workbench/walk-ins/{id}/materials/{code}"): "clerks",

@@ -91,7 +91,7 @@ async def case_out(case: Case, principal: Principal) -> CaseOut:
         missing_required=[m.code for m in services.blocking(materials)],
         spared_possible=services.spared_possible(materials),
         timeline=[_event_out(e) for e in events],
-        allowed_actions=states.allowed_actions(case.state, principal.role),
+        allowed_actions=workflow.case_actions(principal, case, bool(await services.joint_departments(case))),
         version=case.version, due_date=case.due_date, clock_paused=case.paused_at is not None,
         paused_days=case.paused_days,
         correction=(notice.data or {}).get("materials", []) if notice and case.state == states.CORRECTION else None,

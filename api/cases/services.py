@@ -27,7 +27,7 @@ from typing import Any
 
 import msgspec
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from api.audit.services import record
@@ -51,6 +51,7 @@ from api.core.errors import Conflict, InvalidInput, NotFound, RuleViolation, Una
 from api.identity.models import EnterpriseMember
 from api.identity.principal import Principal
 from api.workflow import deadlines, states
+from api.workflow.models import SubCase
 from api.workflow.states import CORRECTION
 from storage import StoredBlob
 
@@ -114,7 +115,8 @@ async def visible_case(principal: Principal, case_id: int, conn: BaseDBAsyncClie
                        *, lock: bool = False) -> Case:
     """The case if the caller may see it, else 404 (reveal nothing): a citizen their own; a clerk
     the submitted cases of their window category; an officer or approver their department's, from
-    acceptance on; a supervisor every case past the draft. Drafts are the applicant's alone."""
+    acceptance on (a joint case: each of its departments'); a supervisor every case past the draft.
+    Drafts are the applicant's alone."""
     if principal.kind == "citizen":
         return await own_case(principal, case_id, conn, lock=lock)
     if principal.role not in CASE_STAFF and principal.kind != "system":
@@ -129,13 +131,26 @@ async def visible_case(principal: Principal, case_id: int, conn: BaseDBAsyncClie
         if not principal.department:
             raise _not_found(case_id)
         # A case reaches the department at acceptance, and stays visible to it: it was in its hands.
-        query = query.filter(department_code=principal.department, accepted_at__isnull=False)
+        # A joint case (并联审批) reaches each of its departments, through their sub-case.
+        query = query.filter(
+            Q(department_code=principal.department)
+            | Q(id__in=Subquery(SubCase.filter(department_code=principal.department).values("case_id"))),
+            accepted_at__isnull=False)
     if lock:
         query = query.select_for_update()
     case = await (query.using_db(conn) if conn is not None else query).first()
     if case is None:
         raise _not_found(case_id)
     return case
+
+
+async def joint_departments(case: Case, conn: BaseDBAsyncClient | None = None) -> list[str]:
+    """The departments of a joint case's sub-cases (并联审批), implementing one first; [] for others."""
+    if case.accepted_at is None:
+        return []
+    query = SubCase.filter(case_id=case.id).order_by("id")
+    return list(await (query.using_db(conn) if conn is not None else query).values_list(  # type: ignore[arg-type]
+        "department_code", flat=True))
 
 
 async def materials_of(case: Case, conn: BaseDBAsyncClient | None = None) -> list[CaseMaterial]:

@@ -14,18 +14,33 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from api.cases.controllers import case_out
 from api.cases.models import STATE_NAMES
 from api.cases.schemas import CaseOut
-from api.cases.services import CASE_STAFF, visible_case
+from api.cases.services import CASE_STAFF, joint_departments, visible_case
+from api.catalog.models import Department
 from api.core.settings import Settings
 from api.identity.guards import require_roles
 from api.identity.principal import Principal
-from api.workflow import documents, queues, services, states, walkins
-from api.workflow.schemas import ActionIn, ActionOut, QueueItem, QueuePage, VoucherOut, WalkInIn
+from api.workflow import documents, joint, queues, services, states, walkins
+from api.workflow.schemas import (
+    ActionIn,
+    ActionOut,
+    FindingsIn,
+    JointOut,
+    QueueItem,
+    QueuePage,
+    SubActionIn,
+    SubCaseOut,
+    SurveyIn,
+    SurveyOut,
+    VoucherOut,
+    WalkInIn,
+)
 from storage import storage_path
 
 ACTORS = {"roles": ["citizen", *sorted(CASE_STAFF - {"supervisor"})]}
 READERS = {"roles": ["citizen", *sorted(CASE_STAFF)]}
 STAFF = {"roles": sorted(CASE_STAFF)}
 CLERKS = {"roles": ["clerk"]}
+DEPARTMENTS = {"roles": ["approver", "officer"]}  # 并联审批: each department's own staff
 MAX_SCAN = 60 * 1024 * 1024  # the largest material limit plus room; each material's own limit applies
 
 AnyRequest = Request[Principal, Any, State]
@@ -39,7 +54,8 @@ class WorkflowController(Controller):
     @get("/{id:int}/actions", opt=READERS, summary="What I may do with this case now, with the fields each needs")
     async def actions(self, request: AnyRequest, id: FromPath[int]) -> list[ActionOut]:
         case = await visible_case(request.user, id)
-        return [msgspec.convert(a, ActionOut) for a in services.actions_for(request.user, case)]
+        joint_case = bool(await joint_departments(case))
+        return [msgspec.convert(a, ActionOut) for a in services.actions_for(request.user, case, joint_case)]
 
     @post("/{id:int}/actions/{action:str}", opt=ACTORS, status_code=200,
           summary="Take an action on a case (accept, refuse, request-correction, resupply, start-review, approve, "
@@ -57,6 +73,32 @@ class WorkflowController(Controller):
                                     idempotency_key=idempotency_key, secret=settings.secret_key)
         return await case_out(done.case, request.user)
 
+    @get("/{id:int}/departments", opt=READERS,
+         summary="A joint case's departments (并联审批): each one's state, due date, decision, what I may do")
+    async def departments(self, request: AnyRequest, id: FromPath[int]) -> JointOut:
+        return await joint_out(await joint.joint_of(request.user, id), request.user)
+
+    @post("/{id:int}/departments/{department:str}/actions/{action:str}", opt=DEPARTMENTS, status_code=200,
+          summary="A department's move on its part of a joint case (start-review, approve, deny); "
+                  "version: the department's own")
+    async def department_act(self, request: AnyRequest, id: FromPath[int], department: FromPath[str],
+                             action: FromPath[str], data: JSONBody[SubActionIn]) -> JointOut:
+        done = await joint.apply_sub(request.user, id, department, action.replace("-", "_"), payload=data.fields(),
+                                     version=data.version)
+        return await joint_out(done, request.user)
+
+    @post("/{id:int}/survey", opt=DEPARTMENTS, status_code=200,
+          summary="Schedule the one joint site survey (一次踏勘) of a joint case: stops its clock once")
+    async def survey(self, request: AnyRequest, id: FromPath[int], data: JSONBody[SurveyIn]) -> JointOut:
+        done = await joint.schedule_survey(request.user, id, on=data.date, place=data.place,
+                                           attendees=data.attendees)
+        return await joint_out(done, request.user)
+
+    @post("/{id:int}/survey/findings", opt=DEPARTMENTS, status_code=200,
+          summary="A department's findings of the joint survey; the last one closes it and restarts the clock")
+    async def findings(self, request: AnyRequest, id: FromPath[int], data: JSONBody[FindingsIn]) -> JointOut:
+        done = await joint.record_findings(request.user, id, department=data.department, findings=data.findings)
+        return await joint_out(done, request.user)
 
     @get("/{id:int}/vouchers", opt=READERS, summary="The vouchers (文书) this case has: acceptance, refusal, "
          "correction notice, approval, denial")
@@ -74,6 +116,24 @@ class WorkflowController(Controller):
                                                 settings.public_url)
         return Response(pdf, media_type="application/pdf", headers={
             "Cache-Control": "private, no-store", "Content-Disposition": _disposition(name)})
+
+
+async def joint_out(done: joint.Joint, principal: Principal) -> JointOut:
+    codes = [s.department_code for s in done.subs]
+    names = dict(await Department.filter(code__in=codes).values_list("code", "name"))
+    survey = done.survey
+    return JointOut(
+        case_id=done.case.id, state=done.case.state, version=done.case.version,
+        clock_paused=done.case.paused_at is not None, paused_days=done.case.paused_days,
+        departments=[SubCaseOut(
+            department=s.department_code, department_name=str(names.get(s.department_code, "")), state=s.state,
+            state_name=STATE_NAMES.get(s.state, ""), version=s.version, due_date=s.due_date, decided_at=s.decided_at,
+            reason=s.reason, opinion=s.opinion,
+            allowed_actions=joint.sub_actions_for(principal, s, survey, done.case)) for s in done.subs],
+        survey=None if survey is None else SurveyOut(
+            date=survey.scheduled_on, place=survey.place, attendees=survey.attendees, findings=survey.findings,
+            waiting=[c for c in codes if c not in survey.findings], closed_at=survey.closed_at),
+    )
 
 
 def _disposition(filename: str) -> str:

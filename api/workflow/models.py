@@ -3,7 +3,10 @@ tables themselves live in api.cases)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 
@@ -32,3 +35,47 @@ class CalendarRevision(Model):
 
     class Meta:
         table = "calendar_revision"
+
+
+class SubCase(Model):
+    """One department's part of a joint case (并联审批): the implementing department and each joint
+    department review and decide in parallel, each with its own state, version and due date; the
+    parent case waits in review until the last of them is decided (workflow/parallel.py joins them)."""
+
+    id = fields.BigIntField(primary_key=True)
+    case: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
+        "models.Case", related_name="sub_cases", on_delete=fields.CASCADE
+    )
+    department_code = fields.CharField(max_length=32)
+    state = fields.CharField(max_length=20)  # accepted | in_review | approved | denied
+    version = fields.IntField(default=1)
+    due_date = fields.DateField(null=True)  # null once decided
+    claimed_by = fields.CharField(max_length=40, null=True)
+    decided_at = fields.DatetimeField(null=True)
+    reason = fields.TextField(default="")  # a denial's reason
+    opinion = fields.TextField(default="")  # an approval's opinion
+
+    class Meta:
+        table = "sub_case"
+        unique_together = (("case", "department_code"),)
+        indexes = (Index(fields=("department_code", "state"), name="ix_sub_case_department"),)
+
+
+class SiteSurvey(Model):
+    """The one joint site survey (一次踏勘) of a joint case: scheduled once for every involved
+    department, the parent's clock stopped once until every department has recorded its findings."""
+
+    id = fields.BigIntField(primary_key=True)
+    case: fields.OneToOneRelation[Any] = fields.OneToOneField(
+        "models.Case", related_name="site_survey", on_delete=fields.CASCADE
+    )
+    scheduled_on = fields.DateField()
+    place = fields.CharField(max_length=200)
+    attendees = fields.JSONField(default=dict)  # {department: [names]}
+    findings = fields.JSONField(default=dict)  # {department: findings}
+    scheduled_by = fields.CharField(max_length=40)
+    scheduled_at = fields.DatetimeField()
+    closed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "site_survey"

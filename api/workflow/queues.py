@@ -1,7 +1,8 @@
 """The workbench queues: what waits for a window or a department, due first (keyset, indexed).
 
 A clerk sees every case of their window category, whatever the department (受办分离); an officer or
-approver their department's, from acceptance on; a supervisor every department's. Only work that
+approver their department's, from acceptance on, and the joint cases (并联审批) whose part of theirs
+is undecided (in the parent's due order); a supervisor every department's. Only work that
 waits for staff is queued (a case waiting for the applicant's correction has no due date of theirs).
 """
 
@@ -10,14 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
 
 from api.cases import services as cases
 from api.cases.models import Case
 from api.core import cursors
 from api.identity.principal import Principal
-from api.workflow import states
+from api.workflow import parallel, states
+from api.workflow.models import SubCase
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,10 @@ async def queue(principal: Principal, filters: Filters, *, limit: int = 20, curs
         category = await cases.window_category(principal)
         scope = scope.filter(window_category=category or "\0")  # a clerk without a window sees nothing
     elif role in ("officer", "approver"):
-        scope = scope.filter(department_code=principal.department or "\0", accepted_at__isnull=False)
+        department = principal.department or "\0"
+        waiting = SubCase.filter(department_code=department).exclude(state__in=parallel.SUB_DECIDED)
+        scope = scope.filter(Q(department_code=department) | Q(id__in=Subquery(waiting.values("case_id"))),
+                             accepted_at__isnull=False)
     if filters.item_code:
         scope = scope.filter(item_code=filters.item_code)
     if filters.mine:

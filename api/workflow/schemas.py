@@ -80,3 +80,59 @@ class WalkInIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     id_number: str
     item_code: str
     answers: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class SubActionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A department's move on its sub-case: the sub-case's version the caller saw, and the fields."""
+
+    version: int | None = None
+    reason: str | None = None
+    opinion: str | None = None
+
+    def fields(self) -> dict[str, Any]:
+        return {k: v for k, v in (("reason", self.reason), ("opinion", self.opinion)) if v is not None}
+
+
+class SurveyIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    date: dt.date
+    place: str = msgspec.field(default="")
+    attendees: dict[str, list[str]] = msgspec.field(default_factory=dict)  # {department: [names]}
+
+
+class FindingsIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    department: str
+    findings: str
+
+
+class SubCaseOut(msgspec.Struct):
+    department: str
+    department_name: str
+    state: str
+    state_name: str
+    version: int
+    due_date: dt.date | None
+    decided_at: dt.datetime | None
+    reason: str
+    opinion: str
+    allowed_actions: list[str]  # the caller's, on this department's sub-case
+
+
+class SurveyOut(msgspec.Struct):
+    date: dt.date
+    place: str
+    attendees: dict[str, list[str]]
+    findings: dict[str, str]
+    waiting: list[str]  # departments whose findings are missing
+    closed_at: dt.datetime | None
+
+
+class JointOut(msgspec.Struct):
+    """A joint case (并联审批): the parent's state and version, its departments, its one survey."""
+
+    case_id: int
+    state: str
+    version: int
+    clock_paused: bool
+    paused_days: int
+    departments: list[SubCaseOut]
+    survey: SurveyOut | None

@@ -23,10 +23,13 @@ from tortoise.transactions import in_transaction
 from api.audit.services import record
 from api.cases import services as cases
 from api.cases.models import ATTACHED, Case, CaseEvent, CaseMaterial
+from api.catalog.flows import flow_of
+from api.catalog.services import load_version
 from api.core.errors import Conflict, NotFound, RuleViolation
 from api.identity.principal import Principal
-from api.workflow import deadlines, states
+from api.workflow import deadlines, parallel, states
 from api.workflow.calendar_services import current_calendar
+from api.workflow.models import SubCase
 
 #: 行政许可法 §32: a correction notice within 5 (working) days of submission, or the case counts as accepted.
 NOTICE_DAYS = 5
@@ -106,6 +109,39 @@ async def _deem_accepted(conn: BaseDBAsyncClient, case: Case, move: Move) -> dic
     case.accepted_at, case.claimed_by = deemed, None
     case.due_date = deadlines.due_date(deemed, case.promised_limit, case.promised_limit_unit, move.calendar)
     return {"deemed_on": deemed.date(), "due_date": case.due_date}
+
+
+async def _fan_out(conn: BaseDBAsyncClient, case: Case, move: Move) -> list[str]:
+    """并联审批: a case whose item version names joint departments opens one sub-case per involved
+    department at acceptance (in its transaction), each due after its flow steps' working days;
+    the parent is in review at once. [] for a case of one department."""
+    found = await load_version(case.item_version_id, conn)  # type: ignore[attr-defined]
+    if found is None or not found[0].joint_departments:
+        return []
+    doc = found[0]
+    involved = parallel.departments(case.department_code, doc.joint_departments)
+    assert case.accepted_at is not None
+    due = deadlines.add_working_days(move.calendar, _day(case.accepted_at),
+                                     parallel.department_days(flow_of(doc, case.situation_code)))
+    await SubCase.bulk_create([SubCase(case_id=case.id, department_code=d, state=states.ACCEPTED, due_date=due)
+                               for d in involved], using_db=conn)
+    case.state = states.IN_REVIEW
+    return involved
+
+
+class JointDecides(Conflict):
+    """The parent of a joint case is not approved, denied or suspended by hand: the join decides."""
+
+    def __init__(self, action: str) -> None:
+        what = states.ACTION_NAMES.get(action, action)
+        super().__init__(f"并联审批办件由各部门分别审批，全部部门办结后自动作出决定，不能直接{what}",
+                         f"{action} is decided by the joint departments on a joint case", "state")
+
+
+class NotImplementingDepartment(states.ActionForbidden):
+    def __init__(self, action: str, state: str, role: str) -> None:
+        super().__init__(action, state, role)
+        self.message = "并联审批部门只能办理本部门的审查，这个操作由实施部门办理"
 
 
 async def _decide(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
@@ -285,16 +321,22 @@ async def apply(
             if version is not None and version != case.version:
                 raise StaleVersion(version, case.version)
             rule = states.decide(case.state, action, principal.role)
+            if case.accepted_at is not None and await SubCase.filter(case_id=case.id).using_db(conn).exists():
+                _check_joint(principal, case, action)
             move = Move(principal, action, at, calendar, check_fields(rule, payload or {}), idempotency_key, secret)
             before = case.state
             extra = await EFFECTS.get(action, _nothing)(conn, case, move)
             if rule.to_state is not None:
                 case.state = rule.to_state
+            data = move.fields or None
+            if action in ("accept", "deem_accepted") and (involved := await _fan_out(conn, case, move)):
+                extra["departments"] = involved
+                data = {**(data or {}), "departments": involved}
             case.version += 1
             await case.save(using_db=conn)
             await CaseEvent.create(
                 case_id=case.id, at=at, action=action, actor=actor or principal.subject, from_state=before,
-                to_state=case.state, data=move.fields or None, internal=action in INTERNAL,
+                to_state=case.state, data=data, internal=action in INTERNAL,
                 idempotency_key=None if action in KEYED else idempotency_key, using_db=conn)
             await record(conn, actor or principal.subject, f"case.{action}", "case", case.number or str(case.id),
                          before={"state": before}, after={"state": case.state, **extra})
@@ -309,6 +351,15 @@ async def apply(
             await record(conn, principal.subject, "case.irregular_correction", "case", str(number or case_id),
                          after={"materials": exc.codes})
         raise
+
+
+def _check_joint(principal: Principal, case: Case, action: str) -> None:
+    """A joint case's parent: the join decides it, and a joint department only comments on it."""
+    implementing = principal.role not in ("officer", "approver") or principal.department == case.department_code
+    if action in parallel.PARENT_BLOCKED:
+        raise JointDecides(action)
+    if not parallel.parent_actions([action], joint=True, implementing=implementing):
+        raise NotImplementingDepartment(action, case.state, principal.role)
 
 
 #: The platform acting by itself (scheduled rules); sees every case, as its rules need.
@@ -331,10 +382,17 @@ async def deem_overdue_accepted(now: dt.datetime | None = None) -> int:
     return moved
 
 
-def actions_for(principal: Principal, case: Case) -> list[dict[str, Any]]:
+def case_actions(principal: Principal, case: Case, joint: bool) -> list[str]:
+    """The actions a case's responses carry: the table's, less what the join does on a joint case."""
+    implementing = principal.role not in ("officer", "approver") or principal.department == case.department_code
+    return parallel.parent_actions(states.allowed_actions(case.state, principal.role), joint=joint,
+                                   implementing=implementing)
+
+
+def actions_for(principal: Principal, case: Case, joint: bool = False) -> list[dict[str, Any]]:
     """What the caller may do now, with the fields each needs (the UI draws its buttons from it)."""
     out = []
-    for action in states.allowed_actions(case.state, principal.role):
+    for action in case_actions(principal, case, joint):
         rule = states.rule_for(case.state, action)
         assert rule is not None
         out.append({

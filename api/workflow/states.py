@@ -53,6 +53,10 @@ ACTION_NAMES = {
     "approve": "批准", "deny": "不予批准", "suspend": "特别程序（暂停计时）", "resume": "恢复审查",
     "deliver": "送达办结", "comment": "内部意见", "claim": "认领", "release": "放回队列",
     "deem_accepted": "逾期未告知补正，依法视为受理", "extend": "延长办理期限",
+    # 并联审批 (workflow/parallel.py): the departments' moves and the joint survey, on the parent's timeline.
+    "sub_start_review": "部门开始审查", "sub_approve": "部门审查同意", "sub_deny": "部门审查不同意",
+    "survey_scheduled": "安排联合踏勘（暂停计时）", "survey_findings": "部门踏勘意见",
+    "survey_closed": "联合踏勘结束（恢复计时）",
 }
 
 
