@@ -198,7 +198,7 @@ async def test_scopes_and_refusals(client: AsyncClient, app: Litestar) -> None:
 
 async def test_the_workbench_queues(client: AsyncClient, app: Litestar) -> None:
     citizen, first = await submitted_case(client, app)
-    _, second = await submitted_case(client, app)
+    second_citizen, second = await submitted_case(client, app)
     clerk = await staff_tokens(client, "clerk", window="W09")
     officer = await staff_tokens(client, "officer", department="SCJGJ")
     r = await client.get("/api/v1/workbench/queue", params={"limit": 1}, headers=bearer(clerk))
@@ -214,6 +214,10 @@ async def test_the_workbench_queues(client: AsyncClient, app: Litestar) -> None:
     queued = (await client.get("/api/v1/workbench/queue", headers=bearer(officer))).json()
     assert [c["id"] for c in queued["items"]] == [first["id"]] and queued["counts"] == {"accepted": 1}
     assert (await client.get("/api/v1/workbench/queue", headers=bearer(citizen))).status_code == 403
+    # A withdrawn case waits for nobody: it leaves the queues and their counts.
+    withdrawn = await client.post(f"{CASES}/{second['id']}/withdraw", headers=bearer(second_citizen))
+    assert withdrawn.status_code == 200 and withdrawn.json()["due_date"] is None
+    assert (await client.get("/api/v1/workbench/queue", headers=bearer(clerk))).json()["counts"] == {"accepted": 1}
     r = await client.get("/api/v1/workbench/queue", params={"cursor": "nope"}, headers=bearer(clerk))
     assert r.status_code == 400 and r.json()["field"] == "cursor"
 

@@ -214,6 +214,12 @@ async def _deliver(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str,
     return {}
 
 
+async def _withdraw(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
+    # Nothing waits for anyone any more: off every queue (the queues order by due date).
+    case.due_date, case.claimed_by = None, None
+    return {}
+
+
 async def _claim(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
     who = move.principal.subject
     if move.action == "claim":
@@ -235,7 +241,7 @@ EFFECTS: dict[str, Effect] = {
     "submit": _submit, "accept": _accept, "deem_accepted": _deem_accepted, "refuse": _decide, "approve": _decide,
     "deny": _decide,
     "request_correction": _request_correction, "resupply": _resupply, "suspend": _suspend, "resume": _resume,
-    "extend": _extend, "deliver": _deliver, "claim": _claim, "release": _claim, "withdraw": _nothing,
+    "extend": _extend, "deliver": _deliver, "claim": _claim, "release": _claim, "withdraw": _withdraw,
     "start_review": _nothing, "comment": _nothing,
 }
 #: Actions retried safely only with the same Idempotency-Key (the key is kept on the case).
