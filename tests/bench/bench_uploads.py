@@ -29,7 +29,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from servers import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -51,11 +51,6 @@ MARK = b"BENCHMARK-UNIQUE-"
 MIN_BYTES = 100 * MIB  # per pass and scenario: small files run several rounds
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def uvicorn(app: str, port: int, env: dict[str, str], factory: bool = False) -> subprocess.Popen:
     args = [str(BIN / "python"), "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
@@ -65,17 +60,6 @@ def uvicorn(app: str, port: int, env: dict[str, str], factory: bool = False) -> 
     return subprocess.Popen(args, cwd=ROOT, env=env)
 
 
-def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited early ({proc.returncode})")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} not ready in {timeout}s")
 
 
 def proc_status(pid: int) -> dict[str, int]:
