@@ -24,10 +24,10 @@ from PIL import Image
 
 from api.audit.models import AuditEntry
 from api.cases import numbering, services
-from api.cases.controllers import RateLimiter
 from api.cases.models import Case, CaseEvent
 from api.catalog.material_list import material_list
 from api.core.errors import NotFound
+from api.core.ratelimit import RateLimiter
 from api.identity.principal import Principal
 from api.workflow import deadlines
 from api.workflow import services as workflow

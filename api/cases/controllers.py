@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import datetime as dt
-import math
-import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -32,8 +29,9 @@ from api.cases.schemas import (
     TrackOut,
 )
 from api.catalog.models import ServiceItemVersion
-from api.core.errors import NotFound, RateLimited
+from api.core.errors import NotFound
 from api.core.qr import qr_png, qr_svg
+from api.core.ratelimit import RateLimiter
 from api.core.settings import Settings
 from api.identity.guards import require_roles
 from api.identity.models import Enterprise
@@ -234,27 +232,6 @@ class CaseController(Controller):
         return Stream(body(), media_type=mime, headers=headers)
 
 
-class RateLimiter:
-    """A sliding window per client address, in this process (N processes allow N × the limit)."""
-
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit, self.window = limit, window
-        self._hits: dict[str, collections.deque[float]] = {}
-
-    def check(self, key: str, now: float | None = None) -> int:
-        """0 when allowed (and counted), else the seconds to wait."""
-        now = time.monotonic() if now is None else now
-        if len(self._hits) > 10_000:  # forget idle clients so memory stays bounded
-            self._hits = {k: q for k, q in self._hits.items() if q and q[-1] > now - self.window}
-        hits = self._hits.setdefault(key, collections.deque())
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            return max(1, math.ceil(hits[0] + self.window - now))
-        hits.append(now)
-        return 0
-
-
 TRACK_LIMITER = RateLimiter(30, 60.0)
 _NOT_FOUND = ("没有找到这个办件，请核对办件编号和查询码", "no case with this number and query code")
 
@@ -269,9 +246,7 @@ class TrackController(Controller):
         number: Annotated[str, QueryParameter(max_length=40)],
         code: Annotated[str, QueryParameter(max_length=20)],
     ) -> Response[TrackOut]:
-        wait = TRACK_LIMITER.check(request.client.host if request.client else "unknown")
-        if wait:
-            raise RateLimited("查询太频繁，请稍后再试", "too many tracking requests", retry_after=wait)
+        TRACK_LIMITER.enforce(request, "查询太频繁，请稍后再试", "too many tracking requests")
         settings: Settings = state.settings
         case = await services.track(number.strip(), code.strip(), settings.secret_key)
         if case is None or case.number is None or case.submitted_at is None:

@@ -89,7 +89,11 @@ async def own_case(principal: Principal, case_id: int, conn: BaseDBAsyncClient |
     """The caller's case, or 404 (also for someone else's case: reveal nothing)."""
     if principal.kind != "citizen":
         raise _not_found(case_id)
-    query = Case.filter(id=case_id, applicant_id=principal.id)
+    return await _found(Case.filter(id=case_id, applicant_id=principal.id), case_id, conn, lock)
+
+
+async def _found(query: Any, case_id: int, conn: BaseDBAsyncClient | None, lock: bool) -> Case:
+    """The one case the scoped query finds (locked for the caller's transaction), or 404."""
     if lock:
         query = query.select_for_update()
     case = await (query.using_db(conn) if conn is not None else query).first()
@@ -136,12 +140,7 @@ async def visible_case(principal: Principal, case_id: int, conn: BaseDBAsyncClie
             Q(department_code=principal.department)
             | Q(id__in=Subquery(SubCase.filter(department_code=principal.department).values("case_id"))),
             accepted_at__isnull=False)
-    if lock:
-        query = query.select_for_update()
-    case = await (query.using_db(conn) if conn is not None else query).first()
-    if case is None:
-        raise _not_found(case_id)
-    return case
+    return await _found(query, case_id, conn, lock)
 
 
 async def joint_departments(case: Case, conn: BaseDBAsyncClient | None = None) -> list[str]:

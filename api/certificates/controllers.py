@@ -8,7 +8,6 @@ from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
 from litestar.params import QueryParameter
 
-from api.cases.controllers import RateLimiter
 from api.cases.models import Case
 from api.certificates import codes, services
 from api.certificates.models import Certificate
@@ -20,7 +19,8 @@ from api.certificates.schemas import (
     DepartmentRef,
     VerificationOut,
 )
-from api.core.errors import NotFound, RateLimited
+from api.core.errors import NotFound
+from api.core.ratelimit import RateLimiter
 from api.core.settings import Settings
 from api.identity.guards import require_roles
 from api.identity.principal import Principal
@@ -101,9 +101,7 @@ class CertificateController(Controller):
         number: Annotated[str, QueryParameter(max_length=64)],
         code: Annotated[str, QueryParameter(max_length=20)],
     ) -> Response[VerificationOut]:
-        wait = VERIFY_LIMITER.check(request.client.host if request.client else "unknown")
-        if wait:
-            raise RateLimited("核验太频繁，请稍后再试", "too many verification requests", retry_after=wait)
+        VERIFY_LIMITER.enforce(request, "核验太频繁，请稍后再试", "too many verification requests")
         settings: Settings = state.settings
         cert = await services.verify(type.strip(), number.strip(), code.strip(), settings.secret_key)
         if cert is None:
