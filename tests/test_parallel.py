@@ -197,6 +197,13 @@ async def test_a_joint_case_with_one_survey_denied_by_two_departments(client: As
         "action", flat=True)
     assert trail.count("case.survey_scheduled") == 1 and trail.count("case.survey_closed") == 1
     assert trail[-1] == "case.deny" and trail.count("case.sub_deny") == 2
+    # The applicant heard of the survey (they must be on site) and of the denial, once each, with its reasons.
+    from api.notifications.models import Outbox
+
+    told = {o.kind: o for o in await Outbox.filter(case_id=case_id)}
+    assert sorted(told) == ["case.accept", "case.deny", "case.survey_scheduled"]
+    assert told["case.survey_scheduled"].data["place"] and told["case.deny"].urgent is True
+    assert told["case.deny"].data["reasons"] == {"XFZD": "消防车道宽度不足", "ZRZYJ": "用地手续不全"}
 
     # Then the case is delivered as any other.
     r = await client.post(f"{CASES}/{case_id}/actions/deliver", json={"version": denied["version"]},

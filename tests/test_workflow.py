@@ -325,6 +325,10 @@ async def test_a_walk_in_application_entered_at_the_window(client: AsyncClient, 
     assert r.json()["timeline"][0]["action"] == "submit"
     event = await CaseEvent.get(case_id=case["id"], action="submit")
     assert event.actor.startswith("staff:")  # the clerk's act, not the citizen's
+    from api.notifications.models import Outbox
+
+    told = await Outbox.filter(case_id=case["id"]).values_list("kind", flat=True)
+    assert told == ["case.submit"]  # news to the person: someone else submitted it for them
     assert (await act(client, clerk, case, "accept")).status_code == 200  # and the same flow from here
     # The person can later sign in with that phone and sees their case.
     citizen = await citizen_tokens(client, app, phone="13700001234")

@@ -22,7 +22,7 @@ from api.core.settings import PROJECT_ROOT
 # Every domain package that owns models is listed here (the only place core names them).
 MODEL_MODULES: list[str] = [
     "api.catalog.models", "api.identity.models", "api.audit.models", "api.cases.models", "api.uploads.models",
-    "api.workflow.models",
+    "api.workflow.models", "api.notifications.models",
     "api.certificates.models",
 ]
 

@@ -24,6 +24,7 @@ from api.cases import services as cases
 from api.cases.models import Case, CaseEvent
 from api.core.errors import Conflict, Forbidden, NotFound, RuleViolation
 from api.identity.principal import Principal
+from api.notifications import services as notifications
 from api.workflow import deadlines, parallel, states
 from api.workflow.calendar_services import current_calendar
 from api.workflow.models import SiteSurvey, SubCase
@@ -178,6 +179,7 @@ async def _join(conn: BaseDBAsyncClient, case: Case, at: dt.datetime, calendar: 
     await _event(conn, case, at, action, "system", before, data)
     await record(conn, "system", f"case.{action}", "case", case.number or str(case.id), before={"state": before},
                  after={"state": case.state, "joint": True, "reasons": joined.reasons, "due_date": case.due_date})
+    await notifications.case_changed(conn, case, action, actor="system", at=at, details=data)
 
 
 def _attendees(value: Any, involved: list[str]) -> dict[str, list[str]]:
@@ -241,6 +243,8 @@ async def schedule_survey(
                          {"date": on.isoformat(), "place": place, "attendees": people})
             await record(conn, principal.subject, "case.survey_scheduled", "case", case.number or str(case.id),
                          after={"date": on, "place": place, "departments": involved})
+            await notifications.case_changed(conn, case, "survey_scheduled", actor=principal.subject, at=at,
+                                             details={"date": on, "place": place})
             return Joint(case, subs, survey)
     except IntegrityError:  # two officers scheduling at once: the unique case answers the second
         raise SurveyScheduled from None

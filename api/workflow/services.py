@@ -4,9 +4,10 @@ It locks the case within the caller's scope (someone else's case, another window
 department's, does not exist for them), checks the version the caller saw, checks the move against
 the transition table (``states.decide``) and the action's fields, runs the action's own effect
 (numbering for a submission, the clock for acceptance, suspension and corrections, the checklist for
-a one-time notice), and writes the case, its timeline event and the audit entry in ONE transaction.
-A retry with the same Idempotency-Key returns the first answer and writes nothing. Nobody else
-writes ``CaseEvent`` or case audit rows. The notifications issue adds its outbox row here.
+a one-time notice), and writes the case, its timeline event, the audit entry and the applicant's
+notification outbox row (``notifications.case_changed``) in ONE transaction. A retry with the same
+Idempotency-Key returns the first answer and writes nothing. Nobody else writes ``CaseEvent``, case
+audit or outbox rows (the joint case's sub-cases and survey have theirs in ``joint``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from api.catalog.flows import flow_of
 from api.catalog.services import load_version
 from api.core.errors import Conflict, NotFound, RuleViolation
 from api.identity.principal import Principal
+from api.notifications import services as notifications
 from api.workflow import deadlines, parallel, states
 from api.workflow.calendar_services import current_calendar
 from api.workflow.models import SubCase
@@ -346,6 +348,8 @@ async def apply(
                 idempotency_key=None if action in KEYED else idempotency_key, using_db=conn)
             await record(conn, actor or principal.subject, f"case.{action}", "case", case.number or str(case.id),
                          before={"state": before}, after={"state": case.state, **extra})
+            await notifications.case_changed(conn, case, action, actor=actor or principal.subject, at=at,
+                                             details={**extra, **(data or {})})
             return Applied(case, False)
     except IntegrityError:
         if action in KEYED:  # the same key raced onto two cases of this applicant

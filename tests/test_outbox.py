@@ -1,0 +1,71 @@
+"""The notification outbox on real SQLite and PostgreSQL: every move of a case its applicant is
+told of writes one row for them in the move's own transaction; internal work, the applicant's own
+moves and refused actions write none."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from httpx import AsyncClient
+from litestar import Litestar
+
+from api.cases import services as case_services
+from api.cases.models import Case
+from api.notifications.models import Outbox
+from api.notifications.services import case_kind
+from tests.identity_helpers import staff_tokens
+from tests.test_cases import principal_of, put_blob
+from tests.test_workflow import act, submitted_case
+
+
+@pytest.fixture(autouse=True)
+async def _remove_rows(client: AsyncClient) -> AsyncIterator[None]:
+    yield
+    await Case.all().delete()
+    await Outbox.all().delete()
+
+
+async def rows() -> list[tuple[str, str, bool]]:
+    return [(o.kind, o.recipient, o.urgent) for o in await Outbox.all().order_by("id")]
+
+
+async def test_the_applicant_hears_of_each_decision_and_nothing_internal(client: AsyncClient, app: Litestar) -> None:
+    citizen, case = await submitted_case(client, app)
+    me = f"citizen:{(await Case.get(id=case['id'])).applicant_id}"  # type: ignore[attr-defined]
+    assert await rows() == []  # their own submission is no news to them
+    clerk = await staff_tokens(client, "clerk", window="W07")
+    officer = await staff_tokens(client, "officer", department="SCJGJ")
+    approver = await staff_tokens(client, "approver", department="SCJGJ")
+
+    assert (await act(client, clerk, case, "comment", text="先看一下")).status_code == 200
+    assert (await act(client, clerk, case, "claim")).status_code == 200
+    assert await rows() == []  # internal work
+    r = await act(client, clerk, case, "request-correction", materials=[{"code": "application", "problem": "缺少签名"}])
+    assert r.status_code == 200, r.text
+    assert await rows() == [("case.request_correction", me, True)]
+    notice = (await Outbox.get(kind="case.request_correction")).data
+    assert notice["number"] == case["number"] and notice["materials"][0]["problem"] == "缺少签名"
+    assert notice["materials"][0]["name"]  # named as on the checklist, for the lock screen
+
+    await Outbox.all().delete()
+    await case_services.attach_material(principal_of(app, citizen), case["id"], "application",
+                                        await put_blob(app, b"signed now"), "signed.pdf", "application/pdf")
+    assert (await act(client, citizen, case, "resupply")).status_code == 200
+    assert (await act(client, clerk, case, "accept")).status_code == 200
+    assert (await act(client, officer, case, "start-review")).status_code == 200
+    assert (await act(client, approver, case, "deny")).status_code == 422  # no reason: refused, nothing written
+    assert (await act(client, approver, case, "approve", opinion="同意")).status_code == 200
+    assert (await act(client, officer, case, "deliver")).status_code == 200
+    assert await rows() == [("case.accept", me, False), ("case.approve", me, False), ("case.deliver", me, False)]
+    accepted = (await Outbox.get(kind="case.accept")).data
+    assert accepted["due_date"] and accepted["state"] == "accepted" and accepted["item_name"]
+    assert all(o.case_id == case["id"] and o.done_at is None for o in await Outbox.all())
+
+
+def test_which_actions_write_a_row() -> None:
+    assert case_kind("submit", by_applicant=True) is None
+    assert case_kind("submit", by_applicant=False) == "case.submit"  # a walk-in case entered for them
+    assert [a for a in ("comment", "claim", "release", "start_review", "resupply", "withdraw")
+            if case_kind(a, by_applicant=False)] == []
+    assert case_kind("refuse", by_applicant=False) == "case.refuse"
