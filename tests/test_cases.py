@@ -517,3 +517,26 @@ def test_numbers_codes_and_promised_dates() -> None:
     assert services.sanitise_filename("") == "file"
     assert services.sanitise_filename("invoice\u202egpj.exe") == "invoicegpj.exe"  # no bidi override
     assert services.sanitise_filename("营业\u200b执照.jpg") == "营业执照.jpg"
+
+
+def test_the_expected_completion_date_follows_the_city_calendar_and_the_stopped_clock() -> None:
+    """What the receipt, the case and public tracking promise: counted from acceptance on the
+    city's calendar (its overrides too), moved by every working day the clock stood still."""
+    china = deadlines.CHINA
+    accepted = dt.datetime(2026, 12, 7, 10, 0, tzinfo=china)  # a Monday
+    case = Case(submitted_at=accepted - dt.timedelta(days=3), accepted_at=accepted, promised_limit=5,
+                promised_limit_unit="working_day", extended_days=0, paused_days=0, paused_at=None, decided_at=None)
+    plain = deadlines.Calendar()
+    assert services.promised_date(case, plain) == dt.date(2026, 12, 14)  # Tue 8 … Mon 14
+    closed = deadlines.Calendar({dt.date(2026, 12, 9): deadlines.Override(False, "城市停电")})
+    assert services.promised_date(case, closed) == dt.date(2026, 12, 15)  # the override moves it one day
+    case.paused_days, case.extended_days = 2, 1  # a correction stood two days; one day's extension
+    assert services.promised_date(case, plain) == dt.date(2026, 12, 17)
+    case.paused_at = dt.datetime(2026, 12, 16, 9, 0, tzinfo=china)  # stopped again, still open on Friday
+    assert services.promised_date(case, plain, now=dt.datetime(2026, 12, 18, 9, 0, tzinfo=china)) == dt.date(
+        2026, 12, 21)  # Thu 17 and Fri 18 stood still too: Mon 21
+    case.paused_at, case.accepted_at = None, None  # before acceptance: counted from submission, the earliest
+    assert services.promised_date(case, plain) == deadlines.add_working_days(
+        plain, deadlines.due_date(accepted - dt.timedelta(days=3), 6, "working_day"), 2)
+    case.decided_at = dt.datetime(2026, 12, 10, 1, 0, tzinfo=dt.UTC)
+    assert services.promised_date(case, plain) == dt.date(2026, 12, 10)  # decided: the day it was

@@ -4,6 +4,7 @@ action endpoint, the one-time correction notice, concurrent clerks, scopes, the 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,6 +16,7 @@ from litestar import Litestar
 from api.audit.models import AuditEntry
 from api.cases.models import Case, CaseEvent
 from api.core.errors import Conflict
+from api.workflow import deadlines
 from tests.identity_helpers import bearer, citizen_tokens, staff_tokens
 from tests.test_cases import attach_all, draft, principal_of, put_blob
 
@@ -83,6 +85,7 @@ async def test_a_case_from_submission_to_delivery(client: AsyncClient, app: Lite
     assert r.status_code == 200 and r.json()["clock_paused"] is True
     mine = (await client.get(f"{CASES}/{case['id']}", headers=bearer(citizen))).json()
     assert mine["state"] == "suspended" and mine["clock_paused"] is True
+    assert mine["expected_date"] >= due  # the stopped clock never brings the promise forward
     r = await act(client, officer, case, "resume", findings="场所与登记一致")
     assert r.status_code == 200 and r.json()["clock_paused"] is False and r.json()["due_date"] >= due
 
@@ -104,6 +107,10 @@ async def test_a_case_from_submission_to_delivery(client: AsyncClient, app: Lite
         code = (await client.get(f"{CASES}/{case['id']}/receipt", headers=bearer(citizen))).json()["query_code"]
         tracked = (await anyone.get("/api/v1/track", params={"number": number, "code": code})).json()
         assert "comment" not in [e["action"] for e in tracked["timeline"]] and tracked["state"] == "delivered"
+        # Tracking promises what the case does: decided, the day of the decision.
+        decided = deadlines.china_day(dt.datetime.fromisoformat(r.json()["timeline"][-2]["at"])).isoformat()
+        assert tracked["promised_date"] == r.json()["expected_date"] == decided
+        assert tracked["paused_days"] == r.json()["paused_days"] and tracked["clock_paused"] is False
 
 
 def httpx_client(app: Litestar, client: AsyncClient) -> Any:

@@ -38,6 +38,7 @@ from api.identity.models import Enterprise
 from api.identity.principal import Principal
 from api.workflow import services as workflow
 from api.workflow import states
+from api.workflow.calendar_services import current_calendar
 from storage import BlobNotFound, BlobStore
 
 CITIZEN = {"roles": ["citizen"]}
@@ -91,9 +92,16 @@ async def case_out(case: Case, principal: Principal) -> CaseOut:
         timeline=[_event_out(e) for e in events],
         allowed_actions=workflow.case_actions(principal, case, bool(await services.joint_departments(case))),
         version=case.version, due_date=case.due_date, clock_paused=case.paused_at is not None,
-        paused_days=case.paused_days,
+        paused_days=case.paused_days, expected_date=await _expected(case),
         correction=(notice.data or {}).get("materials", []) if notice and case.state == states.CORRECTION else None,
     )
+
+
+async def _expected(case: Case) -> dt.date | None:
+    # Drafts have no date yet, and a withdrawn case will never be completed.
+    if case.submitted_at is None or case.state in (states.DRAFT, states.WITHDRAWN):
+        return None
+    return services.promised_date(case, await current_calendar())
 
 
 def _tracking_url(settings: Settings, number: str, code: str) -> str:
@@ -184,7 +192,8 @@ class CaseController(Controller):
             number=case.number, query_code=code, item_code=case.item_code, item_name=case.item_name,
             situation_name=case.situation_name, submitted_at=case.submitted_at,
             promised_limit=case.promised_limit, promised_limit_unit=case.promised_limit_unit,
-            promised_date=services.promised_date(case), tracking_url=_tracking_url(settings, case.number, code),
+            promised_date=services.promised_date(case, await current_calendar()),
+            tracking_url=_tracking_url(settings, case.number, code),
             qr_svg_url=f"{BASE}/{case.id}/receipt.svg", qr_png_url=f"{BASE}/{case.id}/receipt.png",
         )
         return Response(body, headers=PRIVATE)
@@ -255,7 +264,8 @@ class TrackController(Controller):
         body = TrackOut(
             number=case.number, item_name=case.item_name, state=case.state,
             state_name=STATE_NAMES.get(case.state, ""), submitted_at=case.submitted_at,
-            promised_date=services.promised_date(case),
+            promised_date=services.promised_date(case, await current_calendar()),
+            clock_paused=case.paused_at is not None, paused_days=case.paused_days,
             timeline=[TrackEventOut(at=e.at, action=e.action, action_name=states.ACTION_NAMES.get(e.action, e.action),
                                     state=e.to_state, state_name=STATE_NAMES.get(e.to_state, "")) for e in events],
         )

@@ -84,6 +84,9 @@ class CaseOut(Out):
     due_date: dt.date | None  # when what the case waits for now is due (stops while the clock is stopped)
     clock_paused: bool  # waiting for the applicant (correction) or a special procedure: the clock stands still
     paused_days: int  # working days the clock has stood still so far
+    #: The expected completion date (承诺办结日期) as it stands: moved by the stopped days and the
+    #: extension, the decision day once decided; None for a draft or a withdrawn case.
+    expected_date: dt.date | None
     correction: list[dict[str, Any]] | None  # the one-time notice while it waits: every material, what is wrong
 
 
@@ -143,7 +146,9 @@ class TrackOut(Out):
     state: str
     state_name: str
     submitted_at: dt.datetime
-    promised_date: dt.date
+    promised_date: dt.date  # the expected completion date, as on the case (moved by the stopped days)
+    clock_paused: bool
+    paused_days: int  # working days the clock has stood still so far
     timeline: list[TrackEventOut]
 
 

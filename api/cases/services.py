@@ -487,9 +487,22 @@ def receipt_code(case: Case, secret: str) -> str:
     return _code_of(case, secret)
 
 
-def promised_date(case: Case) -> dt.date:
-    assert case.submitted_at is not None
-    return deadlines.due_date(case.submitted_at, case.promised_limit, case.promised_limit_unit)
+def promised_date(case: Case, calendar: deadlines.Calendar, now: dt.datetime | None = None) -> dt.date:
+    """The expected completion date (承诺办结日期) as it stands now: the day of the decision once there
+    is one; otherwise the promised limit counted on the city's calendar (overrides included) from
+    acceptance — from submission before it, the earliest it can be — plus the one extension, moved
+    on by every working day the clock has stood still (a correction, a special procedure), an open
+    pause counted through today."""
+    if case.decided_at is not None:
+        return deadlines.china_day(case.decided_at)
+    start = case.accepted_at or case.submitted_at
+    assert start is not None
+    due = deadlines.due_date(start, case.promised_limit + case.extended_days, case.promised_limit_unit, calendar)
+    stopped = case.paused_days
+    if case.paused_at is not None:
+        stopped += max(0, deadlines.working_days_between(
+            calendar, deadlines.china_day(case.paused_at), deadlines.china_day(now or _now())))
+    return deadlines.add_working_days(calendar, due, stopped) if stopped else due
 
 
 # --------------------------------------------------------------------------- tracking

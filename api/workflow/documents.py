@@ -17,6 +17,7 @@ from api.core.errors import NotFound
 from api.identity.models import Citizen, Enterprise
 from api.identity.principal import Principal
 from api.workflow import deadlines, vouchers
+from api.workflow.calendar_services import current_calendar
 
 #: The timeline action that issues each kind of voucher.
 ISSUED_BY = {
@@ -69,8 +70,9 @@ async def voucher_pdf(principal: Principal, case_id: int, kind: str, secret: str
     accepted_on = deadlines.china_day(case.accepted_at) if case.accepted_at else None
     details: dict[str, object] = {}
     if kind == "acceptance":
+        # As the clock stood at acceptance, on the city's calendar (its overrides included).
         details["promised_date"] = deadlines.due_date(case.accepted_at or event.at, case.promised_limit,
-                                                      case.promised_limit_unit)
+                                                      case.promised_limit_unit, await current_calendar())
     elif kind in ("refusal", "denial"):
         details["reasons"] = [data.get("reason", "")]
         if kind == "denial":
