@@ -191,7 +191,9 @@ function defaultStorage() {
   }
 }
 
-/** The stored token pair: { access, refresh, expiresAt } or null. */
+/** The stored token pair: { access, refresh, expiresAt, phone? } or null. `phone` is the number the
+ * citizen signed in with (the server shows it only masked): it pre-fills 联系电话 on their
+ * applications, on their own device, and goes with the tokens at sign-out. */
 export function createTokenStore(storage) {
   let s = storage || null;
   const store = () => (s ||= defaultStorage());
@@ -204,9 +206,11 @@ export function createTokenStore(storage) {
         return null;
       }
     },
-    /** Store a TokenOut answer of /auth/token or /auth/refresh. */
+    /** Store a TokenOut answer of /auth/token or /auth/refresh (a refresh keeps the phone signed in with). */
     set(data, now = Date.now()) {
       const t = { access: data.access_token, refresh: data.refresh_token, expiresAt: now + (data.expires_in || 0) * 1000 };
+      const phone = data.phone ?? this.get()?.phone;
+      if (typeof phone === "string" && phone) t.phone = phone;
       store().setItem(TOKENS_KEY, JSON.stringify(t));
       return t;
     },
@@ -294,7 +298,7 @@ export function createAuth({ storage, fetchImpl, locks, onLost = null } = {}) {
 
   self.signIn = async function signIn(phone, code) {
     const data = await request("POST", "/auth/token", { body: { phone, code }, fetchImpl });
-    tokens.set(data);
+    tokens.set({ ...data, phone });
     return data;
   };
 
