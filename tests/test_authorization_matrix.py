@@ -124,6 +124,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/cases/{id}/receipt.svg"): "citizens",
     ("GET", "/api/v1/cases/{id}/materials/{code}/file"): "case_readers",
     ("DELETE", "/api/v1/cases/{id}/materials/{code}/file"): "citizens",
+    # 一件事一次办: a citizen's own bundles (another's is a 404 in the service).
+    ("POST", "/api/v1/bundles"): "citizens",
+    ("GET", "/api/v1/bundles/{id}"): "citizens",
+    ("POST", "/api/v1/bundles/{id}/submit"): "citizens",
     # Resumable uploads (tus): discovery is public, uploads are a citizen's.
     ("OPTIONS", "/api/v1/uploads"): "public",
     ("POST", "/api/v1/uploads"): "citizens",
