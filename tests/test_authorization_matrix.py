@@ -99,6 +99,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/me/enterprises"): "citizens",
     ("GET", "/api/v1/me/certificates"): "citizens",
     ("GET", "/api/v1/me/data-access"): "citizens",
+    ("GET", "/api/v1/me/certificates/{id}/qr.svg"): "citizens",
     # A citizen's own cases.
     ("GET", "/api/v1/cases"): "citizens",
     ("POST", "/api/v1/cases"): "citizens",

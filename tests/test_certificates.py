@@ -30,6 +30,7 @@ from api.certificates import demo as demo_certificates
 from api.certificates import services
 from api.certificates.models import Certificate, CertificateAccess
 from api.core.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from api.core.qr import qr_svg
 from api.identity.models import Enterprise
 from api.identity.principal import Principal
 from api.identity.services import confirm_identity, confirm_membership, create_staff
@@ -309,6 +310,23 @@ async def test_data_access_is_newest_first_in_keyset_pages(client: AsyncClient, 
 
 
 # --------------------------------------------------------------------------- public verification
+
+
+async def test_a_certificates_qr_code_opens_its_public_verification(client: AsyncClient, app: Litestar) -> None:
+    """我的证照: the QR code holds the verification page with type, number and check code, and
+    nothing about the holder; it is the holder's alone."""
+    tokens, id_number = await verified_citizen(client, app)
+    cert, code = await issue(app, id_number)
+    [shown] = (await client.get("/api/v1/me/certificates", headers=bearer(tokens))).json()["items"]
+    expected = f"https://zw.example.cn/verify?type={cert.type_code}&number={cert.number}&code={code}"
+    assert shown["verify_url"] == expected and shown["qr_svg_url"] == f"/api/v1/me/certificates/{cert.id}/qr.svg"
+    r = await client.get(shown["qr_svg_url"], headers=bearer(tokens))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+    assert r.headers["cache-control"] == "private, no-store"
+    assert r.content == qr_svg(expected) and id_number not in expected  # the code of exactly that link
+    stranger, _ = await verified_citizen(client, app)
+    assert (await client.get(shown["qr_svg_url"], headers=bearer(stranger))).status_code == 404
+    assert (await client.get("/api/v1/me/certificates/999999999/qr.svg", headers=bearer(tokens))).status_code == 404
 
 
 async def test_verification_answers_without_personal_data(client: AsyncClient, app: Litestar) -> None:

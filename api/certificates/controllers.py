@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
-from litestar.params import QueryParameter
+from litestar.params import FromPath, QueryParameter
 
 from api.cases.models import Case
 from api.certificates import codes, services
@@ -20,6 +20,7 @@ from api.certificates.schemas import (
     VerificationOut,
 )
 from api.core.errors import NotFound
+from api.core.qr import qr_svg
 from api.core.ratelimit import RateLimiter
 from api.core.settings import Settings
 from api.identity.guards import require_roles
@@ -64,10 +65,20 @@ class CertificateController(Controller):
                 valid_until=c.valid_until, state=_state(c, today), state_name=codes.STATE_NAMES[_state(c, today)],
                 revoked_at=c.revoked_at, issued_at=c.issued_at, data=c.data,
                 check_code=services.check_code_of(c, settings.secret_key),
+                verify_url=services.verify_url(settings.public_url, c, services.check_code_of(c, settings.secret_key)),
+                qr_svg_url=f"/api/v1/me/certificates/{c.id}/qr.svg",
             )
             for c in current + past  # valid ones first, each part newest first
         ]
         return Response(CertificateList(items=items), headers=PRIVATE)
+
+    @get("/me/certificates/{id:int}/qr.svg", opt=CITIZEN, guards=[require_roles], media_type="image/svg+xml",
+         summary="QR code of one of my certificates' public verification page (type, number, check code)")
+    async def qr(self, state: State, request: CitizenRequest, id: FromPath[int]) -> Response[bytes]:
+        settings: Settings = state.settings
+        cert = await services.my_certificate(request.user, id)
+        url = services.verify_url(settings.public_url, cert, services.check_code_of(cert, settings.secret_key))
+        return Response(qr_svg(url), media_type="image/svg+xml", headers=PRIVATE)
 
     @get("/me/data-access", opt=CITIZEN, guards=[require_roles],
          summary="Who used my certificates' data, when and for which case (newest first, keyset pagination)")

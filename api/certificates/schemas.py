@@ -36,6 +36,9 @@ class CertificateOut(Out):
     data: dict[str, Any]
     #: With the type and the number, what a third party needs at /api/v1/certificates/verify.
     check_code: str
+    #: The public verification page with all three filled in (what the certificate's QR code holds).
+    verify_url: str = ""
+    qr_svg_url: str = ""
 
 
 class CertificateList(Out):

@@ -31,6 +31,7 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
@@ -333,6 +334,21 @@ async def my_certificates(principal: Principal) -> list[Certificate]:
     if holders is None:
         return []
     return list(await Certificate.filter(holders).order_by("-issued_at", "-id").limit(500))
+
+
+async def my_certificate(principal: Principal, certificate_id: int) -> Certificate:
+    """One of the caller's (or their enterprises') certificates, or 404 (another's: reveal nothing)."""
+    found = next((c for c in await my_certificates(principal) if c.id == certificate_id), None)
+    if found is None:
+        raise NotFound("没有找到这份证照", f"certificate not found: {certificate_id}")
+    return found
+
+
+def verify_url(public_url: str, cert: Certificate, check_code: str) -> str:
+    """The public verification page for one certificate (its QR code): type, number and check code,
+    nothing about the holder."""
+    query = urlencode({"type": cert.type_code, "number": cert.number, "code": check_code})
+    return f"{public_url.rstrip('/')}/verify?{query}"
 
 
 async def names(type_codes: set[str], department_codes: set[str]) -> tuple[dict[str, str], dict[str, str]]:
