@@ -66,7 +66,7 @@ class CertificateController(Controller):
                 revoked_at=c.revoked_at, issued_at=c.issued_at, data=c.data,
                 check_code=services.check_code_of(c, settings.secret_key),
                 verify_url=services.verify_url(settings.public_url, c, services.check_code_of(c, settings.secret_key)),
-                qr_svg_url=f"/api/v1/me/certificates/{c.id}/qr.svg",
+                qr_svg_url=f"/api/v1/me/certificates/{c.id}/qr.svg", case_id=c.case_id,  # type: ignore[attr-defined]
             )
             for c in current + past  # valid ones first, each part newest first
         ]

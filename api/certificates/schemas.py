@@ -39,6 +39,7 @@ class CertificateOut(Out):
     #: The public verification page with all three filled in (what the certificate's QR code holds).
     verify_url: str = ""
     qr_svg_url: str = ""
+    case_id: int | None = None  # the case whose approval issued it (the case detail shows it as the result)
 
 
 class CertificateList(Out):
