@@ -124,6 +124,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/cases/{id}/receipt.png"): "citizens",
     ("GET", "/api/v1/cases/{id}/receipt.svg"): "citizens",
     ("GET", "/api/v1/cases/{id}/materials/{code}/file"): "case_readers",
+    ("GET", "/api/v1/cases/{id}/materials/{code}/certificate"): "case_staff",  # staff read, logged for the holder
     ("DELETE", "/api/v1/cases/{id}/materials/{code}/file"): "citizens",
     # 一件事一次办: a citizen's own bundles (another's is a 404 in the service).
     ("POST", "/api/v1/bundles"): "citizens",

@@ -34,7 +34,7 @@ from api.core.qr import qr_svg
 from api.identity.models import Enterprise
 from api.identity.principal import Principal
 from api.identity.services import confirm_identity, confirm_membership, create_staff
-from tests.identity_helpers import STAFF_PASSWORD, bearer, citizen_tokens
+from tests.identity_helpers import STAFF_PASSWORD, bearer, citizen_tokens, staff_tokens
 from tests.test_cases import principal_of
 
 CASES = "/api/v1/cases"
@@ -290,6 +290,30 @@ async def test_a_staff_read_is_logged_and_shown_by_department_never_by_name(
     assert items[1]["department"] == {"code": "GAJ", "name": "巴中市公安局"}
     assert "赵警官" not in r.text and "钱受理" not in r.text and "staff:" not in r.text
     assert all(e["case_number"] for e in items)
+
+
+async def test_staff_read_a_spared_material_s_certificate_over_http(client: AsyncClient, app: Litestar) -> None:
+    """GET /cases/{id}/materials/{code}/certificate: staff in whose hands the case is read the
+    certificate that spared it, for a purpose; the holder sees that read, by department."""
+    tokens, id_number = await verified_citizen(client, app)
+    household, _ = await issue(app, id_number, data={"户主姓名": "李测试"})
+    done = await submit(client, tokens, await draft(client, tokens))
+    path = f"{CASES}/{done['case']['id']}/materials/parent_household/certificate"
+    clerk = await staff_tokens(client, "clerk", window="W01")  # 社会事务: the window of 出生登记
+    other = await staff_tokens(client, "clerk", window="W07")  # economic development: not this case
+    r = await client.get(path, params={"purpose": "受理时核对户籍"}, headers=bearer(clerk))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["id"], body["number"], body["type_name"]) == (household.id, household.number, "居民户口簿")
+    assert body["data"] == {"户主姓名": "李测试"} and id_number not in r.text and "check_code" not in body
+    assert (await client.get(path, params={"purpose": "x"}, headers=bearer(clerk))).status_code == 400
+    assert (await client.get(path, params={"purpose": "受理"}, headers=bearer(other))).status_code == 404
+    not_spared = f"{CASES}/{done['case']['id']}/materials/marriage_cert/certificate"
+    assert (await client.get(not_spared, params={"purpose": "受理核对"}, headers=bearer(clerk))).status_code == 404
+    assert (await client.get(path, params={"purpose": "受理核对"}, headers=bearer(tokens))).status_code == 403
+    [latest, *_] = (await accesses(client, tokens))["items"]
+    assert latest["purpose"] == "受理时核对户籍" and latest["who"].endswith("窗口工作人员")
+    assert latest["case_number"] == done["number"]
 
 
 async def test_data_access_is_newest_first_in_keyset_pages(client: AsyncClient, app: Litestar) -> None:

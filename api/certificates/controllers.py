@@ -9,11 +9,13 @@ from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
 
 from api.cases.models import Case
+from api.cases.services import CASE_STAFF, visible_case
 from api.certificates import codes, services
 from api.certificates.models import Certificate
 from api.certificates.schemas import (
     CertificateList,
     CertificateOut,
+    CertificateReadOut,
     DataAccessOut,
     DataAccessPage,
     DepartmentRef,
@@ -103,6 +105,24 @@ class CertificateController(Controller):
                 certificate_number=r.certificate.number,
             ))
         return Response(DataAccessPage(items=items, next_cursor=page.next_cursor), headers=PRIVATE)
+
+    @get("/cases/{id:int}/materials/{code:str}/certificate", opt={"roles": sorted(CASE_STAFF)}, guards=[require_roles],
+         summary="Staff: read the certificate that spared a material of a case in their hands, for a stated "
+                 "purpose (logged for the holder: 谁用了我的数据)")
+    async def read_for_case(
+        self, request: CitizenRequest, id: FromPath[int], code: FromPath[str],
+        purpose: Annotated[str, QueryParameter(max_length=200)],
+    ) -> Response[CertificateReadOut]:
+        case = await visible_case(request.user, id)
+        cert = await services.read_for_material(request.user, case, code, purpose)
+        types, departments = await services.names({cert.type_code}, {cert.issuing_department})
+        now_state = _state(cert, services.today_in_china())
+        body = CertificateReadOut(
+            id=cert.id, type_code=cert.type_code, type_name=types.get(cert.type_code, ""), number=cert.number,
+            holder=services.mask_holder(cert), issuing_department=_department(cert.issuing_department, departments),
+            valid_from=cert.valid_from, valid_until=cert.valid_until, state=now_state,
+            state_name=codes.STATE_NAMES[now_state], data=cert.data)
+        return Response(body, headers=PRIVATE)
 
     @get("/certificates/verify", opt=PUBLIC,
          summary="Verify a certificate by type, number and check code (no sign-in; no personal data)")

@@ -46,6 +46,22 @@ class CertificateList(Out):
     items: list[CertificateOut]
 
 
+class CertificateReadOut(Out):
+    """A certificate as staff read it for a case (the read is in the holder's access log)."""
+
+    id: int
+    type_code: str
+    type_name: str
+    number: str
+    holder: str  # masked
+    issuing_department: DepartmentRef
+    valid_from: dt.date
+    valid_until: dt.date | None
+    state: str
+    state_name: str
+    data: dict[str, Any]
+
+
 class DataAccessOut(Out):
     """One use of the citizen's certificate data."""
 
