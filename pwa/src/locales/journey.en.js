@@ -32,6 +32,7 @@ export default {
     procedureDefault: "special procedure",
     pausedDays: "The clock stood still for {n} working days; the expected date moved with it",
     noPause: "The clock has not been paused",
+    pausedLess: "Paused for less than a working day: the time limit is unchanged",
     pauses: "Pauses",
     reason: { correction: "Corrections", procedure: "Special procedure", survey: "Joint site survey" },
     from: "since {from}",

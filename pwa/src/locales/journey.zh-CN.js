@@ -33,6 +33,7 @@ export default {
     procedureDefault: "特别程序",
     pausedDays: "已暂停计时 {n} 个工作日，预计办结日期已相应顺延",
     noPause: "没有暂停过计时",
+    pausedLess: "暂停不足 1 个工作日，办理时限不受影响",
     pauses: "暂停记录",
     reason: {
       correction: "补正材料",
