@@ -87,7 +87,7 @@ def _item_answers(guide: ItemGuide, shared: dict[str, Any], own: dict[str, Any])
     return {**{k: v for k, v in shared.items() if k in codes}, **own}
 
 
-async def _check_items(catalog: CatalogCache, principal: Principal, event: LifeEvent, requests: list[ItemRequest],
+async def _check_items(catalog: CatalogCache, event: LifeEvent, requests: list[ItemRequest],
                        shared: dict[str, Any], for_enterprise: bool) -> list[tuple[ItemGuide, dict[str, Any]]]:
     """Every item's guide and answers, or one refusal naming every item that cannot be applied for."""
     if not requests:
@@ -155,7 +155,7 @@ async def create_bundle(
             raise RuleViolation("您还没有绑定这家企业，不能代其申请", "the caller is not a member of this enterprise",
                                 "enterprise_uscc")
         enterprise_id = member.enterprise_id  # type: ignore[attr-defined]
-    checked = await _check_items(catalog, principal, event, items, shared_answers, enterprise_id is not None)
+    checked = await _check_items(catalog, event, items, shared_answers, enterprise_id is not None)
     try:
         async with in_transaction() as conn:
             bundle = await Bundle.create(

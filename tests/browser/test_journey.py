@@ -55,13 +55,16 @@ EMOJI_JS = r"""() => {
   for (const el of document.querySelectorAll('a, button, label, summary, [role=button], [role=link]')) {
     if (!visible(el)) continue;
     const text = el.innerText.trim();
-    const name = el.getAttribute('aria-label') || text || [...el.querySelectorAll('input')].map(i => i.getAttribute('aria-label') || '').join('');
+    const inputs = [...el.querySelectorAll('input')].map(i => i.getAttribute('aria-label') || '').join('');
+    const name = el.getAttribute('aria-label') || text || inputs;
     if (text && onlyEmoji.test(text)) bad.push('emoji-only control: ' + text);
     if (!name.trim()) bad.push('control without a name: ' + el.outerHTML.slice(0, 80));
   }
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-    if (n.parentElement && visible(n.parentElement) && emoji.test(n.textContent)) bad.push('emoji in text: ' + n.textContent.trim().slice(0, 30));
+    if (n.parentElement && visible(n.parentElement) && emoji.test(n.textContent)) {
+      bad.push('emoji in text: ' + n.textContent.trim().slice(0, 30));
+    }
   }
   return bad;
 }"""
@@ -186,7 +189,8 @@ def signed_in(browser: Browser, server: str, session: dict) -> Iterator[Page]:
 
 
 def submitted_licence(page: Page) -> dict:
-    case = call(page, "POST", "/api/v1/cases", data={"item_code": LICENCE, "answers": {"reason": "lost", "agent": "no"}})
+    body = {"item_code": LICENCE, "answers": {"reason": "lost", "agent": "no"}}
+    case = call(page, "POST", "/api/v1/cases", data=body)
     for m in case["materials"]:
         if m["required"] and m["source"] == "applicant":
             upload(page, case["id"], m["code"], pdf_bytes(3000), f"{m['code']}.pdf")
@@ -237,7 +241,13 @@ def test_correction_notice_reupload_and_resupply(signed_in: Page, server: str, s
     assert now["state"] == "submitted" and now["clock_paused"] is False and now["correction"] is None
     expect(page.get_by_test_id("correction-waiting")).to_have_count(0)
     expect(page.get_by_test_id("pauses")).to_contain_text("补正材料")
+    expect(page.get_by_test_id("paused-days")).to_have_text("暂停不足 1 个工作日，办理时限不受影响")
     shot(page, "85-case-after-resupply")
+    page.evaluate("() => localStorage.setItem('zw.elder', 'true')")
+    page.reload()
+    expect(page.get_by_test_id("clock")).to_be_visible()
+    measure_elder(page, "[data-testid=open-voucher], [data-testid=download]")
+    page.evaluate("() => localStorage.setItem('zw.elder', 'false')")
 
 
 def test_a_bundle_for_opening_a_restaurant(signed_in: Page, shot) -> None:
@@ -267,6 +277,14 @@ def test_a_bundle_for_opening_a_restaurant(signed_in: Page, shot) -> None:
     expect(page.get_by_test_id("bundle-question")).to_have_count(len(answers))
     no_emoji(page)
     shot(page, "86-bundle-questions")
+    # Elder mode, and nothing typed is lost on a reload (the answers are kept in the tab).
+    page.evaluate("() => localStorage.setItem('zw.elder', 'true')")
+    page.reload()
+    expect(page.locator(f"[data-testid=bundle-question][data-key='{FIRE}|area'] input")).to_have_value("120")
+    measure_elder(page, ".option, [data-testid=bundle-next]")
+    page.evaluate("() => localStorage.setItem('zw.elder', 'false')")
+    page.reload()
+    expect(page.locator("[data-testid=bundle-question][data-key=agent] input[value=yes]")).to_be_checked()
     page.get_by_test_id("bundle-next").click()
     poa = page.locator(f"[data-testid=bundle-material][data-key='{POA}']")
     expect(poa.get_by_test_id("bundle-serves")).to_contain_text("用于 3 个事项")
@@ -278,10 +296,13 @@ def test_a_bundle_for_opening_a_restaurant(signed_in: Page, shot) -> None:
 
     uploads = page.get_by_test_id("bundle-upload")
     expect(uploads.first).to_be_visible()
-    expect(page.locator(f"[data-testid=bundle-upload][data-key='{POA}'] [data-testid=bundle-serves]")).to_contain_text("用于 3 个事项")
+    shared_upload = page.locator(f"[data-testid=bundle-upload][data-key='{POA}'] [data-testid=bundle-serves]")
+    expect(shared_upload).to_contain_text("用于 3 个事项")
     tus_posts: list[str] = []
-    page.on("request", lambda r: tus_posts.append(r.url) if r.method == "POST" and "/api/v1/uploads" in r.url else None)
-    keys = uploads.evaluate_all("els => els.filter(e => e.querySelector('input[type=file]')).map(e => e.dataset.key)")
+    page.on("request", lambda r: tus_posts.append(r.url)
+            if r.method == "POST" and "/api/v1/uploads" in r.url else None)
+    keys = uploads.evaluate_all(
+        "els => els.filter(e => e.querySelector('input[type=file]')).map(e => e.dataset.key)")
     for n, key in enumerate(keys):
         item = page.locator(f"[data-testid=bundle-upload][data-key='{key}']")
         item.locator("input[type=file]:not([capture])").set_input_files(
@@ -355,7 +376,8 @@ def li_ming(browser: Browser, server: str) -> Iterator[dict]:
     code = httpx.get(f"{server}/api/v1/dev/sms", params={"phone": LI_MING}).json()["codes"][0]
     t = httpx.post(f"{server}/api/v1/auth/token", json={"phone": LI_MING, "code": code}).json()
     value = json.dumps({"access": t["access_token"], "refresh": t["refresh_token"], "expiresAt": 0, "phone": LI_MING})
-    yield {"storage": {"cookies": [], "origins": [{"origin": server, "localStorage": [{"name": "zw.auth", "value": value}]}]}}
+    local = [{"name": "zw.auth", "value": value}]
+    yield {"storage": {"cookies": [], "origins": [{"origin": server, "localStorage": local}]}}
 
 
 def test_certificates_their_qr_and_who_used_my_data(browser: Browser, server: str, li_ming: dict, shot) -> None:
