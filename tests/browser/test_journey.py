@@ -347,7 +347,7 @@ def test_enterprise_mode_switches_what_the_app_shows(signed_in: Page, shot) -> N
     weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
     id_number = first17 + "10X98765432"[sum(int(d) * w for d, w in zip(first17, weights, strict=True)) % 11]
     call(page, "PUT", "/api/v1/me/profile", data={"name": "欧阳小明", "id_number": id_number})
-    uscc = "91511900MA6C7QJ5X4"
+    uscc = "91511900MB77731296"  # bound only here (test_apply binds another)
     call(page, "POST", "/api/v1/me/enterprises", data={"uscc": uscc, "name": "巴中小明餐饮有限公司",
                                                          "role": "legal_representative"})
     page.goto("/me")
