@@ -13,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 
 from api.audit.controllers import AdminAuditController
+from api.cases.bundle_controllers import BundleController
 from api.cases.controllers import CaseController, TrackController
 from api.catalog.admin_controllers import AdminItemController, AdminOrganisationController
 from api.catalog.cache import CatalogCache
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     # audit is below identity, so its controller cannot import the role guard: it is attached here
     handlers.append(Router("/", route_handlers=[AdminAuditController], guards=[require_roles]))
     handlers += [CaseController, TrackController, UploadController, WorkflowController, WorkbenchController]
-    handlers += [CertificateController]
+    handlers += [CertificateController, BundleController]
     if not settings.production:
         handlers.append(DevController)
 

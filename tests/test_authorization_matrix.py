@@ -99,6 +99,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/me/enterprises"): "citizens",
     ("GET", "/api/v1/me/certificates"): "citizens",
     ("GET", "/api/v1/me/data-access"): "citizens",
+    ("GET", "/api/v1/me/certificates/{id}/qr.svg"): "citizens",
     # A citizen's own cases.
     ("GET", "/api/v1/cases"): "citizens",
     ("POST", "/api/v1/cases"): "citizens",
@@ -123,7 +124,12 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/cases/{id}/receipt.png"): "citizens",
     ("GET", "/api/v1/cases/{id}/receipt.svg"): "citizens",
     ("GET", "/api/v1/cases/{id}/materials/{code}/file"): "case_readers",
+    ("GET", "/api/v1/cases/{id}/materials/{code}/certificate"): "case_staff",  # staff read, logged for the holder
     ("DELETE", "/api/v1/cases/{id}/materials/{code}/file"): "citizens",
+    # 一件事一次办: a citizen's own bundles (another's is a 404 in the service).
+    ("POST", "/api/v1/bundles"): "citizens",
+    ("GET", "/api/v1/bundles/{id}"): "citizens",
+    ("POST", "/api/v1/bundles/{id}/submit"): "citizens",
     # Resumable uploads (tus): discovery is public, uploads are a citizen's.
     ("OPTIONS", "/api/v1/uploads"): "public",
     ("POST", "/api/v1/uploads"): "citizens",

@@ -252,6 +252,23 @@ async def test_time_limits_must_be_sane_to_publish(client: AsyncClient, demo: Ca
     assert (await client.get(f"/api/v1/items/{doc.code}")).status_code == 404
 
 
+async def test_a_zero_trip_item_asking_for_an_original_is_not_published(
+        client: AsyncClient, demo: CatalogDocument) -> None:
+    """零跑腿 with 需带原件 would tell a citizen two things: refused, naming the material."""
+    h = await admin_headers(client)
+    doc = new_item(demo, "管理测试零跑腿原件")
+    first = doc.situations[0]
+    material = msgspec.structs.replace(first.materials[0], bring_original=True)
+    doc = msgspec.structs.replace(doc, trips=0, situations=[
+        msgspec.structs.replace(first, materials=[material, *first.materials[1:]]), *doc.situations[1:]])
+    assert (await client.post(f"{ADMIN}/items", json=as_json(doc), headers=h)).status_code == 201
+    r = await client.post(f"{ADMIN}/items/{doc.code}/draft/publish", headers=h)
+    assert r.status_code == 422, r.text
+    problem = next(p for p in r.json()["problems"] if p["field"] == "bring_original")
+    assert f"「{material.name}」" in problem["message"] and "到现场 0 次" in problem["message"]
+    assert (await client.get(f"/api/v1/items/{doc.code}")).status_code == 404
+
+
 async def test_a_failed_publish_writes_nothing(client: AsyncClient, demo: CatalogDocument) -> None:
     """Service level, without HTTP: the audit entry shares the change's transaction."""
     doc = msgspec.structs.replace(new_item(demo, "管理测试原子性"), situations=[])

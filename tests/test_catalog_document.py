@@ -12,6 +12,7 @@ from api.catalog.document import (
     ItemDoc,
     MaterialDoc,
     OptionDoc,
+    PlaceDoc,
     QuestionDoc,
     SituationDoc,
     validate_document,
@@ -114,3 +115,54 @@ def test_synthetic_catalog_has_exactly_the_requested_size() -> None:
     assert len(doc.items) == 5933
     assert len({i.code for i in doc.items}) == 5933
     assert validate_document(doc) == []
+
+
+# --------------------------------------------------------------------------- one instruction a material
+
+def _with_material(trips: int, material: MaterialDoc, **changes: object) -> ItemDoc:
+    any_situation = SituationDoc(code="any", name="办理", materials=[material])
+    return _item(questions=[], situations=[any_situation], trips=trips, **changes)
+
+
+def _original_messages(item: ItemDoc) -> list[str]:
+    return [p.message for p in validate_item(item) if p.field == "bring_original"]
+
+
+def test_a_zero_trip_item_may_not_ask_for_an_original() -> None:
+    """零跑腿 and 需带原件 together tell a citizen two things; checking paper needs a visit."""
+    item = _with_material(0, MaterialDoc(code="id", name="申请人居民身份证", source="certificate",
+                                         certificate_type="id_card", bring_original=True))
+    [message] = _original_messages(item)
+    assert "到现场 0 次" in message and "「申请人居民身份证」" in message and "至少 1 次" in message
+    uploaded = _with_material(0, MaterialDoc(code="inv", name="发票原件", bring_original=True))
+    assert len(_original_messages(uploaded)) == 1
+    assert _original_messages(_with_material(1, MaterialDoc(code="inv", name="发票原件", bring_original=True))) == []
+
+
+def test_a_fetched_certificate_asks_for_its_original_only_where_the_item_says() -> None:
+    fetched = MaterialDoc(code="id", name="居民身份证", source="certificate", certificate_type="id_card",
+                          bring_original=True)
+    [message] = _original_messages(_with_material(1, fetched))  # a visit, but nowhere named
+    assert "免提交" in message and "办理地点" in message
+    placed = _with_material(1, fetched, places=[PlaceDoc(name="市政务服务中心", address="巴州区江北大道")])
+    assert _original_messages(placed) == []
+    assert _original_messages(_with_material(0, msgspec.structs.replace(fetched, bring_original=False))) == []
+
+
+def _contradictions(items: list[ItemDoc]) -> list[str]:
+    """Written out apart from validate_item: what a citizen would read as two instructions."""
+    found = []
+    for item in items:
+        for s in item.situations:
+            for m in s.materials:
+                if m.bring_original and (item.trips == 0 or (m.source == "certificate" and not item.places)):
+                    found.append(f"{item.name} / {s.code} / {m.code}")
+    return found
+
+
+def test_no_demo_or_synthetic_item_contradicts_itself(demo: CatalogDocument) -> None:
+    assert _contradictions(demo.items) == []
+    assert _contradictions(synthetic_document(5933).items) == []
+    social_card = [i for i in demo.items if i.name.startswith("社会保障卡")]
+    assert social_card and all(i.trips == 0 for i in social_card)
+    assert not any(m.bring_original for i in social_card for s in i.situations for m in s.materials)

@@ -30,10 +30,11 @@ from api.certificates import demo as demo_certificates
 from api.certificates import services
 from api.certificates.models import Certificate, CertificateAccess
 from api.core.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from api.core.qr import qr_svg
 from api.identity.models import Enterprise
 from api.identity.principal import Principal
 from api.identity.services import confirm_identity, confirm_membership, create_staff
-from tests.identity_helpers import STAFF_PASSWORD, bearer, citizen_tokens
+from tests.identity_helpers import STAFF_PASSWORD, bearer, citizen_tokens, staff_tokens
 from tests.test_cases import principal_of
 
 CASES = "/api/v1/cases"
@@ -291,6 +292,30 @@ async def test_a_staff_read_is_logged_and_shown_by_department_never_by_name(
     assert all(e["case_number"] for e in items)
 
 
+async def test_staff_read_a_spared_material_s_certificate_over_http(client: AsyncClient, app: Litestar) -> None:
+    """GET /cases/{id}/materials/{code}/certificate: staff in whose hands the case is read the
+    certificate that spared it, for a purpose; the holder sees that read, by department."""
+    tokens, id_number = await verified_citizen(client, app)
+    household, _ = await issue(app, id_number, data={"户主姓名": "李测试"})
+    done = await submit(client, tokens, await draft(client, tokens))
+    path = f"{CASES}/{done['case']['id']}/materials/parent_household/certificate"
+    clerk = await staff_tokens(client, "clerk", window="W01")  # 社会事务: the window of 出生登记
+    other = await staff_tokens(client, "clerk", window="W07")  # economic development: not this case
+    r = await client.get(path, params={"purpose": "受理时核对户籍"}, headers=bearer(clerk))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["id"], body["number"], body["type_name"]) == (household.id, household.number, "居民户口簿")
+    assert body["data"] == {"户主姓名": "李测试"} and id_number not in r.text and "check_code" not in body
+    assert (await client.get(path, params={"purpose": "x"}, headers=bearer(clerk))).status_code == 400
+    assert (await client.get(path, params={"purpose": "受理"}, headers=bearer(other))).status_code == 404
+    not_spared = f"{CASES}/{done['case']['id']}/materials/marriage_cert/certificate"
+    assert (await client.get(not_spared, params={"purpose": "受理核对"}, headers=bearer(clerk))).status_code == 404
+    assert (await client.get(path, params={"purpose": "受理核对"}, headers=bearer(tokens))).status_code == 403
+    [latest, *_] = (await accesses(client, tokens))["items"]
+    assert latest["purpose"] == "受理时核对户籍" and latest["who"].endswith("窗口工作人员")
+    assert latest["case_number"] == done["number"]
+
+
 async def test_data_access_is_newest_first_in_keyset_pages(client: AsyncClient, app: Litestar) -> None:
     tokens, id_number = await verified_citizen(client, app)
     household, _ = await issue(app, id_number)
@@ -309,6 +334,23 @@ async def test_data_access_is_newest_first_in_keyset_pages(client: AsyncClient, 
 
 
 # --------------------------------------------------------------------------- public verification
+
+
+async def test_a_certificates_qr_code_opens_its_public_verification(client: AsyncClient, app: Litestar) -> None:
+    """我的证照: the QR code holds the verification page with type, number and check code, and
+    nothing about the holder; it is the holder's alone."""
+    tokens, id_number = await verified_citizen(client, app)
+    cert, code = await issue(app, id_number)
+    [shown] = (await client.get("/api/v1/me/certificates", headers=bearer(tokens))).json()["items"]
+    expected = f"https://zw.example.cn/verify?type={cert.type_code}&number={cert.number}&code={code}"
+    assert shown["verify_url"] == expected and shown["qr_svg_url"] == f"/api/v1/me/certificates/{cert.id}/qr.svg"
+    r = await client.get(shown["qr_svg_url"], headers=bearer(tokens))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+    assert r.headers["cache-control"] == "private, no-store"
+    assert r.content == qr_svg(expected) and id_number not in expected  # the code of exactly that link
+    stranger, _ = await verified_citizen(client, app)
+    assert (await client.get(shown["qr_svg_url"], headers=bearer(stranger))).status_code == 404
+    assert (await client.get("/api/v1/me/certificates/999999999/qr.svg", headers=bearer(tokens))).status_code == 404
 
 
 async def test_verification_answers_without_personal_data(client: AsyncClient, app: Litestar) -> None:

@@ -94,6 +94,7 @@ async def case_out(case: Case, principal: Principal) -> CaseOut:
         version=case.version, due_date=case.due_date, clock_paused=case.paused_at is not None,
         paused_days=case.paused_days, expected_date=await _expected(case),
         correction=(notice.data or {}).get("materials", []) if notice and case.state == states.CORRECTION else None,
+        bundle_id=case.bundle_id,  # type: ignore[attr-defined]
     )
 
 
@@ -136,13 +137,20 @@ class CaseController(Controller):
     async def list_(
         self, request: CitizenRequest, limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        subject: Annotated[str | None, QueryParameter(max_length=32, description=(
+            "enterprise mode: 'self' for my own applications only, or a bound enterprise's credit code"))] = None,
     ) -> CasePage:
-        rows, next_cursor = await services.list_cases(request.user, limit, cursor)
+        rows, next_cursor = await services.list_cases(request.user, limit, cursor, subject=subject)
+        usccs = dict(await Enterprise.filter(id__in={c.enterprise_id for c in rows if c.enterprise_id}).values_list(  # type: ignore[attr-defined]
+            "id", "uscc"))
         return CasePage(
             items=[CaseSummary(id=c.id, number=c.number, state=c.state, state_name=STATE_NAMES.get(c.state, ""),
                                item_code=c.item_code, item_name=c.item_name, created_at=c.created_at,
                                submitted_at=c.submitted_at,
-                               allowed_actions=states.allowed_actions(c.state, request.user.role)) for c in rows],
+                               allowed_actions=states.allowed_actions(c.state, request.user.role),
+                               bundle_id=c.bundle_id,  # type: ignore[attr-defined]
+                               enterprise_uscc=usccs.get(c.enterprise_id))  # type: ignore[attr-defined]
+                   for c in rows],
             next_cursor=next_cursor,
         )
 

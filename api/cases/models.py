@@ -25,6 +25,7 @@ __all__ = [
     "SUBMITTED",
     "VENDOR_CODES",
     "WITHDRAWN",
+    "Bundle",
     "Case",
     "CaseCounter",
     "CaseEvent",
@@ -35,6 +36,33 @@ __all__ = [
 VENDOR_CODES: dict[str, str | None] = {DRAFT: None, SUBMITTED: "已接件", WITHDRAWN: "撤回"}
 
 MISSING, ATTACHED, SPARED = "missing", "attached", "spared"
+
+
+class Bundle(Model):
+    """一件事一次办: one application for a life event's items, filed as one linked case per item
+    (each in its own department). Created with one Idempotency-Key (all its draft cases or none),
+    submitted with one (every case numbered, or none)."""
+
+    id = fields.BigIntField(primary_key=True)
+    applicant: fields.ForeignKeyRelation[Citizen] = fields.ForeignKeyField(
+        "models.Citizen", related_name="bundles", on_delete=fields.RESTRICT
+    )
+    enterprise: fields.ForeignKeyNullableRelation[Enterprise] = fields.ForeignKeyField(
+        "models.Enterprise", related_name="bundles", null=True, on_delete=fields.RESTRICT
+    )
+    life_event_code = fields.CharField(max_length=64)
+    life_event_name = fields.CharField(max_length=100)
+    state = fields.CharField(max_length=10, default=DRAFT)  # draft | submitted
+    form_data = fields.JSONField(default=dict)  # the one form, copied to every case at submission
+    idempotency_key = fields.CharField(max_length=64)  # of the creation
+    submit_key = fields.CharField(max_length=64, null=True)  # of the submission
+    created_at = fields.DatetimeField(auto_now_add=True)
+    submitted_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "bundle"
+        unique_together = (("applicant", "idempotency_key"),)
+        indexes = (Index(fields=("applicant_id", "created_at"), name="ix_bundle_applicant_created"),)
 
 
 class Case(Model):
@@ -84,6 +112,10 @@ class Case(Model):
     legal_limit = fields.IntField(default=0)  # 法定期限 of the item version: an extension never goes past it
     legal_limit_unit = fields.CharField(max_length=16, default="working_day")
     extended_days = fields.IntField(default=0)  # the one extension granted (working days)
+    # 一件事一次办 (0017_bundles): the life-event application this case was filed with, if any.
+    bundle: fields.ForeignKeyNullableRelation[Bundle] = fields.ForeignKeyField(
+        "models.Bundle", related_name="cases", null=True, on_delete=fields.SET_NULL
+    )
 
     class Meta:
         table = "cases"

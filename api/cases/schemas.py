@@ -88,6 +88,7 @@ class CaseOut(Out):
     #: extension, the decision day once decided; None for a draft or a withdrawn case.
     expected_date: dt.date | None
     correction: list[dict[str, Any]] | None  # the one-time notice while it waits: every material, what is wrong
+    bundle_id: int | None = None  # the 一件事一次办 it was filed with
 
 
 class CaseSummary(Out):
@@ -100,6 +101,8 @@ class CaseSummary(Out):
     created_at: dt.datetime
     submitted_at: dt.datetime | None
     allowed_actions: list[str]
+    bundle_id: int | None = None
+    enterprise_uscc: str | None = None  # filed for an enterprise (enterprise mode lists these)
 
 
 class CasePage(Out):
@@ -156,3 +159,81 @@ class MissingMaterialOut(Out):
     field: str  # the material code
     message: str
     detail: str
+
+
+# --------------------------------------------------------------------------- 一件事一次办
+
+
+class BundleItemIn(In):
+    item_code: str
+    answers: dict[str, Any] = {}  # this item's own answers (over the shared ones)
+
+
+class BundleCreate(In):
+    life_event: str
+    items: list[BundleItemIn]
+    answers: dict[str, Any] = {}  # questions several items ask (same code), answered once
+    enterprise_uscc: str | None = None
+
+
+class BundleSubmit(In):
+    form_data: dict[str, Any] = {}  # the one form: contact, delivery … copied to every case
+
+
+class BundleCaseOut(Out):
+    case_id: int
+    item_code: str
+    item_name: str
+    department: str
+    department_name: str
+    situation_name: str
+    state: str
+    state_name: str
+    number: str | None
+    submitted_at: dt.datetime | None
+    due_date: dt.date | None
+    clock_paused: bool
+
+
+class MaterialRef(Out):
+    case_id: int
+    code: str
+
+
+class BundleMaterialUse(Out):
+    case_id: int
+    item_name: str
+    code: str
+    name: str
+    status: str
+
+
+class BundleMaterialOut(Out):
+    """One material as the citizen provides it: once, for every item it serves."""
+
+    key: str
+    name: str
+    names: list[str]  # what each item calls it, when they differ
+    source: str  # applicant | certificate
+    certificate_type: str
+    required: bool
+    status: str  # missing | attached | spared (for every item)
+    filename: str
+    upload_to: MaterialRef | None  # the case material a file goes to (tus metadata case_id, material_id)
+    serves: list[BundleMaterialUse]
+
+
+class BundleOut(Out):
+    id: int
+    life_event: str
+    life_event_name: str
+    state: str  # draft | submitted
+    enterprise_uscc: str | None
+    created_at: dt.datetime
+    submitted_at: dt.datetime | None
+    form_data: dict[str, Any]
+    cases: list[BundleCaseOut]
+    materials: list[BundleMaterialOut]
+    missing_required: list[str]  # material keys that still stop the submission
+    spared_count: int  # materials the platform fetched once for every item that needs them
+    allowed_actions: list[str]  # submit (while a draft)

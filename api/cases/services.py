@@ -170,9 +170,16 @@ def spared_possible(materials: list[CaseMaterial]) -> int:
     return sum(1 for m in materials if m.source == "certificate" and m.status != ATTACHED)
 
 
-async def list_cases(principal: Principal, limit: int = 20, cursor: str | None = None) -> tuple[list[Case], str | None]:
-    """The caller's cases, newest first, keyset-paginated on (created_at, id)."""
+async def list_cases(principal: Principal, limit: int = 20, cursor: str | None = None,
+                     *, subject: str | None = None) -> tuple[list[Case], str | None]:
+    """The caller's cases, newest first, keyset-paginated on (created_at, id). ``subject`` (enterprise
+    mode): "self" for those filed as a person, or a credit code for those filed for that enterprise
+    (one the caller is not bound to has none for them); None for all."""
     query = Case.filter(applicant_id=principal.id)
+    if subject == "self":
+        query = query.filter(enterprise_id__isnull=True)
+    elif subject:
+        query = query.filter(enterprise__uscc=subject.strip().upper())
     if cursor:
         created, case_id = cursors.decode_moment(cursor)
         query = query.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=case_id))
@@ -207,7 +214,7 @@ async def version_document(catalog: CatalogCache, version_id: int) -> ItemDoc:
     return doc
 
 
-async def _version_id(guide: ItemGuide) -> int:
+async def version_id_of(guide: ItemGuide) -> int:
     version_id = await ServiceItemVersion.filter(
         item__code=guide.code, number=guide.version.number
     ).first().values_list("id", flat=True)
@@ -216,7 +223,7 @@ async def _version_id(guide: ItemGuide) -> int:
     return int(version_id)  # type: ignore[arg-type]
 
 
-def _check_form(form_data: dict[str, Any]) -> dict[str, Any]:
+def check_form(form_data: dict[str, Any]) -> dict[str, Any]:
     if len(msgspec.json.encode(form_data)) > MAX_FORM_BYTES:
         raise RuleViolation("表单内容太多", f"form_data exceeds {MAX_FORM_BYTES} bytes", "form_data")
     return form_data
@@ -234,11 +241,13 @@ def _materials_from(listing: MaterialListOut) -> list[dict[str, Any]]:
 async def create_draft(
     catalog: CatalogCache, principal: Principal, item_code: str, answers: dict[str, Any],
     enterprise_uscc: str | None = None, *, now: dt.datetime | None = None, ttl: dt.timedelta | None = None,
+    bundle_id: int | None = None,
 ) -> Case:
-    """A draft with the exact checklist for the answers (422 naming the question on a bad answer)."""
+    """A draft with the exact checklist for the answers (422 naming the question on a bad answer);
+    ``bundle_id`` links it to the 一件事一次办 it is filed with (in that bundle's transaction)."""
     now = now or _now()
     guide = await _guide(catalog, item_code)
-    version_id = await _version_id(guide)
+    version_id = await version_id_of(guide)
     version = await version_document(catalog, version_id)
     listing = _listing(version, answers)
     enterprise_id = None
@@ -259,7 +268,7 @@ async def create_draft(
             answers={a.code: a.answer for a in listing.answers}, form_data={}, state=DRAFT,
             promised_limit=listing.promised_limit, promised_limit_unit=listing.promised_limit_unit,
             legal_limit=version.legal_limit, legal_limit_unit=version.legal_limit_unit,
-            expires_at=now + (ttl or DEFAULT_DRAFT_TTL), using_db=conn,
+            expires_at=now + (ttl or DEFAULT_DRAFT_TTL), bundle_id=bundle_id, using_db=conn,
         )
         for spec in _materials_from(listing):
             await CaseMaterial.create(case_id=case.id, **spec, using_db=conn)
@@ -290,7 +299,7 @@ async def update_draft(
         case = await own_case(principal, case_id, conn, lock=True)
         _require_draft(principal, case)
         if form_data is not None:
-            case.form_data = _check_form(form_data)
+            case.form_data = check_form(form_data)
         if listing is not None:
             case.situation_code, case.situation_name = listing.situation.code, listing.situation.name
             case.answers = {a.code: a.answer for a in listing.answers}

@@ -297,6 +297,7 @@ def validate_item(item: ItemDoc, certificate_types: set[str] | None = None) -> l
         bad(field, message, at)
     _special_problems(item, bad)
     _tolerated_problems(item, bad)
+    _original_problems(item, bad)
     if len(set(item.joint_departments)) != len(item.joint_departments):
         bad("joint_departments", "并联审批部门重复")
     if item.department in item.joint_departments:
@@ -319,6 +320,25 @@ def _special_problems(item: ItemDoc, bad: Any) -> None:
             bad("name", "种类为「其他」的特别程序必须填写名称", at)
         if p.limit < 0:
             bad("limit", "特别程序时限不能为负数", at)
+
+
+def _original_problems(item: ItemDoc, bad: Any) -> None:
+    """One instruction per material (issue: a zero-trip item told citizens "免提交" and "需带原件"
+    for one document). Checking an original means someone sees the paper, so it needs a visit:
+    an item that promises 0 trips (零跑腿) may not ask for any original. A material the platform
+    fetches from the certificate library (免提交) asks for its original only when the item says
+    when and where it is checked: a visit (trips ≥ 1, by the rule above) to a named place."""
+    for s in item.situations:
+        for m in s.materials:
+            if not m.bring_original:
+                continue
+            at = f"items[{item.code}]/situations[{s.code}]/materials[{m.code}]"
+            if item.trips == 0:
+                bad("bring_original", f"事项承诺到现场 0 次（零跑腿），材料「{m.name}」却要求带原件核验："
+                    "核验原件需要到现场。请取消该材料的「须带原件核验」，或把到现场次数改为至少 1 次", at)
+            elif m.source == "certificate" and not item.places:
+                bad("bring_original", f"材料「{m.name}」由电子证照库获取（免提交），又要求带原件核验，"
+                    "但事项没有写明到哪里核验：请取消「须带原件核验」，或填写办理地点", at)
 
 
 def _tolerated_problems(item: ItemDoc, bad: Any) -> None:

@@ -6,20 +6,23 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
-from litestar.params import QueryParameter
+from litestar.params import FromPath, QueryParameter
 
 from api.cases.models import Case
+from api.cases.services import CASE_STAFF, visible_case
 from api.certificates import codes, services
 from api.certificates.models import Certificate
 from api.certificates.schemas import (
     CertificateList,
     CertificateOut,
+    CertificateReadOut,
     DataAccessOut,
     DataAccessPage,
     DepartmentRef,
     VerificationOut,
 )
 from api.core.errors import NotFound
+from api.core.qr import qr_svg
 from api.core.ratelimit import RateLimiter
 from api.core.settings import Settings
 from api.identity.guards import require_roles
@@ -64,10 +67,20 @@ class CertificateController(Controller):
                 valid_until=c.valid_until, state=_state(c, today), state_name=codes.STATE_NAMES[_state(c, today)],
                 revoked_at=c.revoked_at, issued_at=c.issued_at, data=c.data,
                 check_code=services.check_code_of(c, settings.secret_key),
+                verify_url=services.verify_url(settings.public_url, c, services.check_code_of(c, settings.secret_key)),
+                qr_svg_url=f"/api/v1/me/certificates/{c.id}/qr.svg", case_id=c.case_id,  # type: ignore[attr-defined]
             )
             for c in current + past  # valid ones first, each part newest first
         ]
         return Response(CertificateList(items=items), headers=PRIVATE)
+
+    @get("/me/certificates/{id:int}/qr.svg", opt=CITIZEN, guards=[require_roles], media_type="image/svg+xml",
+         summary="QR code of one of my certificates' public verification page (type, number, check code)")
+    async def qr(self, state: State, request: CitizenRequest, id: FromPath[int]) -> Response[bytes]:
+        settings: Settings = state.settings
+        cert = await services.my_certificate(request.user, id)
+        url = services.verify_url(settings.public_url, cert, services.check_code_of(cert, settings.secret_key))
+        return Response(qr_svg(url), media_type="image/svg+xml", headers=PRIVATE)
 
     @get("/me/data-access", opt=CITIZEN, guards=[require_roles],
          summary="Who used my certificates' data, when and for which case (newest first, keyset pagination)")
@@ -92,6 +105,24 @@ class CertificateController(Controller):
                 certificate_number=r.certificate.number,
             ))
         return Response(DataAccessPage(items=items, next_cursor=page.next_cursor), headers=PRIVATE)
+
+    @get("/cases/{id:int}/materials/{code:str}/certificate", opt={"roles": sorted(CASE_STAFF)}, guards=[require_roles],
+         summary="Staff: read the certificate that spared a material of a case in their hands, for a stated "
+                 "purpose (logged for the holder: 谁用了我的数据)")
+    async def read_for_case(
+        self, request: CitizenRequest, id: FromPath[int], code: FromPath[str],
+        purpose: Annotated[str, QueryParameter(max_length=200)],
+    ) -> Response[CertificateReadOut]:
+        case = await visible_case(request.user, id)
+        cert = await services.read_for_material(request.user, case, code, purpose)
+        types, departments = await services.names({cert.type_code}, {cert.issuing_department})
+        now_state = _state(cert, services.today_in_china())
+        body = CertificateReadOut(
+            id=cert.id, type_code=cert.type_code, type_name=types.get(cert.type_code, ""), number=cert.number,
+            holder=services.mask_holder(cert), issuing_department=_department(cert.issuing_department, departments),
+            valid_from=cert.valid_from, valid_until=cert.valid_until, state=now_state,
+            state_name=codes.STATE_NAMES[now_state], data=cert.data)
+        return Response(body, headers=PRIVATE)
 
     @get("/certificates/verify", opt=PUBLIC,
          summary="Verify a certificate by type, number and check code (no sign-in; no personal data)")

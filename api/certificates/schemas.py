@@ -36,10 +36,30 @@ class CertificateOut(Out):
     data: dict[str, Any]
     #: With the type and the number, what a third party needs at /api/v1/certificates/verify.
     check_code: str
+    #: The public verification page with all three filled in (what the certificate's QR code holds).
+    verify_url: str = ""
+    qr_svg_url: str = ""
+    case_id: int | None = None  # the case whose approval issued it (the case detail shows it as the result)
 
 
 class CertificateList(Out):
     items: list[CertificateOut]
+
+
+class CertificateReadOut(Out):
+    """A certificate as staff read it for a case (the read is in the holder's access log)."""
+
+    id: int
+    type_code: str
+    type_name: str
+    number: str
+    holder: str  # masked
+    issuing_department: DepartmentRef
+    valid_from: dt.date
+    valid_until: dt.date | None
+    state: str
+    state_name: str
+    data: dict[str, Any]
 
 
 class DataAccessOut(Out):

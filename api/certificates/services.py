@@ -31,6 +31,7 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
@@ -333,6 +334,32 @@ async def my_certificates(principal: Principal) -> list[Certificate]:
     if holders is None:
         return []
     return list(await Certificate.filter(holders).order_by("-issued_at", "-id").limit(500))
+
+
+async def read_for_material(principal: Principal, case: Case, material_code: str, purpose: str) -> Certificate:
+    """Staff read the certificate that spared a material of a case they may see (the caller found
+    the case within their scope); the read is logged for the holder (``read_certificate``). 404
+    when the material was not spared by a certificate."""
+    material = await CaseMaterial.filter(case_id=case.id, code=material_code, status=SPARED).first()
+    certificate_id = material.certificate_id if material is not None else None  # type: ignore[attr-defined]
+    if certificate_id is None:
+        raise NotFound("这项材料没有调取电子证照", f"no certificate spared material {material_code}", "material_id")
+    return await read_certificate(principal, int(certificate_id), case.id, purpose)
+
+
+async def my_certificate(principal: Principal, certificate_id: int) -> Certificate:
+    """One of the caller's (or their enterprises') certificates, or 404 (another's: reveal nothing)."""
+    found = next((c for c in await my_certificates(principal) if c.id == certificate_id), None)
+    if found is None:
+        raise NotFound("没有找到这份证照", f"certificate not found: {certificate_id}")
+    return found
+
+
+def verify_url(public_url: str, cert: Certificate, check_code: str) -> str:
+    """The public verification page for one certificate (its QR code): type, number and check code,
+    nothing about the holder."""
+    query = urlencode({"type": cert.type_code, "number": cert.number, "code": check_code})
+    return f"{public_url.rstrip('/')}/verify?{query}"
 
 
 async def names(type_codes: set[str], department_codes: set[str]) -> tuple[dict[str, str], dict[str, str]]:

@@ -12,7 +12,7 @@ const TIMEOUT_MS = 15000;
  *  field: the input the error is about (for 422), status: HTTP status or 0.
  */
 export class ApiError extends Error {
-  constructor({ kind, status = 0, message = "", detail = "", field = null, retryAfter = null }) {
+  constructor({ kind, status = 0, message = "", detail = "", field = null, retryAfter = null, problems = null }) {
     super(detail || message || kind);
     this.name = "ApiError";
     this.kind = kind;
@@ -21,6 +21,7 @@ export class ApiError extends Error {
     this.en = detail;
     this.field = field;
     this.retryAfter = retryAfter; // seconds, from a 429's Retry-After header
+    this.problems = problems; // every problem, where the server found several: [{ field, message, detail }]
   }
 
   get retryable() {
@@ -53,6 +54,9 @@ export function errorFromResponse(status, body, headers = null) {
     detail: str(b.detail),
     field,
     retryAfter: parseRetryAfter(headers?.get?.("Retry-After")),
+    problems: Array.isArray(b.problems)
+      ? b.problems.filter((p) => p && typeof p === "object").map((p) => ({ field: str(p.field), message: str(p.message), detail: str(p.detail) }))
+      : null,
   });
 }
 
@@ -191,7 +195,9 @@ function defaultStorage() {
   }
 }
 
-/** The stored token pair: { access, refresh, expiresAt } or null. */
+/** The stored token pair: { access, refresh, expiresAt, phone? } or null. `phone` is the number the
+ * citizen signed in with (the server shows it only masked): it pre-fills 联系电话 on their
+ * applications, on their own device, and goes with the tokens at sign-out. */
 export function createTokenStore(storage) {
   let s = storage || null;
   const store = () => (s ||= defaultStorage());
@@ -204,9 +210,11 @@ export function createTokenStore(storage) {
         return null;
       }
     },
-    /** Store a TokenOut answer of /auth/token or /auth/refresh. */
+    /** Store a TokenOut answer of /auth/token or /auth/refresh (a refresh keeps the phone signed in with). */
     set(data, now = Date.now()) {
       const t = { access: data.access_token, refresh: data.refresh_token, expiresAt: now + (data.expires_in || 0) * 1000 };
+      const phone = data.phone ?? this.get()?.phone;
+      if (typeof phone === "string" && phone) t.phone = phone;
       store().setItem(TOKENS_KEY, JSON.stringify(t));
       return t;
     },
@@ -294,7 +302,7 @@ export function createAuth({ storage, fetchImpl, locks, onLost = null } = {}) {
 
   self.signIn = async function signIn(phone, code) {
     const data = await request("POST", "/auth/token", { body: { phone, code }, fetchImpl });
-    tokens.set(data);
+    tokens.set({ ...data, phone });
     return data;
   };
 
@@ -322,7 +330,26 @@ export function createAuth({ storage, fetchImpl, locks, onLost = null } = {}) {
   return self;
 }
 
+/**
+ * The subject of an access token ("citizen:42"): whose drafts and choices on this
+ * device are whose (a shared phone keeps each citizen's apart).
+ * Only the payload is read; the server checks the signature.
+ */
+export function tokenSubject(accessToken) {
+  try {
+    const part = String(accessToken).split(".")[1];
+    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((part.length + 3) % 4));
+    const sub = JSON.parse(json).sub;
+    return typeof sub === "string" && sub ? sub : null;
+  } catch {
+    return null;
+  }
+}
+
 export const auth = createAuth();
+
+/** The signed-in citizen's subject ("citizen:42"), or null. */
+export const currentOwner = () => tokenSubject(auth.tokens.get()?.access);
 
 /** Where to go after sign-in: a path inside the app (never another site, never sign-in itself). */
 export function safeRedirect(value, fallback = "/me") {
@@ -368,4 +395,23 @@ export const api = {
   materialFile: (downloadUrl) => auth.authed("GET", downloadUrl.replace(/^\/api\/v1(?=\/)/, ""), { as: "blob" }),
   // public tracking: no sign-in, never memoised (the state changes; 429 carries retryAfter)
   track: (number, code, opts) => request("GET", "/track", { params: { number, code }, ...opts }),
+
+  // the workflow (api/workflow/controllers.py): an action with the version the citizen saw (resupply)
+  act: (id, action, body = {}) => auth.authed("POST", `/cases/${id}/actions/${action}`, { body }),
+  vouchers: (id) => auth.authed("GET", `/cases/${id}/vouchers`),
+  // a voucher's url is an API path ("/api/v1/cases/…/vouchers/acceptance.pdf") that needs the token
+  voucherPdf: (url) => auth.authed("GET", url.replace(/^\/api\/v1(?=\/)/, ""), { as: "blob" }),
+
+  // certificates (api/certificates/controllers.py)
+  myCertificates: () => auth.authed("GET", "/me/certificates"),
+  certificateQr: (url) => auth.authed("GET", url.replace(/^\/api\/v1(?=\/)/, ""), { as: "blob" }),
+  dataAccess: (params, opts) => auth.authed("GET", "/me/data-access", { params, ...opts }),
+  // public, by check code (the secret); never memoised
+  verifyCertificate: (type, number, code) => request("GET", "/certificates/verify", { params: { type, number, code } }),
+
+  // 一件事一次办 (api/cases/bundle_controllers.py): one key to create, one to submit
+  createBundle: (body, key) => auth.authed("POST", "/bundles", { body, headers: { "Idempotency-Key": key } }),
+  getBundle: (id) => auth.authed("GET", `/bundles/${id}`),
+  submitBundle: (id, formData, key) =>
+    auth.authed("POST", `/bundles/${id}/submit`, { body: { form_data: formData }, headers: { "Idempotency-Key": key } }),
 };

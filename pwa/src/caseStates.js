@@ -5,21 +5,22 @@
 // States of DESIGN §3; the API knows draft/submitted/withdrawn today, the workflow issue adds the
 // rest. Unknown states still show: with the API's own Chinese `state_name` and a neutral symbol.
 
-// Symbols from common text fonts (no emoji: not every phone or font has them as text).
+// Icons by name (components/CaseStateBadge.vue draws them with Lucide's SVG: no emoji, which not
+// every phone has); the words always go with them.
 export const STATES = {
-  draft: { icon: "✎", tone: "grey" },
-  submitted: { icon: "◷", tone: "blue" },
-  accepted: { icon: "▷", tone: "blue" },
-  in_review: { icon: "⟳", tone: "blue" },
-  correction_requested: { icon: "!", tone: "amber" },
-  suspended: { icon: "‖", tone: "amber" },
-  approved: { icon: "✓", tone: "green" },
-  denied: { icon: "✕", tone: "grey" },
-  refused: { icon: "✕", tone: "grey" },
-  delivered: { icon: "✔", tone: "green" },
-  withdrawn: { icon: "↩", tone: "grey" },
+  draft: { icon: "pencil", tone: "grey" },
+  submitted: { icon: "send", tone: "blue" },
+  accepted: { icon: "inbox", tone: "blue" },
+  in_review: { icon: "refresh", tone: "blue" },
+  correction_requested: { icon: "alert", tone: "amber" },
+  suspended: { icon: "pause", tone: "amber" },
+  approved: { icon: "check", tone: "green" },
+  denied: { icon: "x", tone: "grey" },
+  refused: { icon: "x", tone: "grey" },
+  delivered: { icon: "done", tone: "green" },
+  withdrawn: { icon: "undo", tone: "grey" },
 };
-const UNKNOWN = { icon: "•", tone: "grey" };
+const UNKNOWN = { icon: "dot", tone: "grey" };
 
 /** States that end the case: nothing more will happen (no countdown to the promised date). */
 export const FINAL = new Set(["delivered", "withdrawn", "refused"]);

@@ -58,21 +58,9 @@ export function newId() {
   return [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
 }
 
-/**
- * The owner of drafts on this device: the subject of the signed-in citizen's access token
- * ("citizen:42"), so that another person signing in on a shared phone never sees them.
- * Only the payload is read; the server checks the signature.
- */
-export function ownerOf(accessToken) {
-  try {
-    const part = String(accessToken).split(".")[1];
-    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((part.length + 3) % 4));
-    const sub = JSON.parse(json).sub;
-    return typeof sub === "string" && sub ? sub : null;
-  } catch {
-    return null;
-  }
-}
+// The owner of drafts on this device: the subject of the signed-in citizen's access token (see
+// api.js tokenSubject), so that another person signing in on a shared phone never sees them.
+export { tokenSubject as ownerOf } from "./api.js";
 
 const now = () => new Date().toISOString();
 

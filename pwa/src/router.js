@@ -5,6 +5,7 @@ import Home from "./views/Home.vue";
 import { authGuard } from "./guard.js";
 import applyRoutes from "./routes/apply.js";
 import casesRoutes from "./routes/cases.js";
+import journeyRoutes from "./routes/journey.js";
 
 export const routes = [
   { path: "/", name: "home", component: Home },
@@ -28,6 +29,7 @@ export const routes = [
   { path: "/me", name: "me", component: () => import("./views/Me.vue"), meta: { auth: true } },
   ...applyRoutes,
   ...casesRoutes,
+  ...journeyRoutes,
   { path: "/:rest(.*)*", name: "not-found", component: () => import("./views/NotFound.vue") },
 ];
 

@@ -3,6 +3,8 @@
 // Our own QR codes carry absolute URLs built from the server's ZHENGWU_PUBLIC_URL:
 //   item guide (api/catalog/controllers.py _item_url):  {PUBLIC_URL}/items/{code}
 //   receipt    (api/cases/controllers.py _tracking_url): {PUBLIC_URL}/track?number=…&code=…
+//   voucher    (api/workflow/vouchers.py, the same tracking link): opens the tracking of that case
+//   certificate (api/certificates/services.py verify_url): {PUBLIC_URL}/verify?type=…&number=…&code=…
 // A URL counts as ours only when its origin is one we trust (the page's own origin, where the
 // API serves the PWA at PUBLIC_URL, plus any configured at build time); everything else is shown
 // as text and never opened: a hall poster could have been pasted over with another site's code.
@@ -10,6 +12,9 @@
 export const ITEM_CODE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 export const CASE_NUMBER_RE = /^\d{20}$/; // region(6) + YYYYMMDD + sequence(6), api/cases/numbering.py
 export const QUERY_CODE_RE = /^\d{6}$/;
+export const CERT_TYPE_RE = /^[a-z][a-z0-9_]{0,63}$/; // a 证照类型 code of the catalog
+export const CERT_NUMBER_RE = /^[A-Za-z0-9][A-Za-z0-9._()\-（）]{0,63}$/;
+export const CHECK_CODE_RE = /^\d{8}$/; // 核验码, api/certificates/codes.py
 const MAX_TEXT = 2048;
 
 /** The origins whose URLs are ours: the page's own and those of VITE_ZHENGWU_PUBLIC_URL (comma-separated). */
@@ -50,7 +55,8 @@ export function trackPath(number, code = "") {
 /**
  * Interpret a QR text. Returns one of
  *   { kind: "item", code, path }            an item guide of ours
- *   { kind: "track", number, code, path }   a receipt / tracking link of ours (code may be "")
+ *   { kind: "track", number, code, path }   a receipt / voucher tracking link of ours (code may be "")
+ *   { kind: "verify", type, number, code, path }  a certificate's public verification of ours
  *   { kind: "text", text, reason }          anything else: shown, never navigated to;
  *                                           reason: "empty" | "foreign" (a URL of another site) |
  *                                           "unknown" (our site, but no page we open) | "plain"
@@ -86,7 +92,25 @@ export function scanTarget(raw, origins = []) {
     const okCode = QUERY_CODE_RE.test(code) ? code : "";
     return { kind: "track", number, code: okCode, path: trackPath(number, okCode) };
   }
+  if (path === "/verify") {
+    const type = (url.searchParams.get("type") || "").trim();
+    const number = (url.searchParams.get("number") || "").trim();
+    const code = (url.searchParams.get("code") || "").trim();
+    if (!CERT_TYPE_RE.test(type) || !CERT_NUMBER_RE.test(number) || !CHECK_CODE_RE.test(code)) {
+      return { kind: "text", text, reason: "unknown" };
+    }
+    return { kind: "verify", type, number, code, path: verifyPath(type, number, code) };
+  }
   return { kind: "text", text, reason: "unknown" };
+}
+
+/** The /verify path of a certificate's public verification. */
+export function verifyPath(type, number, code = "") {
+  const q = new URLSearchParams();
+  q.set("type", type);
+  q.set("number", number);
+  if (code) q.set("code", code);
+  return `/verify?${q.toString()}`;
 }
 
 /**

@@ -20,6 +20,13 @@ describe("error mapping", () => {
     expect(e.retryable).toBe(false);
   });
 
+  it("keeps every problem the server names (a bundle names each item it refuses)", () => {
+    const e = errorFromResponse(422, { message: "有 2 个事项不能一起申请", detail: "2 item(s)", field: "items.A",
+      problems: [{ field: "items.A", message: "「甲」暂不能在网上申请", detail: "x" }, { field: "items.B", message: "「乙」不属于", detail: "y" }, "junk"] });
+    expect(e.problems).toEqual([{ field: "items.A", message: "「甲」暂不能在网上申请", detail: "x" }, { field: "items.B", message: "「乙」不属于", detail: "y" }]);
+    expect(errorFromResponse(404, { message: "没有" }).problems).toBe(null);
+  });
+
   it("falls back between languages, then to a generic text", () => {
     expect(errorText(errorFromResponse(400, { detail: "bad" }), "zh-CN", t)).toBe("bad");
     expect(errorText(errorFromResponse(400, { message: "错" }), "en", t)).toBe("错");

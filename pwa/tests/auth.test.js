@@ -192,6 +192,18 @@ describe("sign-in and sign-out", () => {
     expect(a.isSignedIn()).toBe(true);
   });
 
+  it("keeps the phone signed in with across refreshes (it pre-fills 联系电话), and forgets it on sign-out", async () => {
+    const storage = memStorage();
+    const fetchImpl = vi.fn(async (url) => answer(200, pair(url.endsWith("/auth/refresh") ? 2 : 1)));
+    const a = createAuth({ storage, fetchImpl, locks: null });
+    await a.signIn("13800138000", "123456");
+    expect(a.tokens.get().phone).toBe("13800138000");
+    await a.refresh("R1");
+    expect(a.tokens.get()).toMatchObject({ access: "A2", phone: "13800138000" });
+    await a.logout();
+    expect(storage.getItem(TOKENS_KEY)).toBe(null);
+  });
+
   it("logout calls /auth/logout with the bearer and the refresh token, then clears", async () => {
     const srv = fakeServer({ valid: "A1" });
     const a = createAuth({ storage: memStorage(stored("A1", "R1")), fetchImpl: srv.fetchImpl, locks: null });

@@ -34,7 +34,7 @@ describe("state presentation", () => {
   it("an unknown state shows the API's name with a neutral symbol", () => {
     const v = stateView("archived", "已归档");
     const { t, te } = lookup(en);
-    expect(v).toMatchObject({ icon: "•", tone: "grey", key: null });
+    expect(v).toMatchObject({ icon: "dot", tone: "grey", key: null });
     expect(stateText(v, t, te)).toBe("已归档");
     expect(stateView("constructor").key).toBe(null); // no prototype keys
   });
@@ -52,7 +52,7 @@ describe("timeline", () => {
       { at: "2026-11-28T03:30:00Z", action: "withdraw", action_name: "撤回申请", state: "withdrawn", state_name: "已撤回" },
     ]);
     expect(rows.map((r) => [r.action, r.state, r.current])).toEqual([["withdraw", "withdrawn", true], ["submit", "submitted", false]]);
-    expect(rows[0].view.icon).toBe("↩");
+    expect(rows[0].view.icon).toBe("undo");
     expect(rows[1].actionName).toBe("提交申请");
   });
 

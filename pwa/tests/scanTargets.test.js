@@ -32,6 +32,22 @@ describe("our own QR codes", () => {
     expect(scanTarget(`${ORIGIN}/track?number=${NUMBER}&code=12ab`, origins).path).toBe(trackPath(NUMBER));
   });
 
+  it("a certificate's QR opens its public verification with type, number and check code", () => {
+    const r = scanTarget(`${ORIGIN}/verify?type=household_register&number=HK5119020012345&code=01234567`, origins);
+    expect(r).toEqual({
+      kind: "verify", type: "household_register", number: "HK5119020012345", code: "01234567",
+      path: "/verify?type=household_register&number=HK5119020012345&code=01234567",
+    });
+    expect(scanTarget(`${ORIGIN}/verify?type=household_register&number=J511902-2018-004321&code=01234567`, origins).kind).toBe("verify");
+    // a malformed one is shown, never opened; another site's never either
+    expect(scanTarget(`${ORIGIN}/verify?type=x&number=<script>&code=1`, origins)).toMatchObject({ kind: "text", reason: "unknown" });
+    expect(scanTarget(`https://evil.example/verify?type=household_register&number=HK1&code=01234567`, origins)).toMatchObject({ kind: "text", reason: "foreign" });
+  });
+
+  it("a voucher's QR (the case's tracking link) opens the tracking of that case", () => {
+    expect(scanTarget(`${ORIGIN}/track?code=654321&number=${NUMBER}`, origins)).toMatchObject({ kind: "track", number: NUMBER, code: "654321" });
+  });
+
   it("a bare case number (typed from a paper receipt) opens tracking prefilled", () => {
     expect(scanTarget(NUMBER, origins)).toEqual({ kind: "track", number: NUMBER, code: "", path: `/track?number=${NUMBER}` });
   });

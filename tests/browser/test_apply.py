@@ -28,7 +28,7 @@ from tests.tus_helpers import pdf_bytes
 PHONE_NUMBER = "13912340077"
 CONTRAST_JS = (Path(__file__).parent / "contrast.js").read_text()
 MIB = 1024 * 1024
-REISSUE = "补领婚姻登记证"  # id card fetched as a certificate (免提交, bring the original) + a photo
+REISSUE = "补领婚姻登记证"  # id card fetched as a certificate (免提交, the original shown on the visit) + a photo
 MARRIAGE = "内地居民结婚登记"  # a photo and a declaration (PDF accepted)
 LICENCE = "营业执照遗失补领、损坏换发"  # for enterprises and individuals
 USCC = "91511900MA6C7QJ5X4"  # a valid unified social credit code, bound only in this module
@@ -194,8 +194,9 @@ def test_apply_with_a_photo_then_submit_and_receipt(app, shot) -> None:
     # The checklist: where each material comes from, in words.
     page.wait_for_url(re.compile(r"/materials$"))
     id_card, photo = material(page, "id_card"), material(page, "photo")
-    expect(id_card.locator("[data-badge=certificate]")).to_have_text(re.compile("免提交"))
-    expect(id_card.locator("[data-badge=original]")).to_have_text(re.compile("需带原件"))
+    # One instruction a material: fetched, and its original shown on the item's one visit.
+    expect(id_card.get_by_test_id("material-instruction")).to_have_count(1)
+    expect(id_card.locator("[data-badge=certificateOriginal]")).to_have_text(re.compile("免提交·到现场出示原件"))
     expect(id_card.get_by_test_id("material-state")).to_contain_text("免提交")
     expect(photo.get_by_test_id("material-state")).to_contain_text("未上传")
     expect(photo.get_by_test_id("camera-photo")).to_have_attribute("capture", "environment")

@@ -213,7 +213,8 @@ def test_my_cases_list_and_detail_with_timeline(signed_in: Page, citizen: Citize
     expect(card).to_contain_text(case["item_name"])
     expect(card).to_contain_text(done["number"])
     badge = card.get_by_test_id("case-state")
-    expect(badge).to_have_text(re.compile(r"◷\s*已提交，等待受理"))  # a symbol and words
+    expect(badge).to_have_text(re.compile(r"已提交，等待受理"))  # words, and an icon (SVG) beside them
+    expect(badge.locator("svg.lucide")).to_have_count(1)
     # The draft is listed too (newest first) and continues in the apply flow.
     draft_card = page.locator(f"[data-testid=case-card][data-case-id='{draft['id']}']")
     expect(draft_card.get_by_test_id("case-state")).to_have_text(re.compile("草稿"))
@@ -264,7 +265,7 @@ def test_my_cases_list_and_detail_with_timeline(signed_in: Page, citizen: Citize
     with page.expect_response(lambda r: r.url.endswith(f"/api/v1/cases/{case['id']}/withdraw") and r.ok):
         page.get_by_test_id("withdraw-yes").click()
     expect(page.get_by_test_id("withdraw-done")).to_have_text("已撤回申请")
-    expect(page.locator(".state-line").get_by_test_id("case-state")).to_have_text(re.compile(r"↩\s*已撤回"))
+    expect(page.locator(".state-line").get_by_test_id("case-state")).to_have_text(re.compile(r"已撤回"))
     expect(entries).to_have_count(2)
     expect(entries.first).to_contain_text("撤回申请")
     expect(entries.first).to_contain_text("（当前）")
@@ -471,7 +472,7 @@ def test_tracking_from_the_receipt_qr_shows_progress_and_nothing_personal(
     result = page.get_by_test_id("track-result")
     expect(page.get_by_test_id("track-item")).to_have_text(receipt["item_name"])
     expect(page.get_by_test_id("track-item")).to_be_focused()
-    expect(result.get_by_test_id("case-state")).to_have_text(re.compile(r"◷\s*已提交，等待受理"))
+    expect(result.get_by_test_id("case-state")).to_have_text(re.compile(r"已提交，等待受理"))
     expect(page.get_by_test_id("track-number")).to_have_text(receipt["number"])
     expect(page.get_by_test_id("track-promised")).to_contain_text(zh_date(receipt["promised_date"]))
     expect(page.get_by_test_id("timeline-entry")).to_have_count(1)
