@@ -19,6 +19,7 @@ from api.catalog.cache import CatalogCache
 from api.catalog.controllers import CatalogController
 from api.certificates.controllers import CertificateController
 from api.core.access import OPENAPI_PATH, check_access_rules
+from api.core.blobs import blob_store
 from api.core.bounds import bound_path_ids, check_path_id_bounds
 from api.core.caller import caller_middleware
 from api.core.db import close_orm, init_orm
@@ -37,7 +38,6 @@ from api.uploads.tus import UploadController
 from api.worker import MaintenanceScheduler
 from api.workflow.calendar_controllers import AdminCalendarController
 from api.workflow.controllers import WorkbenchController, WorkflowController
-from storage import open_store
 
 log = logging.getLogger("zhengwu")
 
@@ -77,9 +77,10 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         finally:
             await DATABASE_OUTAGE.close()
             await catalog.close()
+            await blobs.close()
             await close_orm()
 
-    blobs = open_store(settings.storage_url)
+    blobs = blob_store(settings)
     lifespan: list = [database] if manage_database else []
     if manage_database and settings.maintenance_interval > 0:
         maintenance = MaintenanceScheduler(settings, blobs, interval=settings.maintenance_interval)

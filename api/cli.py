@@ -253,12 +253,12 @@ def export_catalog(file: Path) -> None:
               help="Keep running, one round every N seconds (default: one round, then exit).")
 def maintenance(every: int | None) -> None:
     """Expire untouched drafts and abandoned uploads; sweep orphaned blobs (see api/worker.py)."""
+    from api.core.blobs import blob_store
     from api.core.db import orm_session
     from api.worker import run_once_locked
-    from storage import open_store
 
     settings = _settings()
-    blobs = open_store(settings.storage_url)
+    blobs = blob_store(settings)
 
     async def run() -> None:
         async with orm_session(settings.database_url):
