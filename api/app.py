@@ -26,6 +26,7 @@ from api.core.db import close_orm, init_orm
 from api.core.errors import DATABASE_OUTAGE, exception_handlers
 from api.core.health import health
 from api.core.logs import install_redaction
+from api.core.metrics import Instrumented, metrics_route
 from api.core.request_context import RequestContext
 from api.core.settings import Settings
 from api.core.spa import pwa_routers, spa_fallback
@@ -64,6 +65,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     handlers += [CertificateController]
     if not settings.production:
         handlers.append(DevController)
+    if settings.metrics_token:
+        handlers.append(metrics_route(settings.metrics_token))
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
@@ -111,6 +114,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     check_path_id_bounds(app)
     # Around the whole handler, not a Litestar middleware: those skip requests no route matched.
     app.asgi_handler = RequestContext(app.asgi_handler, settings.trust_request_id)
+    app.asgi_handler = Instrumented(app.asgi_handler, production=settings.production)  # metrics, CSP, HSTS
     return app
 
 
