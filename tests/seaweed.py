@@ -70,7 +70,7 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 5) -> None:
 
 
 @contextmanager
-def seaweed_s3(directory: Path, log: Path) -> Iterator[SeaweedS3]:
+def seaweed_s3(directory: Path, log: Path, *extra: str) -> Iterator[SeaweedS3]:
     directory.mkdir(parents=True, exist_ok=True)
     ports = {name: free_port() for name in (
         "master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc", "s3", "s3.grpc")}
@@ -83,7 +83,7 @@ def seaweed_s3(directory: Path, log: Path) -> Iterator[SeaweedS3]:
         "-volume.preStopSeconds=0",
         "-filer", f"-filer.port={ports['filer']}", f"-filer.port.grpc={ports['filer.grpc']}",
         "-s3", f"-s3.port={ports['s3']}", f"-s3.port.grpc={ports['s3.grpc']}",
-        "-s3.port.iceberg=0", "-s3.port.lance=0",
+        "-s3.port.iceberg=0", "-s3.port.lance=0", *extra,
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=directory)
@@ -108,10 +108,12 @@ def s3_store(gateway: SeaweedS3, prefix: str, work_dir: Path) -> S3BlobStore:
     return store
 
 
-async def wait_writable(gateway: SeaweedS3, work_dir: Path) -> None:
+async def wait_writable(gateway: SeaweedS3, work_dir: Path, store: S3BlobStore | None = None) -> None:
     """Create the bucket (as ``zhengwu migrate`` does) and wait until the volume servers take writes:
-    the gateway answers a few seconds before they do."""
-    store = s3_store(gateway, "probe", work_dir)
+    the gateway answers a few seconds before they do. ``store``: one with credentials of its own
+    (left open); else the test credentials'."""
+    own = store is None
+    store = store or s3_store(gateway, "probe", work_dir)
     probe = work_dir / "probe"  # written by the caller
     deadline = time.monotonic() + 60
     try:
@@ -125,4 +127,5 @@ async def wait_writable(gateway: SeaweedS3, work_dir: Path) -> None:
                     raise
                 await asyncio.sleep(0.2)  # polling a server that is starting, not synchronising a test
     finally:
-        await store.close()
+        if own:
+            await store.close()
