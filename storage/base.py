@@ -1,7 +1,7 @@
 """The async blob-store interface every backend implements, and the errors callers may see.
 
-Callers (the uploads service, certificate rendering, downloads) depend only on this module, so an
-S3-compatible backend can be added next to the local one without touching them.
+Callers (the uploads service, certificate rendering, downloads) depend only on this module; the
+local backend (storage/local.py) and the S3-compatible one (storage/s3.py) implement it.
 
 Contract, in the order an upload uses it:
 
