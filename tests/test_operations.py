@@ -76,6 +76,7 @@ def test_check_deploy_lists_every_unsafe_setting_and_fails(tmp_path: Path) -> No
         assert sum(expected in line for line in lines) == 1, (expected, lines)
     assert all(line.startswith("✗ ") for line in lines) and len(lines) == 7
     assert "7 unsafe production setting(s)" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "secret_key").exists()  # checking wrote no development key
 
 
 def test_check_deploy_names_a_setting_it_cannot_even_read(tmp_path: Path) -> None:

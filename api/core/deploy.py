@@ -10,7 +10,8 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
 
-from api.core.settings import ConfigurationError, Settings, storage_path
+from api.core.settings import ConfigurationError, Settings
+from storage import storage_path
 
 # botocore finds credentials through any of these besides AWS_ACCESS_KEY_ID.
 _AWS_CHAIN = ("AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_PROFILE",
@@ -33,7 +34,9 @@ def deployment_problems(environ: dict[str, str] | None = None, *, workers: int =
                         "(/api/v1/dev/sms shows sign-in codes; demo accounts are created)")
     secret_given = bool(env.get("ZHENGWU_SECRET_KEY") or env.get("ZHENGWU_SECRET_KEY_FILE"))
     try:
-        settings = Settings.from_env({**env, "ZHENGWU_ENV": "development"} if not secret_given else env)
+        # Without a key, read the rest as if one were set: the missing key is reported below, and
+        # development's fallback would write a key file under the var directory.
+        settings = Settings.from_env(env if secret_given else {**env, "ZHENGWU_SECRET_KEY": "x" * 32})
     except ConfigurationError as exc:
         return [*problems, f"configuration refused: {exc}"]
     if not secret_given:
