@@ -269,6 +269,7 @@ async def main() -> None:
     blob = await store.write(body(b"measured"))
     _, peak = tracemalloc.get_traced_memory()
     assert blob.size == count * len(piece) + 8, blob.size
+    await store.close()
     print(peak)
 
 asyncio.run(main())
