@@ -15,8 +15,9 @@ FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     ZHENGWU_VAR_DIR=/app/var ZHENGWU_PWA_DIST=/app/pwa/dist
 WORKDIR /app
-# Vouchers (文书) embed Noto Serif CJK SC (宋体-like) from Debian's fonts-noto-cjk.
-RUN apt-get update && apt-get install -y --no-install-recommends fonts-noto-cjk \
+# Vouchers (文书) embed Noto Serif CJK SC (宋体-like) from Debian's fonts-noto-cjk; `zhengwu backup`
+# and `restore` run pg_dump and pg_restore (postgresql-client, 15 on bookworm).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-noto-cjk postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md alembic.ini ./
 COPY api/ api/

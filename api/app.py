@@ -20,12 +20,14 @@ from api.catalog.cache import CatalogCache
 from api.catalog.controllers import CatalogController
 from api.certificates.controllers import CertificateController
 from api.core.access import OPENAPI_PATH, check_access_rules
+from api.core.blobs import blob_store
 from api.core.bounds import bound_path_ids, check_path_id_bounds
 from api.core.caller import caller_middleware
 from api.core.db import close_orm, init_orm
 from api.core.errors import DATABASE_OUTAGE, exception_handlers
 from api.core.health import health
 from api.core.logs import install_redaction
+from api.core.metrics import Instrumented, metrics_route
 from api.core.request_context import RequestContext
 from api.core.settings import Settings
 from api.core.spa import pwa_routers, spa_fallback
@@ -38,7 +40,6 @@ from api.uploads.tus import UploadController
 from api.worker import MaintenanceScheduler
 from api.workflow.calendar_controllers import AdminCalendarController
 from api.workflow.controllers import WorkbenchController, WorkflowController
-from storage import open_store
 
 log = logging.getLogger("zhengwu")
 
@@ -65,6 +66,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     handlers += [CertificateController, BundleController]
     if not settings.production:
         handlers.append(DevController)
+    if settings.metrics_token:
+        handlers.append(metrics_route(settings.metrics_token))
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
@@ -78,9 +81,10 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         finally:
             await DATABASE_OUTAGE.close()
             await catalog.close()
+            await blobs.close()
             await close_orm()
 
-    blobs = open_store(settings.storage_url)
+    blobs = blob_store(settings)
     lifespan: list = [database] if manage_database else []
     if manage_database and settings.maintenance_interval > 0:
         maintenance = MaintenanceScheduler(settings, blobs, interval=settings.maintenance_interval)
@@ -111,6 +115,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     check_path_id_bounds(app)
     # Around the whole handler, not a Litestar middleware: those skip requests no route matched.
     app.asgi_handler = RequestContext(app.asgi_handler, settings.trust_request_id)
+    app.asgi_handler = Instrumented(app.asgi_handler, production=settings.production)  # metrics, CSP, HSTS
     return app
 
 

@@ -1,5 +1,5 @@
 """The ``zhengwu`` command: serve, migrate, seed, import-catalog, export-catalog, create-staff, maintenance,
-voucher-sample, audit-verify."""
+voucher-sample, audit-verify, check-deploy, backup, restore."""
 
 from __future__ import annotations
 
@@ -40,7 +40,26 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
         yield update
 
 
-@click.group()
+class _Commands(click.Group):
+    """A database or blob store that cannot be reached ends any command with one line, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            from api.core.db import is_database_unavailable
+            from storage import StorageUnavailable
+
+            if isinstance(exc, StorageUnavailable):
+                raise click.ClickException(f"blob storage unavailable: {exc}") from None
+            if is_database_unavailable(exc):
+                raise click.ClickException(f"database unavailable: {type(exc).__name__}: {str(exc)[:200]}") from None
+            raise
+
+
+@click.group(cls=_Commands)
 def main() -> None:
     """智慧政务 zhengwu — run and administer the platform."""
     from api.core.logs import install_redaction
@@ -62,6 +81,12 @@ def serve(host: str, port: int, workers: int) -> None:
     if settings.is_sqlite and workers > 1:
         # SQLite has one writer and Tortoise one connection per process: several workers lock.
         raise click.ClickException("SQLite supports one worker only; use PostgreSQL for --workers > 1")
+    from api.core.deploy import startup_problem
+
+    problem = asyncio.run(startup_problem(settings))
+    if problem:  # one line and exit 1, rather than a server that answers 503 to everything
+        raise click.ClickException(problem)
+    _metrics_multiprocess(settings)
     if not settings.pwa_dist.joinpath("index.html").exists():
         console.print(f"[yellow]PWA not built ({settings.pwa_dist}); serving the API only[/]")
     uvicorn.run(
@@ -72,14 +97,43 @@ def serve(host: str, port: int, workers: int) -> None:
     )
 
 
+def _metrics_multiprocess(settings: Settings) -> None:
+    """Workers write their samples into a fresh directory that either exposition sums (api/core/
+    metrics.py); the separate metrics port, if any, is served from this process."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    settings.work_root.mkdir(parents=True, exist_ok=True)
+    directory = tempfile.mkdtemp(prefix="metrics-", dir=settings.work_root)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory  # before prometheus-client is imported anywhere
+    atexit.register(shutil.rmtree, directory, True)
+    if settings.metrics_port:
+        from api.core.metrics import serve_metrics_port
+
+        serve_metrics_port(settings.metrics_host, settings.metrics_port)
+        console.print(f"metrics on http://{settings.metrics_host}:{settings.metrics_port}/metrics")
+
+
 @main.command()
 def migrate() -> None:
     """Apply the schema migrations (alembic upgrade head)."""
+    from api.core.blobs import blob_store
     from api.core.db import migrate as run
 
     settings = _settings()
     run(settings.database_url)
     console.print("[green]database is at the latest schema[/]")
+
+    async def prepare() -> None:  # the storage directory, or the bucket, when missing
+        store = blob_store(settings)
+        try:
+            await store.prepare()
+        finally:
+            await store.close()
+
+    asyncio.run(prepare())
 
 
 async def _import(settings: Settings, doc: object, label: str) -> None:
@@ -253,12 +307,12 @@ def export_catalog(file: Path) -> None:
               help="Keep running, one round every N seconds (default: one round, then exit).")
 def maintenance(every: int | None) -> None:
     """Expire untouched drafts and abandoned uploads; sweep orphaned blobs (see api/worker.py)."""
+    from api.core.blobs import blob_store
     from api.core.db import orm_session
     from api.worker import run_once_locked
-    from storage import open_store
 
     settings = _settings()
-    blobs = open_store(settings.storage_url)
+    blobs = blob_store(settings)
 
     async def run() -> None:
         async with orm_session(settings.database_url):
@@ -312,6 +366,63 @@ def audit_verify() -> None:
     console.print(f"[red]audit chain broken (审计链被篡改)[/] at {where}: {broken.problem}: {broken.detail}; "
                   f"{verdict.entries} entries before it verify")
     sys.exit(1)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--no-blobs", is_flag=True,
+              help="List the blobs with their hashes instead of copying them (an object store replicated by itself).")
+def backup(directory: Path, no_blobs: bool) -> None:
+    """Back up the database (pg_dump, or SQLite's online backup) and the blobs into a new DIRECTORY."""
+    from api.backup import BackupError
+    from api.backup import backup as run
+
+    settings = _settings()
+    try:
+        manifest = asyncio.run(run(settings, directory, with_blobs=not no_blobs, say=console.print))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    counts = manifest["counts"]
+    console.print(f"[green]backed up[/] into {directory}: {counts['cases']} cases, {counts['materials']} "
+                  f"materials, {counts['audit_entries']} audit entries, {manifest['blobs']['count']} blobs (备份完成)")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def restore(directory: Path) -> None:
+    """Restore a backup into an empty database and an empty blob store, then verify it."""
+    from api.backup import BackupError
+    from api.backup import restore as run
+
+    settings = _settings()
+    try:
+        done = asyncio.run(run(settings, directory, say=console.print))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    console.print(f"[green]restored and verified[/]: {done.snapshot.cases} cases, {done.materials_verified} "
+                  f"materials' blobs and hashes, audit chain of {done.audit_entries_verified} entries intact "
+                  f"(恢复完成，校验通过)")
+
+
+@main.command("check-deploy")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="How many server processes will run (default: ZHENGWU_WORKERS, else 1).")
+def check_deploy(workers: int | None) -> None:
+    """List every unsafe production setting in the environment; exit 1 if there is any."""
+    import os
+
+    from api.core.deploy import deployment_problems
+
+    if workers is None:
+        raw = os.environ.get("ZHENGWU_WORKERS", "1").strip()
+        workers = int(raw) if raw.isdigit() and int(raw) > 0 else 1
+    problems = deployment_problems(workers=workers)
+    for problem in problems:
+        click.echo(f"✗ {problem}")
+    if problems:
+        click.echo(f"{len(problems)} unsafe production setting(s) (生产环境配置不安全)", err=True)
+        sys.exit(1)
+    click.echo("no unsafe production settings found (生产环境配置检查通过)")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from api.cases import services as cases
 from api.core.settings import Settings
 from api.uploads import services as uploads
 from api.workflow import services as workflow
-from storage import BlobStore, storage_path
+from storage import BlobStore
 
 log = logging.getLogger("zhengwu.maintenance")
 
@@ -52,7 +52,7 @@ class MaintenanceReport:
 async def run_maintenance(settings: Settings, blobs: BlobStore, *, now: dt.datetime | None = None,
                           blob_grace: dt.timedelta = BLOB_GRACE) -> MaintenanceReport:
     """One round. Safe to run at any time, concurrently with uploads and submissions."""
-    root = storage_path(settings.storage_url)
+    root = settings.work_root  # partial uploads: on this host's disk
     drafts, _keys = await cases.expire_drafts(now)  # their blobs go in the sweep below, once unreferenced
     files = await uploads.expire_uploads(root, now=now)
     swept = await blobs.sweep_orphans(cases.referenced_blob, older_than=blob_grace)
@@ -78,7 +78,7 @@ def _round_lock(root: Path) -> Iterator[bool]:
 
 async def run_once_locked(settings: Settings, blobs: BlobStore) -> MaintenanceReport | None:
     """One round unless another process on this host is running one (then ``None``)."""
-    with _round_lock(storage_path(settings.storage_url)) as mine:
+    with _round_lock(settings.work_root) as mine:
         if not mine:
             return None
         return await run_maintenance(settings, blobs)

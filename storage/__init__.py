@@ -1,9 +1,10 @@
 """Material and blob storage behind one async interface (:class:`BlobStore`).
 
-``open_store(settings.storage_url)`` returns the backend for ``ZHENGWU_STORAGE_URL`` (default
-``file://var/storage``). Today that is the local filesystem (:class:`LocalBlobStore`: aiofiles,
-content-addressed by SHA-256, fsync + atomic rename); an S3-compatible backend will implement the
-same interface, so callers never need to change.
+``open_store(settings.storage_url, work_dir=...)`` returns the backend for ``ZHENGWU_STORAGE_URL``
+(default ``file://var/storage``): the local filesystem (:class:`LocalBlobStore`: aiofiles,
+content-addressed by SHA-256, fsync + atomic rename) or any S3-compatible object store
+(:class:`~storage.s3.S3BlobStore`, ``s3://bucket/prefix?endpoint=…&region=…``). Callers see only
+the interface of :mod:`storage.base`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from storage.base import (
     Referenced,
     StorageError,
     StorageFull,
+    StorageUnavailable,
     StoredBlob,
     UnsupportedStorageURL,
 )
@@ -35,8 +37,10 @@ __all__ = [
     "Referenced",
     "StorageError",
     "StorageFull",
+    "StorageUnavailable",
     "StoredBlob",
     "UnsupportedStorageURL",
+    "check_storage_url",
     "open_store",
     "storage_path",
 ]
@@ -59,12 +63,32 @@ def storage_path(url: str) -> Path:
     return Path(parsed.path)
 
 
-def open_store(url: str) -> BlobStore:
+def check_storage_url(url: str) -> None:
+    """Raise :class:`UnsupportedStorageURL` naming what is wrong with ``url``, without connecting."""
     scheme = urlparse(url).scheme
     if scheme == "file":
-        return LocalBlobStore(storage_path(url))
-    if scheme in {"s3", "minio", "oss", "cos", "obs"}:
+        storage_path(url)
+    elif scheme == "s3":
+        from storage.s3 import parse_s3_url
+
+        parse_s3_url(url)
+    elif scheme in {"minio", "oss", "cos", "obs"}:
         raise UnsupportedStorageURL(
-            f"{scheme}:// storage is not implemented yet; use a file:// URL for ZHENGWU_STORAGE_URL"
-        )
-    raise UnsupportedStorageURL(f"unsupported storage URL scheme {scheme!r} in {url!r}; use file://")
+            f"{scheme}:// is spoken as S3: write s3://bucket/prefix?endpoint=https://… for ZHENGWU_STORAGE_URL")
+    else:
+        raise UnsupportedStorageURL(f"unsupported storage URL scheme {scheme!r} in {url!r}; use file:// or s3://")
+
+
+def open_store(url: str, *, work_dir: Path | None = None, credentials: dict[str, str] | None = None) -> BlobStore:
+    """The store ``url`` names. ``work_dir`` is a local directory an object store spools writes in
+    (default: a temporary directory's ``zhengwu`` folder); ``credentials`` (``access_key``,
+    ``secret_key``, ``session_token``) override botocore's own chain for an object store."""
+    check_storage_url(url)
+    if urlparse(url).scheme == "file":
+        return LocalBlobStore(storage_path(url))
+    import tempfile
+
+    from storage.s3 import S3BlobStore
+
+    spool = work_dir if work_dir is not None else Path(tempfile.gettempdir()) / "zhengwu"
+    return S3BlobStore(url, spool, **(credentials or {}))

@@ -1,7 +1,7 @@
 """The async blob-store interface every backend implements, and the errors callers may see.
 
-Callers (the uploads service, certificate rendering, downloads) depend only on this module, so an
-S3-compatible backend can be added next to the local one without touching them.
+Callers (the uploads service, certificate rendering, downloads) depend only on this module; the
+local backend (storage/local.py) and the S3-compatible one (storage/s3.py) implement it.
 
 Contract, in the order an upload uses it:
 
@@ -63,6 +63,11 @@ class InvalidBlobKey(StorageError, ValueError):
     """The key does not have the store's key layout (this also rejects path traversal)."""
 
 
+class StorageUnavailable(StorageError):
+    """The store cannot be reached or refuses to work (an object store that is down, timing out,
+    or misconfigured); nothing was stored by the failed call. Retry later."""
+
+
 class UnsupportedStorageURL(StorageError, ValueError):
     """``open_store`` was given a URL whose scheme has no backend (yet)."""
 
@@ -117,6 +122,22 @@ class BlobStore(abc.ABC):
                     yield chunk
 
         return await self.write(chunks())
+
+    @abc.abstractmethod
+    async def check(self) -> None:
+        """Raise :class:`StorageUnavailable` unless the store can be used now (start-up, readiness)."""
+
+    @abc.abstractmethod
+    async def prepare(self) -> None:
+        """Create what the store needs (a directory, a bucket) when it is missing; idempotent."""
+
+    async def close(self) -> None:
+        """Release connections (an app's shutdown); the store opens them again when used."""
+        return None  # the local store holds none
+
+    @abc.abstractmethod
+    def keys(self) -> AsyncIterator[tuple[str, int]]:
+        """Every blob's key and size, in key order (backups list the store with it)."""
 
     @abc.abstractmethod
     def open(self, key: str) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:

@@ -26,6 +26,7 @@ import re
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -42,6 +43,7 @@ from storage.base import (
     InvalidBlobKey,
     Referenced,
     StorageFull,
+    StorageUnavailable,
     StoredBlob,
     is_referenced,
 )
@@ -92,58 +94,17 @@ class LocalBlobStore(BlobStore):
     # -- writing -------------------------------------------------------------------------------
 
     async def write(self, stream: AsyncIterable[bytes], *, max_bytes: int | None = None) -> StoredBlob:
-        temp = self._tmp / f"{TEMP_PREFIX}{uuid4().hex}"
-        digest = hashlib.sha256()
-        size = 0
-        placed = False
-        f = None
         try:
             if not self._layout_ready:
                 await asyncio.to_thread(self._ensure_layout)
-            f = await aiofiles.open(temp, "xb")
-            # Non-blocking on a file we just created exclusively; held until close so the sweeper
-            # can tell a live upload from one whose process died.
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            buf = bytearray()
-            async for chunk in stream:
-                size += len(chunk)
-                if max_bytes is not None and size > max_bytes:
-                    raise BlobTooLarge(max_bytes)
-                digest.update(chunk)
-                buf += chunk
-                if len(buf) >= self.chunk_size:
-                    # Hand the full buffer to the thread and start a new one: no copy, and the
-                    # thread never sees a buffer we are still appending to.
-                    data, buf = buf, bytearray()
-                    await f.write(data)
-                    del data  # written: free it now, not when the next buffer is full (peak memory)
-            if buf:
-                await f.write(buf)
-            await f.flush()
-            await _fsync(f.fileno())
-            sha = digest.hexdigest()
-            key = key_for(sha)
-            await asyncio.to_thread(self._place, temp, self.root / key)
-            placed = True
-            return StoredBlob(key=key, sha256=sha, size=size)
+            async with spooled(self._tmp, stream, max_bytes=max_bytes, chunk_size=self.chunk_size) as spool:
+                key = key_for(spool.sha256)
+                await asyncio.to_thread(self._place, spool.path, self.root / key)
+                return StoredBlob(key=key, sha256=spool.sha256, size=spool.size)
         except OSError as exc:
             if exc.errno in _FULL_ERRNOS:
                 raise StorageFull(f"no space left in blob storage at {self.root}") from exc
             raise
-        finally:
-            if not placed:
-                # Synchronous on purpose: a second cancellation cannot interrupt it, and an unlink
-                # is one quick metadata operation. Disk space returns when the file is closed below.
-                with suppress(FileNotFoundError):
-                    os.unlink(temp)
-            if f is not None:
-                try:
-                    await f.close()
-                except OSError:
-                    # After a failure the close may hit ENOSPC again flushing leftovers, which
-                    # must not mask the real error; after success there is nothing left to flush.
-                    if placed:
-                        raise
 
     async def write_file(self, path: Path, *, sha256: str | None = None, synced: bool = False) -> StoredBlob:
         """Hard-link a finished file into the store, so its bytes are written to disk once (a
@@ -270,6 +231,20 @@ class LocalBlobStore(BlobStore):
         with suppress(FileNotFoundError):
             await aiofiles.os.remove(path)
 
+    async def check(self) -> None:
+        try:
+            await asyncio.to_thread(self._ensure_layout)
+        except OSError as exc:
+            raise StorageUnavailable(f"blob storage at {self.root} is not usable: {exc.strerror or exc}") from exc
+
+    async def prepare(self) -> None:
+        await asyncio.to_thread(self._ensure_layout)
+
+    async def keys(self) -> AsyncIterator[tuple[str, int]]:
+        for key in await asyncio.to_thread(self._old_blobs, float("inf")):
+            with suppress(FileNotFoundError):
+                yield key, (await aiofiles.os.stat(self.root / key)).st_size
+
     # -- sweeping ------------------------------------------------------------------------------
 
     async def list_orphans(self, referenced: Referenced, *, older_than: timedelta) -> list[str]:
@@ -311,29 +286,93 @@ class LocalBlobStore(BlobStore):
             return True
 
     async def sweep_partial_writes(self, *, older_than: timedelta) -> int:
-        return await asyncio.to_thread(self._sweep_temps, time.time() - older_than.total_seconds())
+        return await asyncio.to_thread(sweep_temp_files, self._tmp, time.time() - older_than.total_seconds())
 
-    def _sweep_temps(self, cutoff: float) -> int:
-        removed = 0
-        if not self._tmp.is_dir():
-            return removed
-        for entry in os.scandir(self._tmp):
-            if not entry.name.startswith(TEMP_PREFIX) or not entry.is_file(follow_symlinks=False):
-                continue
+
+# -- temporary files, shared with the object-store backend (storage/s3.py spools through them) -----
+
+
+@dataclass(slots=True)
+class Spooled:
+    path: Path  # the temporary file: complete and fsynced; gone (or renamed away) after the block
+    sha256: str
+    size: int
+
+
+@asynccontextmanager
+async def spooled(directory: Path, stream: AsyncIterable[bytes], *, max_bytes: int | None,
+                  chunk_size: int = CHUNK_SIZE) -> AsyncIterator[Spooled]:
+    """Stream into a new temporary file in ``directory`` (which must exist), hashing and counting
+    on the way; flush and fsync; yield it. The block may rename the file away (the local store
+    places it); whatever is left is unlinked on exit, after an error or a cancellation too.
+
+    The file is ``flock``-ed by its writer for its whole life, so :func:`sweep_temp_files` only
+    removes the temporary files of writers that have died (the kernel drops the lock with them)."""
+    temp = directory / f"{TEMP_PREFIX}{uuid4().hex}"
+    digest = hashlib.sha256()
+    size = 0
+    done = False
+    f = None
+    try:
+        f = await aiofiles.open(temp, "xb")
+        # Non-blocking on a file we just created exclusively; held until close.
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        buf = bytearray()
+        async for chunk in stream:
+            size += len(chunk)
+            if max_bytes is not None and size > max_bytes:
+                raise BlobTooLarge(max_bytes)
+            digest.update(chunk)
+            buf += chunk
+            if len(buf) >= chunk_size:
+                # Hand the full buffer to the thread and start a new one: no copy, and the
+                # thread never sees a buffer we are still appending to.
+                data, buf = buf, bytearray()
+                await f.write(data)
+                del data  # written: free it now, not when the next buffer is full (peak memory)
+        if buf:
+            await f.write(buf)
+        await f.flush()
+        await _fsync(f.fileno())
+        yield Spooled(temp, digest.hexdigest(), size)
+        done = True
+    finally:
+        # Synchronous on purpose: a second cancellation cannot interrupt it, and an unlink is one
+        # quick metadata operation. Disk space returns when the file is closed below.
+        with suppress(FileNotFoundError):
+            os.unlink(temp)
+        if f is not None:
             try:
-                if entry.stat(follow_symlinks=False).st_mtime >= cutoff:
-                    continue
-                fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-            except FileNotFoundError:  # its writer finished meanwhile
-                continue
-            try:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    continue  # a live writer holds it: a slow upload, not a crashed one
-                with suppress(FileNotFoundError):
-                    os.unlink(entry.path)
-                    removed += 1
-            finally:
-                os.close(fd)
+                await f.close()
+            except OSError:
+                # After a failure the close may hit ENOSPC again flushing leftovers, which must
+                # not mask the real error; after success there is nothing left to flush.
+                if done:
+                    raise
+
+
+def sweep_temp_files(directory: Path, cutoff: float) -> int:
+    """Runs in a thread: remove the temporary files of dead writers last modified before ``cutoff``."""
+    removed = 0
+    if not directory.is_dir():
         return removed
+    for entry in os.scandir(directory):
+        if not entry.name.startswith(TEMP_PREFIX) or not entry.is_file(follow_symlinks=False):
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_mtime >= cutoff:
+                continue
+            fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:  # its writer finished meanwhile
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live writer holds it: a slow upload, not a crashed one
+            with suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed += 1
+        finally:
+            os.close(fd)
+    return removed

@@ -22,6 +22,7 @@ from api.catalog.services import import_document
 from api.core.db import close_orm, init_orm
 from api.core.settings import Settings
 from tests.databases import POSTGRES_URL, fresh_database
+from tests.seaweed import SeaweedS3, seaweed_s3, wait_writable
 
 if os.environ.get("CI") == "true" and not POSTGRES_URL:
     raise pytest.UsageError("CI must test PostgreSQL: set ZHENGWU_TEST_POSTGRES_URL")
@@ -111,3 +112,14 @@ def tiny_filesystem(tmp_path: Path) -> Iterator[Path]:
         yield mountpoint
     finally:
         subprocess.run(["umount", str(mountpoint)], check=True)
+
+
+@pytest.fixture(scope="session")
+async def seaweed(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SeaweedS3]:
+    """A real SeaweedFS S3 gateway for the session (tests/seaweed.py), its bucket created and writable."""
+    directory = tmp_path_factory.mktemp("seaweedfs")
+    (directory / "work").mkdir()
+    (directory / "work" / "probe").write_bytes(b"probe")
+    with seaweed_s3(directory / "data", directory / "weed.log") as gateway:
+        await wait_writable(gateway, directory / "work")
+        yield gateway

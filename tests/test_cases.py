@@ -27,7 +27,7 @@ from api.cases import numbering, services
 from api.cases.models import Case, CaseEvent
 from api.catalog.material_list import material_list
 from api.core.errors import NotFound
-from api.core.ratelimit import RateLimiter
+from api.core.ratelimit import RateLimiter, RateLimitWindow
 from api.identity.principal import Principal
 from api.workflow import deadlines
 from api.workflow import services as workflow
@@ -363,12 +363,14 @@ async def test_tracking_is_rate_limited_per_address(client: AsyncClient, app: Li
         assert (await other.get("/api/v1/track", params=params)).status_code == 404
 
 
-def test_the_rate_limiter_window_slides() -> None:
-    limiter = RateLimiter(2, 60.0)
-    assert [limiter.check("a", t) for t in (0.0, 1.0, 2.0)] == [0, 0, 58]
-    assert limiter.check("b", 2.0) == 0
-    assert limiter.check("a", 60.5) == 0  # the first hit left the window
-    assert limiter.check("a", 60.6) == 1
+async def test_the_rate_limiter_counts_fixed_windows_in_the_database(app: Litestar) -> None:
+    limiter = RateLimiter(f"t{uuid.uuid4().hex[:8]}", 2, 60)
+    base = 1_800_000_000.0  # a window boundary (a multiple of 60 s)
+    assert [await limiter.check("a", base + t) for t in (0.0, 1.0, 2.0)] == [0, 0, 58]
+    assert await limiter.check("b", base + 2.0) == 0  # another key: its own count
+    assert await limiter.check("a", base + 59.5) == 1  # still this window (refusals count nothing)
+    assert await limiter.check("a", base + 60.0) == 0  # the next window
+    assert (await RateLimitWindow.get(bucket=limiter.bucket("a", base))).hits == 2
 
 
 # --------------------------------------------------------------------------- withdraw, files, expiry

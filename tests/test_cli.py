@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 
 from api.certificates import demo as demo_certificates
 from api.identity.services import demo_accounts
-from tests.processes import http_status, running_server, sqlite_env, zhengwu
+from tests.processes import running_server, sqlite_env, zhengwu
 
 
 @pytest.fixture(scope="module")
@@ -101,10 +101,30 @@ def test_serve_answers_and_refuses_several_workers_on_sqlite(seeded: dict[str, s
         assert any("结婚登记" in i["name"] for i in found)
 
 
-def test_health_is_503_while_the_database_is_down(tmp_path: Path) -> None:
-    env = sqlite_env(tmp_path, ZHENGWU_DATABASE_URL="postgres://nobody@127.0.0.1:9/none")
-    with running_server(env, tmp_path / "serve.log", ready=(503,)) as base:
-        assert http_status(f"{base}/api/v1/health") == 503
+def test_serve_refuses_to_start_without_its_database_in_one_line(tmp_path: Path) -> None:
+    # At start-up only: once serving, an outage answers 503 and the process waits for the
+    # database to come back (tests/test_database_outage.py).
+    env = sqlite_env(tmp_path, ZHENGWU_DATABASE_URL="postgres://nobody:secret@127.0.0.1:9/none")
+    done = zhengwu("serve", "--port", "9", env=env, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]  # one line
+    assert "database 127.0.0.1:9/none unreachable" in done.stderr and "Traceback" not in done.stderr
+    assert "secret" not in done.stderr  # the URL's password is never printed
+    done = zhengwu("migrate", env=env, timeout=60)  # any command: one line, never a traceback
+    assert done.returncode == 1 and "Traceback" not in done.stderr and "database unavailable" in done.stderr
+
+
+@pytest.mark.parametrize(("storage", "says"), [
+    ("s3://Not_A_Bucket/x", "ZHENGWU_STORAGE_URL: s3:// bucket name"),
+    ("s3://zhengwu-test/x?endpoint=http://127.0.0.1:9", "blob storage unavailable: object storage unavailable"),
+    ("ftp://example.cn/blobs", "ZHENGWU_STORAGE_URL: unsupported storage URL scheme"),
+])
+def test_serve_refuses_a_bad_or_unreachable_blob_store_in_one_line(seeded: dict[str, str], storage: str,
+                                                                    says: str) -> None:
+    env = {**seeded, "ZHENGWU_STORAGE_URL": storage, "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}
+    done = zhengwu("serve", "--port", "9", env=env, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and says in done.stderr, done.stderr
 
 
 def test_production_without_a_secret_is_refused(tmp_path: Path) -> None:

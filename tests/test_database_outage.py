@@ -18,6 +18,7 @@ import re
 import socket
 import sqlite3
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -121,11 +122,17 @@ def _accepts(port: int) -> bool:
 @contextmanager
 def serving(env: dict[str, str], log: Path, healthy: bool = True) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``zhengwu serve`` on a free port, and its process (the test checks it is the same one);
-    ready when its health check answers 200 (or, ``healthy=False``, when it accepts connections)."""
+    ready when its health check answers 200 (or, ``healthy=False``, when it accepts connections).
+
+    ``healthy=False`` starts the app under uvicorn itself: ``zhengwu serve`` refuses to start
+    without its database (tests/test_cli.py), and these tests are about an app that is serving
+    when the database goes away."""
     port = free_port()
+    command = [zhengwu_exe(), "serve", "--host", "127.0.0.1", "--port", str(port)] if healthy else [
+        sys.executable, "-m", "uvicorn", "--factory", "api.app:app_factory", "--host", "127.0.0.1",
+        "--port", str(port), "--no-access-log"]
     with log.open("w") as out:
-        proc = subprocess.Popen([zhengwu_exe(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
+import uuid
 
 import jwt
 import pytest
@@ -11,10 +13,11 @@ from httpx import AsyncClient
 from litestar import Litestar
 
 from api.core import logs
-from api.core.errors import InvalidInput
+from api.core.errors import InvalidInput, RateLimited
+from api.core.ratelimit import RateLimitWindow
 from api.identity.ids import mask_id_number, mask_name, mask_phone
 from api.identity.models import Citizen, OtpCode, Staff
-from api.identity.services import create_staff
+from api.identity.services import OTP_CLIENT_LIMITER, OTP_PER_HOUR, OTP_PHONE_LIMITER, create_staff
 from api.identity.tokens import AUDIENCE, TokenService
 from tests.identity_helpers import STAFF_PASSWORD, bearer, citizen_tokens, new_phone, staff_tokens
 
@@ -79,20 +82,32 @@ async def test_resend_limits_answer_429_with_retry_after(client: AsyncClient, ap
     assert too_soon.status_code == 429
     assert 0 < int(too_soon.headers["retry-after"]) <= 60
     assert "稍后" in too_soon.json()["message"] and too_soon.json()["field"] == "phone"
-    # Ten codes an hour per phone: make the earlier ones older than the resend gap.
-    now = dt.datetime.now(dt.UTC)
-    for i in range(9):
-        await OtpCode.create(
-            phone=phone,
-            code_hash="x" * 64,
-            client="elsewhere",
-            created_at=now - dt.timedelta(minutes=50 - i),
-            expires_at=now,
-        )
-    await OtpCode.filter(phone=phone, client="127.0.0.1").update(created_at=now - dt.timedelta(minutes=5))
+    # Ten codes an hour per phone (counted in the database for every process): nine more were
+    # sent this hour, from elsewhere, and the resend gap is over.
+    now = time.time()
+    await RateLimitWindow.filter(bucket=OTP_PHONE_LIMITER.bucket(phone, now)).update(hits=OTP_PER_HOUR)
+    await RateLimitWindow.filter(bucket=f"otp_resend:{phone}").update(expires_at=int(now) - 1)
     hourly = await client.post("/api/v1/auth/otp", json={"phone": phone})
-    assert hourly.status_code == 429 and "一小时" in hourly.json()["message"]
-    assert int(hourly.headers["retry-after"]) > 60
+    assert hourly.status_code == 429 and "每小时最多 10 次" in hourly.json()["message"]
+    assert hourly.json()["detail"] == "too many codes for this phone"
+    assert 1 <= int(hourly.headers["retry-after"]) <= 3600  # the end of this hour's window
+
+
+async def test_a_refused_code_counts_against_no_limit(client: AsyncClient, app: Litestar) -> None:
+    # The address has used its ten codes this hour: a new phone's request is refused, and that
+    # refusal neither starts the phone's resend gap nor counts for the phone.
+    phone = new_phone()
+    address, elsewhere = (f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}" for _ in range(2))
+    now = time.time()
+    await RateLimitWindow.create(bucket=OTP_CLIENT_LIMITER.bucket(address, now), hits=OTP_PER_HOUR,
+                                 expires_at=int(now) + 3600)
+    with pytest.raises(RateLimited) as refused:
+        await app.state.otp.request(phone, address)
+    assert refused.value.detail == "too many codes from this address"
+    assert not await RateLimitWindow.exists(bucket=f"otp_resend:{phone}")
+    assert not await RateLimitWindow.exists(bucket=OTP_PHONE_LIMITER.bucket(phone, now))
+    assert not await OtpCode.exists(phone=phone)
+    assert await app.state.otp.request(phone, elsewhere) == 300  # from another address: sent
 
 
 async def test_bad_phone_numbers_are_400_naming_the_field(client: AsyncClient) -> None:

@@ -249,7 +249,7 @@ class CaseController(Controller):
         return Stream(body(), media_type=mime, headers=headers)
 
 
-TRACK_LIMITER = RateLimiter(30, 60.0)
+TRACK_LIMITER = RateLimiter("track", 30, 60)  # per address, counted in the database
 _NOT_FOUND = ("没有找到这个办件，请核对办件编号和查询码", "no case with this number and query code")
 
 
@@ -263,7 +263,7 @@ class TrackController(Controller):
         number: Annotated[str, QueryParameter(max_length=40)],
         code: Annotated[str, QueryParameter(max_length=20)],
     ) -> Response[TrackOut]:
-        TRACK_LIMITER.enforce(request, "查询太频繁，请稍后再试", "too many tracking requests")
+        await TRACK_LIMITER.enforce(request, "查询太频繁，请稍后再试", "too many tracking requests")
         settings: Settings = state.settings
         case = await services.track(number.strip(), code.strip(), settings.secret_key)
         if case is None or case.number is None or case.submitted_at is None:

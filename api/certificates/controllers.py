@@ -33,7 +33,7 @@ PUBLIC = {"public": True}
 PRIVATE = {"Cache-Control": "private, no-store"}
 CitizenRequest = Request[Principal, Any, State]
 
-VERIFY_LIMITER = RateLimiter(30, 60.0)
+VERIFY_LIMITER = RateLimiter("verify", 30, 60)  # per address, counted in the database
 _NOT_FOUND = ("没有找到这份证照，请核对证照类型、编号和核验码", "no certificate with this type, number and check code")
 
 
@@ -132,7 +132,7 @@ class CertificateController(Controller):
         number: Annotated[str, QueryParameter(max_length=64)],
         code: Annotated[str, QueryParameter(max_length=20)],
     ) -> Response[VerificationOut]:
-        VERIFY_LIMITER.enforce(request, "核验太频繁，请稍后再试", "too many verification requests")
+        await VERIFY_LIMITER.enforce(request, "核验太频繁，请稍后再试", "too many verification requests")
         settings: Settings = state.settings
         cert = await services.verify(type.strip(), number.strip(), code.strip(), settings.secret_key)
         if cert is None:

@@ -27,6 +27,7 @@ from tortoise.exceptions import ValidationError as OrmValidationError
 
 from api.core.db import database_ok, is_database_unavailable
 from api.core.logs import current_request_id
+from storage import StorageUnavailable
 
 log = logging.getLogger("zhengwu.errors")
 
@@ -296,6 +297,13 @@ def _unavailable_or_internal(request: Request, exc: Exception) -> Response[dict[
                           headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
+def _storage_unavailable(request: Request, exc: StorageUnavailable) -> Response[dict[str, Any]]:
+    """The blob store (an object store, usually) cannot be reached: 503, logged in one line."""
+    log.warning("%s %s: %s", request.method, request.url.path, exc)
+    return error_response(HTTP_503_SERVICE_UNAVAILABLE, "文件存储服务暂时不可用，请稍后再试",
+                          "file storage unavailable", headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def _internal(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     # Logged with the path only: request bodies may carry personal data.
     log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -311,6 +319,7 @@ exception_handlers: dict[Any, Any] = {
     TooManyRequestsException: _http,
     HTTPException: _http,
     OrmValidationError: _orm_validation,
+    StorageUnavailable: _storage_unavailable,
     Exception: _unavailable_or_internal,
 }
 __all__ = [

@@ -1,4 +1,9 @@
-"""Configuration from ``ZHENGWU_*`` environment variables, with safe development defaults."""
+"""Configuration from ``ZHENGWU_*`` environment variables, with safe development defaults.
+
+Every secret may instead be read from a file named by the same variable with ``_FILE`` appended
+(``ZHENGWU_SECRET_KEY_FILE=/run/secrets/zhengwu_key``: Docker and Kubernetes secrets), so it never
+sits in the process environment; setting both is refused.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
+
+from storage import UnsupportedStorageURL, check_storage_url, storage_path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MAX_UPLOAD_MB = 50
@@ -30,6 +37,31 @@ def _default_database_url(environ: dict[str, str] | None = None) -> str:
 
 def _default_storage_url(environ: dict[str, str] | None = None) -> str:
     return f"file://{_var_dir(environ) / 'storage'}"
+
+
+#: Variables that may come from a file instead (``NAME_FILE``): what a secret is, or holds one.
+SECRET_VARIABLES = (
+    "ZHENGWU_SECRET_KEY", "ZHENGWU_PREVIOUS_SECRET_KEYS", "ZHENGWU_DATABASE_URL", "ZHENGWU_DEMO_PASSWORD",
+    "ZHENGWU_METRICS_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+)
+
+
+def secret_from(env: dict[str, str], name: str) -> str:
+    """``name``'s value, or the content of the file ``name_FILE`` names (one trailing newline dropped)."""
+    path = env.get(f"{name}_FILE", "").strip()
+    if not path:
+        return env.get(name, "")
+    if env.get(name):
+        raise ConfigurationError(f"set {name} or {name}_FILE, not both")
+    try:
+        value = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ConfigurationError(f"{name}_FILE: cannot read {path}: {reason}") from None
+    value = value.removesuffix("\n").removesuffix("\r")
+    if not value:
+        raise ConfigurationError(f"{name}_FILE: {path} is empty")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +95,35 @@ class Settings:
     # generating one. Only for deployments where every request passes a proxy that sets the header
     # itself, replacing a client's: otherwise clients could choose the ids in the logs.
     trust_request_id: bool = False
+    # A local directory for what must stay on this host's disk: partial uploads (tus), the
+    # normaliser's output and an object store's spool. None: the storage directory itself for
+    # file:// storage (so finished uploads are hard-linked into it), <var>/work for s3://.
+    work_dir: Path | None = None
+    # Object-store credentials read from AWS_* (or their _FILE); empty: botocore's own chain
+    # (shared credentials file, profile, instance role).
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_session_token: str = ""
+    # Prometheus metrics (api/core/metrics.py): on GET /metrics with "Authorization: Bearer <token>"
+    # when a token is set, and/or on a port of their own (no token there: bind it to a private
+    # address). Neither: no /metrics at all.
+    metrics_token: str = ""
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
+
+    @property
+    def work_root(self) -> Path:
+        if self.work_dir is not None:
+            return self.work_dir
+        if self.storage_url.startswith("file://"):
+            return storage_path(self.storage_url)
+        return _var_dir() / "work"
+
+    @property
+    def storage_credentials(self) -> dict[str, str]:
+        keys = {"access_key": self.s3_access_key, "secret_key": self.s3_secret_key,
+                "session_token": self.s3_session_token}
+        return {name: value for name, value in keys.items() if value}
 
     @property
     def production(self) -> bool:
@@ -82,19 +143,32 @@ class Settings:
         mode = env.get("ZHENGWU_ENV", "development").strip().lower()
         if mode not in {"development", "production"}:
             raise ConfigurationError(f"ZHENGWU_ENV must be 'development' or 'production', not {mode!r}")
-        database_url = env.get("ZHENGWU_DATABASE_URL") or _default_database_url(env)
+        database_url = secret_from(env, "ZHENGWU_DATABASE_URL") or _default_database_url(env)
         validate_database_url(database_url)
         storage_url = env.get("ZHENGWU_STORAGE_URL") or _default_storage_url(env)
-        if not storage_url.startswith("file://"):
-            raise ConfigurationError("ZHENGWU_STORAGE_URL must be a file:// URL (other backends: later)")
-        secret = env.get("ZHENGWU_SECRET_KEY", "")
+        try:
+            check_storage_url(storage_url)
+        except UnsupportedStorageURL as exc:
+            raise ConfigurationError(f"ZHENGWU_STORAGE_URL: {exc}") from None
+        raw_work = env.get("ZHENGWU_WORK_DIR", "").strip()
+        if raw_work and not Path(raw_work).is_absolute():
+            raise ConfigurationError("ZHENGWU_WORK_DIR must be an absolute path")
+        work_dir = Path(raw_work) if raw_work else (
+            None if storage_url.startswith("file://") else _var_dir(env) / "work")
+        metrics_token = secret_from(env, "ZHENGWU_METRICS_TOKEN")
+        if metrics_token and len(metrics_token) < 16:
+            raise ConfigurationError("ZHENGWU_METRICS_TOKEN must be at least 16 characters")
+        raw_metrics_port = env.get("ZHENGWU_METRICS_PORT", "0").strip() or "0"
+        if not raw_metrics_port.isdigit() or int(raw_metrics_port) > 65535:
+            raise ConfigurationError("ZHENGWU_METRICS_PORT must be a port number (0: none)")
+        secret = secret_from(env, "ZHENGWU_SECRET_KEY")
         if not secret:
             if mode == "production":
                 raise ConfigurationError("ZHENGWU_SECRET_KEY is required when ZHENGWU_ENV=production")
             secret = _development_secret(_var_dir(env))
         elif len(secret) < 32:
             raise ConfigurationError("ZHENGWU_SECRET_KEY must be at least 32 characters")
-        previous = tuple(k for k in env.get("ZHENGWU_PREVIOUS_SECRET_KEYS", "").split(",") if k.strip())
+        previous = tuple(k for k in secret_from(env, "ZHENGWU_PREVIOUS_SECRET_KEYS").split(",") if k.strip())
         public_url = (env.get("ZHENGWU_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
         if urlparse(public_url).scheme not in {"http", "https"}:
             raise ConfigurationError("ZHENGWU_PUBLIC_URL must start with http:// or https://")
@@ -128,10 +202,17 @@ class Settings:
             draft_ttl_days=int(raw_ttl),
             max_upload_mb=int(raw_upload),
             maintenance_interval=float(raw_interval),
-            demo_password=env.get("ZHENGWU_DEMO_PASSWORD") or "zhengwu-demo",
+            demo_password=secret_from(env, "ZHENGWU_DEMO_PASSWORD") or "zhengwu-demo",
             log_level=log_level,
             log_format=log_format,
             trust_request_id=raw_trust in _TRUE,
+            work_dir=work_dir,
+            s3_access_key=secret_from(env, "AWS_ACCESS_KEY_ID"),
+            s3_secret_key=secret_from(env, "AWS_SECRET_ACCESS_KEY"),
+            s3_session_token=secret_from(env, "AWS_SESSION_TOKEN"),
+            metrics_token=metrics_token,
+            metrics_port=int(raw_metrics_port),
+            metrics_host=env.get("ZHENGWU_METRICS_HOST", "").strip() or "127.0.0.1",
         )
 
 

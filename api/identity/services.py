@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 
 from api.audit.services import record
 from api.core.errors import Conflict, DomainError, Forbidden, InvalidInput, RateLimited, Unauthenticated, not_found
+from api.core.ratelimit import RateLimiter, cooldown
 from api.identity.ids import id_number_problem, uscc_problem, valid_mobile
 from api.identity.models import (
     Citizen,
@@ -40,6 +41,8 @@ OTP_TTL = dt.timedelta(minutes=5)
 OTP_RESEND_AFTER = dt.timedelta(seconds=60)
 OTP_MAX_ATTEMPTS = 5
 OTP_PER_HOUR = 10  # per phone and per client address
+OTP_PHONE_LIMITER = RateLimiter("otp_phone", OTP_PER_HOUR, 3600)
+OTP_CLIENT_LIMITER = RateLimiter("otp_client", OTP_PER_HOUR, 3600)
 MAX_FAILED_LOGINS = 5
 USERNAME_MAX_LENGTH = 50  # Staff.username
 PASSWORD_MAX_LENGTH = 1024
@@ -77,29 +80,30 @@ class OtpService:
         return hmac.new(self._pepper, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
     async def request(self, phone: str, client: str) -> int:
-        """Send a new code; returns its lifetime in seconds."""
+        """Send a new code; returns its lifetime in seconds.
+
+        The resend gap and the hourly limits are counted in the database (api/core/ratelimit.py),
+        in one transaction with the code's row: every process shares them, and a request that one
+        limit refuses counts against none."""
         if not valid_mobile(phone):
             raise InvalidInput("请输入正确的 11 位手机号码", "phone must be an 11-digit mobile number", "phone")
-        now = _now()
-        hour_ago = now - dt.timedelta(hours=1)
-        recent = await OtpCode.filter(phone=phone, created_at__gte=hour_ago).order_by("-created_at").values_list(
-            "created_at", flat=True
-        )
-        if recent and now - recent[0] < OTP_RESEND_AFTER:
-            raise _too_many("验证码已发送，请稍后再获取", "wait before requesting another code",
-                            OTP_RESEND_AFTER - (now - recent[0]))
-        if len(recent) >= OTP_PER_HOUR:
-            raise _too_many("该手机号获取验证码太频繁，请一小时后再试", "too many codes for this phone",
-                            recent[-1] + dt.timedelta(hours=1) - now)
-        by_client = await OtpCode.filter(client=client, created_at__gte=hour_ago).order_by("created_at").values_list(
-            "created_at", flat=True
-        )
-        if len(by_client) >= OTP_PER_HOUR:
-            raise _too_many("获取验证码太频繁，请一小时后再试", "too many codes from this address",
-                            by_client[0] + dt.timedelta(hours=1) - now)
         code = f"{secrets.randbelow(1_000_000):06d}"
-        await OtpCode.create(phone=phone, code_hash=self._hash(phone, code), client=client[:64], created_at=now,
-                             expires_at=now + OTP_TTL)
+        async with in_transaction() as conn:
+            wait = await cooldown("otp_resend", phone, int(OTP_RESEND_AFTER.total_seconds()), conn=conn)
+            if wait:
+                raise _too_many("验证码已发送，请稍后再获取", "wait before requesting another code",
+                                dt.timedelta(seconds=wait))
+            wait = await OTP_PHONE_LIMITER.check(phone, conn=conn)
+            if wait:
+                raise _too_many(f"该手机号获取验证码太频繁（每小时最多 {OTP_PER_HOUR} 次），请稍后再试",
+                                "too many codes for this phone", dt.timedelta(seconds=wait))
+            wait = await OTP_CLIENT_LIMITER.check(client, conn=conn)
+            if wait:
+                raise _too_many(f"获取验证码太频繁（每个网络地址每小时最多 {OTP_PER_HOUR} 次），请稍后再试",
+                                "too many codes from this address", dt.timedelta(seconds=wait))
+            now = _now()
+            await OtpCode.create(phone=phone, code_hash=self._hash(phone, code), client=client[:64], created_at=now,
+                                 expires_at=now + OTP_TTL, using_db=conn)
         await self.sender.send_code(phone, code)
         return int(OTP_TTL.total_seconds())
 

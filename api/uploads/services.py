@@ -36,6 +36,7 @@ import datetime as dt
 import errno
 import fcntl
 import hashlib
+import logging
 import mmap
 import os
 import uuid
@@ -54,17 +55,30 @@ from api.cases.models import Case, CaseMaterial
 from api.catalog.document import DEFAULT_ACCEPTED_TYPES
 from api.catalog.models import MaterialRequirement
 from api.core.bounds import id_from_text
-from api.core.errors import ChecksumMismatch, Conflict, DomainError, Gone, InvalidInput, NotFound, StorageFull, TooLarge
+from api.core.errors import (
+    ChecksumMismatch,
+    Conflict,
+    DomainError,
+    Gone,
+    InvalidInput,
+    NotFound,
+    StorageFull,
+    TooLarge,
+    Unavailable,
+)
 from api.core.settings import DEFAULT_MAX_UPLOAD_MB
 from api.identity.principal import Principal
 from api.uploads import validation
 from api.uploads.models import COMPLETED, EXPIRED, PARTIAL, REJECTED, Upload
 from api.workflow import states
 from api.workflow.states import CORRECTION
-from storage import BlobStore, StoredBlob
+from storage import BlobStore, StorageUnavailable, StoredBlob
 from storage.local import fsync_dir
 
+log = logging.getLogger("zhengwu.uploads")
+
 UPLOAD_TTL = dt.timedelta(hours=24)  # after the last activity
+STORAGE_RETRY_AFTER = 10  # seconds: an object store that is down is asked again after this
 MAX_UPLOAD_SIZE = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024  # default Tus-Max-Size (ZHENGWU_MAX_UPLOAD_MB)
 MAX_CHUNK_SIZE = 8 * 1024 * 1024  # one PATCH body (the route's request_max_body_size)
 ORPHAN_GRACE = dt.timedelta(hours=1)  # a partial file without a partial row is removed after this
@@ -732,6 +746,14 @@ async def _complete(principal: Principal, storage_root: Path, blobs: BlobStore, 
         # The partial file was fsynced before this (``_Partial.sync``); a normaliser's output was not.
         blob: StoredBlob = await blobs.write_file(normalised.path, sha256=normalised.sha256,
                                                   synced=normalised.synced)
+    except StorageUnavailable as exc:
+        # The object store is down: the offset stays where the last acknowledged chunk left it
+        # (this PATCH is not acknowledged), the partial file keeps every acknowledged byte, and the
+        # client sends this last chunk again once the store is back.
+        log.warning("upload %s not completed: %s", upload.id, exc)
+        raise Unavailable("文件存储服务暂时不可用，已上传的内容已保存，请稍后重试本次上传",
+                          "object storage unavailable; every acknowledged chunk is kept, retry this one",
+                          "file", retry_after=STORAGE_RETRY_AFTER) from None
     finally:
         if normalised.cleanup is not None:
             with contextlib.suppress(FileNotFoundError):

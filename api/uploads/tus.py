@@ -40,7 +40,6 @@ from api.identity.guards import require_roles
 from api.identity.principal import Principal
 from api.uploads import services
 from api.uploads.models import Upload
-from storage import storage_path
 
 BASE = "/api/v1/uploads"
 TUS_VERSION = "1.0.0"
@@ -88,7 +87,7 @@ def _content_type(request: Request) -> str:
 
 def _root(state: State) -> Path:
     settings: Settings = state.settings
-    return storage_path(settings.storage_url)
+    return settings.work_root  # partial uploads stay on this host's disk, whatever the blob store
 
 
 def _expires(upload: Upload) -> str:

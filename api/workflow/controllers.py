@@ -34,7 +34,6 @@ from api.workflow.schemas import (
     VoucherOut,
     WalkInIn,
 )
-from storage import storage_path
 
 ACTORS = {"roles": ["citizen", *sorted(CASE_STAFF - {"supervisor"})]}
 READERS = {"roles": ["citizen", *sorted(CASE_STAFF)]}
@@ -157,7 +156,7 @@ class WorkbenchController(Controller):
          summary="Attach a material scanned at the window (the file as the body; checked as uploads are)")
     async def scan(self, state: State, request: AnyRequest, id: FromPath[int], code: FromPath[str],
                    filename: Annotated[str, QueryParameter(max_length=200)] = "scan") -> CaseOut:
-        case = await walkins.scan(request.user, storage_path(state.settings.storage_url), state.blobs, id, code,
+        case = await walkins.scan(request.user, state.settings.work_root, state.blobs, id, code,
                                   request.stream(), filename)
         return await case_out(case, request.user)
 
