@@ -1,7 +1,7 @@
 """Production: rate limits counted in the database, shared by every process (api/core/ratelimit.py).
 
 Revision ID: 0018_prod
-Revises: 0013_outbox
+Revises: 0017_bundles
 Create Date: 2026-12-04
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018_prod"
-down_revision: str | None = "0013_outbox"
+down_revision: str | None = "0017_bundles"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
