@@ -105,6 +105,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/cases/{id}"): "case_readers",
     ("GET", "/api/v1/cases/{id}/actions"): "case_readers",
     ("GET", "/api/v1/cases/{id}/vouchers"): "case_readers",
+    ("GET", "/api/v1/cases/{id}/materials/{code}/certificate"): "case_staff",
     ("GET", "/api/v1/cases/{id}/vouchers/{kind}"): "case_readers",
     ("POST", "/api/v1/cases/{id}/actions/{action}"): "case_actors",
     ("GET", "/api/v1/cases/{id}/departments"): "case_readers",

@@ -16,6 +16,8 @@ from api.cases.models import STATE_NAMES
 from api.cases.schemas import CaseOut
 from api.cases.services import CASE_STAFF, joint_departments, visible_case
 from api.catalog.models import Department
+from api.certificates import codes as cert_codes
+from api.certificates import services as cert_services
 from api.core.settings import Settings
 from api.identity.guards import require_roles
 from api.identity.principal import Principal
@@ -27,6 +29,7 @@ from api.workflow.schemas import (
     JointOut,
     QueueItem,
     QueuePage,
+    SparedCertificateOut,
     SubActionIn,
     SubCaseOut,
     SurveyIn,
@@ -99,6 +102,23 @@ class WorkflowController(Controller):
     async def findings(self, request: AnyRequest, id: FromPath[int], data: JSONBody[FindingsIn]) -> JointOut:
         done = await joint.record_findings(request.user, id, department=data.department, findings=data.findings)
         return await joint_out(done, request.user)
+
+    @get("/{id:int}/materials/{code:str}/certificate", opt=STAFF,
+         summary="The certificate a material was spared by (免提交), for staff handling the case; the read is "
+                 "logged for its holder with the purpose given")
+    async def spared_certificate(
+        self, request: AnyRequest, id: FromPath[int], code: FromPath[str],
+        purpose: Annotated[str, QueryParameter(max_length=200)],
+    ) -> SparedCertificateOut:
+        found = await documents.spared_certificate(request.user, id, code, purpose)
+        cert, today = found.certificate, cert_services.today_in_china()
+        now = cert_codes.state(cert.status, cert.valid_from, cert.valid_until, today)
+        return SparedCertificateOut(
+            type_code=cert.type_code, type_name=found.type_name, number=cert.number,
+            holder=cert_services.mask_holder(cert), holder_kind=cert.holder_kind,
+            issuing_department=cert.issuing_department, issuing_department_name=found.department_name,
+            valid_from=cert.valid_from, valid_until=cert.valid_until, state=now,
+            state_name=cert_codes.STATE_NAMES[now], data=cert.data)
 
     @get("/{id:int}/vouchers", opt=READERS, summary="The vouchers (文书) this case has: acceptance, refusal, "
          "correction notice, approval, denial")

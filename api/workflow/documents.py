@@ -11,8 +11,10 @@ from urllib.parse import urlencode
 import anyio
 
 from api.cases import services as cases
-from api.cases.models import Case, CaseEvent
+from api.cases.models import SPARED, Case, CaseEvent, CaseMaterial
 from api.catalog.models import Department
+from api.certificates import services as certificates
+from api.certificates.models import Certificate
 from api.core.errors import NotFound
 from api.identity.models import Citizen, Enterprise
 from api.identity.principal import Principal
@@ -84,3 +86,30 @@ async def voucher_pdf(principal: Principal, case_id: int, kind: str, secret: str
                                    tracking_url=tracking, issued_at=event.at, **details)
     # Rendering subsets a CJK font: a second of CPU, so off the event loop.
     return vouchers.filename(voucher), await anyio.to_thread.run_sync(vouchers.render, voucher)
+
+
+@dataclass(frozen=True, slots=True)
+class SparedCertificate:
+    """The certificate the platform fetched for a material (免提交), as the staff member reads it."""
+
+    certificate: Certificate
+    type_name: str
+    department_name: str
+
+
+async def spared_certificate(principal: Principal, case_id: int, material_code: str,
+                             purpose: str) -> SparedCertificate:
+    """The certificate a case's material was spared by, for staff handling the case (the clerk
+    checks it beside the checklist line): 404 outside the caller's scope, for a material that was
+    not spared, or a draft; each read is logged for the holder with its purpose
+    (certificates.read_certificate)."""
+    if principal.kind != "staff":
+        raise NotFound("没有找到这份证照", "no spared certificate", "code")
+    case = await cases.visible_case(principal, case_id)
+    found = await CaseMaterial.filter(case_id=case.id, code=material_code, status=SPARED).first().values_list(
+        "certificate_id", flat=True)
+    if not found:
+        raise NotFound("这份材料没有以电子证照免提交", f"material {material_code} was not spared", "code")
+    cert = await certificates.read_certificate(principal, int(str(found)), case.id, purpose)
+    types, departments = await certificates.names({cert.type_code}, {cert.issuing_department})
+    return SparedCertificate(cert, types.get(cert.type_code, ""), departments.get(cert.issuing_department, ""))

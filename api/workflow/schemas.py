@@ -136,3 +136,20 @@ class JointOut(msgspec.Struct):
     paused_days: int
     departments: list[SubCaseOut]
     survey: SurveyOut | None
+
+
+class SparedCertificateOut(msgspec.Struct):
+    """A certificate a material was spared by (免提交), for the staff member checking the case."""
+
+    type_code: str
+    type_name: str
+    number: str
+    holder: str  # masked ID number or the enterprise's credit code
+    holder_kind: str  # person | enterprise
+    issuing_department: str
+    issuing_department_name: str
+    valid_from: dt.date
+    valid_until: dt.date | None
+    state: str  # valid | expired | revoked | not_yet_valid, today in China
+    state_name: str
+    data: dict[str, Any]

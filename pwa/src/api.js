@@ -12,7 +12,7 @@ const TIMEOUT_MS = 15000;
  *  field: the input the error is about (for 422), status: HTTP status or 0.
  */
 export class ApiError extends Error {
-  constructor({ kind, status = 0, message = "", detail = "", field = null, retryAfter = null }) {
+  constructor({ kind, status = 0, message = "", detail = "", field = null, retryAfter = null, problems = [] }) {
     super(detail || message || kind);
     this.name = "ApiError";
     this.kind = kind;
@@ -21,6 +21,7 @@ export class ApiError extends Error {
     this.en = detail;
     this.field = field;
     this.retryAfter = retryAfter; // seconds, from a 429's Retry-After header
+    this.problems = problems; // [{field, message, detail}] when the answer lists several (e.g. a 422)
   }
 
   get retryable() {
@@ -53,6 +54,7 @@ export function errorFromResponse(status, body, headers = null) {
     detail: str(b.detail),
     field,
     retryAfter: parseRetryAfter(headers?.get?.("Retry-After")),
+    problems: Array.isArray(b.problems) ? b.problems.filter((p) => p && typeof p === "object") : [],
   });
 }
 
@@ -105,7 +107,9 @@ export async function request(method, path, { params, body, signal, fetchImpl, t
     controller.abort();
   }, TIMEOUT_MS);
   const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  // A Blob (a scanned file) goes as it is, with its own type; anything else as JSON.
+  const raw = typeof Blob !== "undefined" && body instanceof Blob;
+  if (body !== undefined) headers["Content-Type"] = raw ? body.type || "application/octet-stream" : "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
   Object.assign(headers, extra); // e.g. Idempotency-Key
   let res;
@@ -113,7 +117,7 @@ export async function request(method, path, { params, body, signal, fetchImpl, t
     res = await doFetch(API_BASE + path + buildQuery(params), {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || raw ? body : JSON.stringify(body),
       signal: controller.signal,
       credentials: "same-origin",
     });

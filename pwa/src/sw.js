@@ -18,7 +18,7 @@ precacheAndRoute(self.__WB_MANIFEST);
 cleanupOutdatedCaches();
 
 // History-mode routes: every navigation outside /api gets the precached app shell.
-registerRoute(new NavigationRoute(createHandlerBoundToURL("/index.html"), { denylist: [/^\/api\//, /^\/schema/] }));
+registerRoute(new NavigationRoute(createHandlerBoundToURL("/index.html"), { denylist: [/^\/api\//, /^\/schema/, /^\/staff(\/|$)/] }));
 
 const CATALOG_PATHS = [/^\/api\/v1\/items(\/|$)/, /^\/api\/v1\/life-events(\/|$)/, /^\/api\/v1\/departments$/, /^\/api\/v1\/regions$/];
 
