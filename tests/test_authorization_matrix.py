@@ -153,6 +153,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/admin/staff/{id}/reactivate"): "admin",
     ("POST", "/api/v1/admin/items"): "admin",
     ("GET", "/api/v1/admin/items/{code}"): "admin",
+    ("POST", "/api/v1/admin/catalog/import"): "admin",
     ("POST", "/api/v1/admin/items/{code}/retire"): "admin",
     ("GET", "/api/v1/admin/items/{code}/draft"): "admin",
     ("POST", "/api/v1/admin/items/{code}/draft"): "admin",

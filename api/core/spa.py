@@ -18,7 +18,6 @@ from litestar.static_files import create_static_files_router
 
 from api.core.errors import error_response
 
-
 #: What every shell is sent with: never framed (the meta CSP cannot say frame-ancestors), never sniffed.
 SHELL_HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
 
