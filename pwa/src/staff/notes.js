@@ -6,6 +6,15 @@ const PREFIX = "zw.staff.note.";
 
 const key = (who, caseId, action) => `${PREFIX}${who}.${caseId}.${action}`;
 
+/** Whether a form holds anything typed or ticked (text, a number, a ticked box), at any depth. */
+export function hasContent(v) {
+  if (typeof v === "string") return v.trim() !== "";
+  if (typeof v === "number") return true;
+  if (typeof v === "boolean") return v;
+  if (v && typeof v === "object") return Object.values(v).some(hasContent);
+  return false;
+}
+
 export function createNotes(storage) {
   const s = () => storage || globalThis.localStorage;
   return {
@@ -19,8 +28,7 @@ export function createNotes(storage) {
     },
     /** Keep a form; an empty one is forgotten. */
     keep(who, caseId, action, form) {
-      const empty = !form || Object.values(form).every((v) => v === "" || v === null || v === undefined ||
-        (typeof v === "object" && !Object.values(v).some((x) => x?.checked || x?.problem)));
+      const empty = !hasContent(form);
       try {
         if (empty) s().removeItem(key(who, caseId, action));
         else s().setItem(key(who, caseId, action), JSON.stringify(form));

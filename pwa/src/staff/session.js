@@ -17,12 +17,15 @@ export function tokenSubject(token) {
 
 const ACTIVITY_EVENTS = ["keydown", "pointerdown", "wheel", "touchstart"];
 
+// The router and the idle watch stay outside the reactive object: reactive() would unwrap the
+// router's currentRoute ref when read through it.
+let theRouter = null;
+let watch = null;
+
 export const session = reactive({
   me: null, // MeOut of a staff member
   ended: "", // why the last session ended: "idle" | "lost" | ""
   loading: null,
-  router: null,
-  watch: null,
 
   get role() {
     return this.me?.role || "";
@@ -55,40 +58,40 @@ export const session = reactive({
     await apiSignIn(username, password);
     this.ended = "";
     this.me = null;
-    this.watch?.touch(true);
+    watch?.touch(true);
     return this.load();
   },
 
   async signOut(reason = "") {
     this.me = null;
     this.ended = reason;
-    this.watch?.clear();
+    watch?.clear();
+    const cur = theRouter?.currentRoute.value;
     await auth.logout();
-    const cur = this.router?.currentRoute.value;
     if (cur && cur.name !== "login") {
-      this.router.replace({ name: "login", query: reason ? { redirect: cur.fullPath } : {} });
+      theRouter.replace({ name: "login", query: reason ? { redirect: cur.fullPath } : {} });
     }
   },
 
   start(router) {
-    this.router = router;
-    this.watch = createIdleWatch({ onIdle: () => this.me && this.signOut("idle") });
+    theRouter = router;
+    watch = createIdleWatch({ onIdle: () => this.me && this.signOut("idle") });
     auth.onLost = () => {
       this.me = null;
-      this.ended = "lost";
+      this.ended ||= "lost"; // after an idle sign-out, the reason stays "idle"
       const cur = router.currentRoute.value;
       if (cur.name !== "login") router.replace({ name: "login", query: { redirect: cur.fullPath } });
     };
-    for (const ev of ACTIVITY_EVENTS) window.addEventListener(ev, () => this.me && this.watch.touch(), { passive: true });
+    for (const ev of ACTIVITY_EVENTS) window.addEventListener(ev, () => this.me && watch.touch(), { passive: true });
     // Checked every 10 s and whenever the console comes back into view.
-    setInterval(() => this.me && this.watch.check(), 10_000);
-    document.addEventListener("visibilitychange", () => this.me && !document.hidden && this.watch.check());
+    setInterval(() => this.me && watch.check(), 10_000);
+    document.addEventListener("visibilitychange", () => this.me && !document.hidden && watch.check());
     // Signed out in another tab: leave here too.
     window.addEventListener("storage", (e) => {
       if (e.key === STAFF_TOKENS_KEY && !e.newValue && this.me) {
         this.me = null;
         router.replace({ name: "login" });
-      } else if (e.key === ACTIVITY_KEY && e.newValue === null && this.me) this.watch.check();
+      } else if (e.key === ACTIVITY_KEY && e.newValue === null && this.me) watch.check();
     });
   },
 });

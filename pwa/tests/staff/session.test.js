@@ -53,6 +53,10 @@ describe("typed text kept until sent", () => {
     expect(notes.load("clerk-W08", 5, "refuse")).toBeNull();
     notes.keep("clerk-W07", 5, "refuse", { reason: "" });
     expect(notes.load("clerk-W07", 5, "refuse")).toBeNull();
+    notes.keep("clerk-W07", 6, "refuse", { form: { reason: "虚假材料" }, ticks: undefined });
+    expect(notes.load("clerk-W07", 6, "refuse")).toEqual({ form: { reason: "虚假材料" } });
+    notes.keep("clerk-W07", 6, "refuse", { form: { reason: " " }, ticks: { a: { checked: false, problem: "" } } });
+    expect(notes.load("clerk-W07", 6, "refuse")).toBeNull();
     notes.keep("clerk-W07", 5, "request_correction", { form: { reason: "" }, ticks: { a: { checked: true, problem: "" } } });
     expect(notes.load("clerk-W07", 5, "request_correction")).not.toBeNull();
     notes.forget("clerk-W07", 5, "request_correction");
