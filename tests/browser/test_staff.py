@@ -86,8 +86,8 @@ class Citizen:
             **tus, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"})
         assert r.status_code == 204, r.text
 
-    def submitted(self) -> dict:
-        draft = {"item_code": LICENCE, "answers": {"reason": "lost", "agent": "no"}}
+    def submitted(self, item: str = LICENCE, answers: dict | None = None) -> dict:
+        draft = {"item_code": item, "answers": answers if answers is not None else {"reason": "lost", "agent": "no"}}
         r = self.call("POST", "/api/v1/cases", json=draft)
         assert r.status_code == 201, r.text
         case = r.json()
@@ -180,6 +180,8 @@ def test_correction_resupply_accept_suspend_resume_approve_deliver(desk: Browser
     tone = page.locator("tr", has=row).locator("[data-tone]")
     assert tone.get_attribute("data-tone") in ("normal", "warning")
     shot(page, "61-staff-clerk-queue", full_page=False)
+    page.locator("[data-test=chart-toggle]").click()  # ECharts, in its own lazy chunk
+    expect(page.locator("[data-test=queue-chart] canvas")).to_be_visible()
     row.click()
     expect(page.locator("[data-test=state]")).to_have_attribute("data-state", "submitted")
     # Each material beside its checklist line, the first one open in the viewer (a PDF).
@@ -460,6 +462,77 @@ def test_walk_in_and_inactivity_sign_out(desk: BrowserContext, server: str, shot
     expect(page).to_have_url(re.compile(r"/staff/login"))
     expect(page.get_by_text("长时间未操作，已自动退出")).to_be_visible()
     assert page.evaluate("localStorage.getItem('zw.staff.auth')") is None
+    assert not errors, errors
+
+
+def test_joint_approval_with_one_site_survey(desk: BrowserContext, citizen: Citizen, server: str, shot) -> None:
+    """并联审批: the implementing department (ZJJ) schedules the one joint survey in the console, each
+    department records its findings (ZJJ here, the others over the API), each approves its own part;
+    the last approval approves the case."""
+    found = httpx.get(f"{server}/api/v1/items", params={"q": "特殊建设工程消防设计审查", "region": "all", "limit": 50},
+                      timeout=30).json()["items"]
+    item = next(i["code"] for i in found if "-511900000000-" in i["code"])
+    cid = citizen.submitted(item, {"special_design": "no"})["id"]
+    clerk = staff_token(server, "clerk-W12")
+    r = httpx.post(f"{server}/api/v1/cases/{cid}/actions/accept", json={},
+                   headers={"Authorization": f"Bearer {clerk['access_token']}"}, timeout=30)
+    assert r.status_code == 200, r.text
+
+    def api_as(username: str):
+        token = staff_token(server, username)["access_token"]
+        return lambda method, path, **kw: httpx.request(method, f"{server}/api/v1/cases/{cid}{path}", timeout=30,
+                                                        headers={"Authorization": f"Bearer {token}"}, **kw)
+
+    page, errors = new_page(desk)
+    sign_in(page, "officer-ZJJ")
+    open_case(page, cid)
+    expect(page.locator("[data-test=state]")).to_have_attribute("data-state", "in_review")
+    page.get_by_role("tab", name="并联审批").click()
+    joint = page.locator("[data-test=joint]")
+    expect(joint.locator(".el-table")).to_contain_text("消防")
+    joint.locator("input[name=survey-date]").fill("2026-12-10")
+    page.keyboard.press("Enter")
+    joint.locator("input[name=survey-place]").fill("巴州区江北大道项目现场")
+    joint.locator("input[name=attendees-ZJJ]").fill("张工，李工")
+    joint.locator("[data-test=schedule]").click()
+    expect(joint).to_contain_text("联合踏勘须由每个审批部门派员参加")  # the server's refusal, in the panel
+    joint.locator("input[name=attendees-XFZD]").fill("王队长")
+    joint.locator("input[name=attendees-ZRZYJ]").fill("赵科长、钱工")
+    joint.locator("[data-test=schedule]").click()
+    expect(joint).to_contain_text("还有 3 个部门未提交踏勘意见")
+    expect(joint).to_contain_text("计时暂停中")
+    joint.locator("textarea[name=findings]").fill("现场与设计图纸一致")
+    joint.locator("[data-test=record-findings]").click()
+    expect(joint).to_contain_text("还有 2 个部门未提交踏勘意见")
+    shot(page, "81-staff-joint-survey", full_page=False)
+    for department in ("XFZD", "ZRZYJ"):
+        r = api_as(f"officer-{department}")("POST", "/survey/findings",
+                                             json={"department": department, "findings": "符合要求"})
+        assert r.status_code == 200, r.text
+    page.reload()
+    page.get_by_role("tab", name="并联审批").click()
+    expect(joint).to_contain_text("踏勘已于")
+    joint.locator("[data-sub=start_review]").click()
+    expect(joint).to_contain_text("审查中")
+
+    # Each department's approver decides its own part; the last one decides the case.
+    for department in ("XFZD", "ZRZYJ"):
+        officer = api_as(f"officer-{department}")
+        part = next(d for d in officer("GET", "/departments").json()["departments"] if d["department"] == department)
+        r = officer("POST", f"/departments/{department}/actions/start-review", json={"version": part["version"]})
+        assert r.status_code == 200, r.text
+        approver = api_as(f"approver-{department}")
+        part = next(d for d in approver("GET", "/departments").json()["departments"] if d["department"] == department)
+        r = approver("POST", f"/departments/{department}/actions/approve", json={"version": part["version"]})
+        assert r.status_code == 200, r.text
+    page.locator("button", has_text="退出").click()
+    sign_in(page, "approver-ZJJ")
+    open_case(page, cid)
+    page.get_by_role("tab", name="并联审批").click()
+    joint.locator("textarea[name=opinion]").fill("同意")
+    joint.locator("[data-sub=approve]").click()
+    expect(page.locator("[data-test=state]")).to_have_attribute("data-state", "approved")
+    shot(page, "82-staff-joint-approved", full_page=False)
     assert not errors, errors
 
 

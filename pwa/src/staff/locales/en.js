@@ -18,7 +18,7 @@ export default {
   queue: {
     title: { clerk: "Acceptance queue", officer: "Processing queue", approver: "Approval queue", supervisor: "All open cases" },
     states: "Filter by state", all: "All", itemFilter: "Item code", dueBefore: "Due before", overdue: "Overdue only", mine: "Claimed by me",
-    refresh: "Refresh", empty: "No cases in the queue", number: "Case number", item: "Item", state: "State", channel: "Channel", submitted: "Submitted",
+    chart: "Workload chart", refresh: "Refresh", empty: "No cases in the queue", number: "Case number", item: "Item", state: "State", channel: "Channel", submitted: "Submitted",
     due: "Due", claimed: "Claimed", byMe: "Me", byOther: "Someone else", more: "Load more", end: "No more cases",
   },
   keys: { next: "Next case", open: "Open a case", legend: "Shortcuts", queue: "Back to the queue", send: "Send", viewer: "Zoom / rotate the material" },

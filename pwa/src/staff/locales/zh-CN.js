@@ -18,7 +18,7 @@ export default {
   queue: {
     title: { clerk: "受理队列", officer: "承办队列", approver: "审批队列", supervisor: "全部在办" },
     states: "按状态筛选", all: "全部", itemFilter: "事项编码", dueBefore: "到期日早于", overdue: "只看超期", mine: "只看我认领的",
-    refresh: "刷新", empty: "队列中没有办件", number: "办件编号", item: "事项", state: "状态", channel: "渠道", submitted: "提交时间",
+    chart: "工作量图", refresh: "刷新", empty: "队列中没有办件", number: "办件编号", item: "事项", state: "状态", channel: "渠道", submitted: "提交时间",
     due: "到期", claimed: "认领", byMe: "我", byOther: "他人", more: "加载更多", end: "没有更多了",
   },
   keys: { next: "下一件", open: "打开办件", legend: "快捷键", queue: "回到队列", send: "提交", viewer: "缩放 / 旋转材料" },
