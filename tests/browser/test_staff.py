@@ -327,6 +327,10 @@ def test_keyboard_only_acceptance(desk: BrowserContext, citizen: Citizen, shot) 
     page.keyboard.press("Enter")
     expect(page.locator("[data-test=state]")).to_have_attribute("data-state", "accepted")
     expect(page.locator("[data-test=done]")).to_be_visible()
+    # Usable at 1024 wide (a tablet): the checklist and the viewer stack, nothing is cut off.
+    page.set_viewport_size({"width": 1024, "height": 768})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+    shot(page, "83-staff-case-1024-wide", full_page=False)
     assert not errors, errors
 
 
@@ -413,6 +417,11 @@ def test_admin_screens(desk: BrowserContext, shot) -> None:
         expect(menu).to_contain_text(words)
     for words in ("监察", "统计", "评价", "办件队列"):  # supervision, statistics and ratings come with their APIs
         expect(menu).not_to_contain_text(words)
+    page.get_by_role("button", name="English").click()  # the locale switch: Element Plus's texts follow
+    expect(menu).to_contain_text("Service items")
+    expect(page.get_by_role("heading", name="Service items")).to_be_visible()
+    page.get_by_role("button", name="中文").click()
+    expect(menu).to_contain_text("事项管理")
     page.goto("/staff/admin/organisation")
     expect(page.locator("[data-test=departments]")).to_contain_text("巴中市市场监督管理局")
     shot(page, "75-staff-organisation", full_page=False)
