@@ -590,3 +590,26 @@ def test_the_console_under_its_csp_and_cold_load_time(browser: Browser, server: 
     assert not violations, violations
     assert not errors, errors
     ctx.close()
+
+
+def test_the_citizen_service_worker_leaves_the_console_alone(browser: Browser, server: str) -> None:
+    """The citizen app's worker controls the whole origin (scope /), yet the console is never
+    answered from it: its shell and its catalog reads go to the network, and offline it is gone."""
+    ctx = browser.new_context(base_url=server, service_workers="allow", **DESKTOP)
+    page, errors = new_page(ctx)
+    page.goto("/")
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
+    with page.expect_response(re.compile(r"/staff/login$")) as shell:
+        page.goto("/staff/login")
+    assert not shell.value.from_service_worker
+    expect(page.get_by_role("heading", name="工作人员登录")).to_be_visible()
+    assert page.evaluate("navigator.serviceWorker.controller !== null")  # controlled, and still left alone
+    marker = uuid.uuid4().hex[:8]
+    page.evaluate(f"fetch('/api/v1/items?q={marker}').then((r) => r.json())")
+    cached = page.evaluate("caches.open('zw-catalog-v1').then((c) => c.keys()).then((k) => k.map((r) => r.url))")
+    assert not [u for u in cached if marker in u], cached
+    ctx.set_offline(True)
+    with pytest.raises(Exception, match="ERR_INTERNET_DISCONNECTED"):
+        page.goto("/staff/queue")
+    ctx.close()
+    assert not errors, errors
