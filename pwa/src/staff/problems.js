@@ -1,6 +1,7 @@
 // The catalog validator's problems ({where: "items[X]/situations[s]/materials[m]", field, message})
 // at the editor's fields: a key per field of the form "basic.name", "questions.q.options",
-// "situations.s.rule", "situations.s.materials.m.source", "flow.2.limit". Pure
+// "situations.s.rule", "situations.s.materials.m.source", "flow.review.limit" (a step by its code);
+// a problem of the item as a whole is "basic.<field>" ("basic.flow": the flow as a whole). Pure
 // (tests/staff/problems.test.js).
 
 const PART = /^([a-z_]+)\[([^\]]*)\]$/;
@@ -32,8 +33,10 @@ export function problemsByKey(problems = []) {
 
 /** The editor tab a key belongs to (basic | questions | situations | flow). */
 export function tabOf(key) {
-  const first = String(key).split(".")[0];
-  return ["questions", "situations", "flow"].includes(first) ? first : "basic";
+  const [first, second] = String(key).split(".");
+  const TABS = ["questions", "situations", "flow"];
+  if (TABS.includes(first)) return first;
+  return first === "basic" && TABS.includes(second) ? second : "basic"; // e.g. "basic.flow": the flow as a whole
 }
 
 /** Messages of a row and its fields (e.g. every problem of situation s, its materials included). */

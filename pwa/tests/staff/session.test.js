@@ -90,11 +90,12 @@ describe("publishing problems at their fields", () => {
     { where: "items[511A]/situations[new]", field: "rule", message: "规则无效" },
     { where: "items[511A]/situations[new]/materials[id_card]", field: "certificate_type", message: "未知的证照类型" },
     { where: "items[511A]/questions[q1]", field: "options", message: "至少两个选项" },
-    { where: "items[511A]/flow[2]", field: "limit", message: "时限" },
+    { where: "items[511A]/flow[review]", field: "limit", message: "时限" },
+    { where: "items[511A]", field: "flow", message: "流程必须从「受理」环节开始" },
   ];
   it("keys each problem by its place in the editor", () => {
-    expect(problems.map(problemKey)).toEqual(["basic.name", "situations.new.rule", "situations.new.materials.id_card.certificate_type", "questions.q1.options", "flow.2.limit"]);
-    expect(problems.map((p) => tabOf(problemKey(p)))).toEqual(["basic", "situations", "situations", "questions", "flow"]);
+    expect(problems.map(problemKey)).toEqual(["basic.name", "situations.new.rule", "situations.new.materials.id_card.certificate_type", "questions.q1.options", "flow.review.limit", "basic.flow"]);
+    expect(problems.map((p) => tabOf(problemKey(p)))).toEqual(["basic", "situations", "situations", "questions", "flow", "flow"]);
   });
   it("groups them and finds a row's own", () => {
     const by = problemsByKey(problems);
