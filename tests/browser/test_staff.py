@@ -410,6 +410,12 @@ def test_admin_edits_an_item_publishes_and_the_citizen_guide_shows_it(desk: Brow
     shot(page, "72-staff-item-problem-at-field", full_page=False)
     name.fill(found[0]["name"])
     page.locator("[name=summary]").fill(summary)
+    # A material of a situation, in its own tab.
+    before = httpx.get(f"{server}/api/v1/items/{code}", timeout=30).json()
+    situation, material = before["situations"][0]["code"], before["situations"][0]["materials"][0]
+    renamed = f"{material['name']}（加盖公章）"
+    page.get_by_role("tab", name="情形与材料").click()
+    page.locator(f"input[name='material-{situation}-{material['code']}']").fill(renamed)
     page.locator("[data-test=save]").click()
     expect(page.locator("[data-test=editor-message]")).to_contain_text("草稿已保存")
     page.locator("[data-test=validate]").click()
@@ -417,6 +423,10 @@ def test_admin_edits_an_item_publishes_and_the_citizen_guide_shows_it(desk: Brow
     page.locator("[data-test=publish]").click()
     expect(page.locator("[data-test=editor-message]")).to_contain_text("已发布为第")
     shot(page, "73-staff-item-published", full_page=False)
+    after = httpx.get(f"{server}/api/v1/items/{code}", timeout=30).json()
+    assert after["summary"] == summary
+    assert after["situations"][0]["materials"][0]["name"] == renamed
+    assert after["questions"] == before["questions"]  # what was not edited is as it was
     assert not errors, errors
 
     # The citizen's guide (the PWA on a phone) shows the change.
