@@ -8,7 +8,7 @@ the approver approves and delivers. The administrator changes an item's draft, s
 its field, publishes, and the citizen's guide shows the change. Another department's officer gets
 "not found" for the case's URL. The clerk accepts a case with the keyboard alone. A 409 (someone
 else acted first) reloads the case and names who did what, keeping what was typed; a typed reason
-survives a reload. Signed out after inactivity. Screenshots 60-… to 79-… in test-artifacts/.
+survives a reload. Signed out after inactivity. Screenshots 60-… to 83-… in test-artifacts/.
 
 The citizen is this module's own (their own phone number), signed in once through the real
 endpoints (the server allows 10 codes an hour per address, shared with the other browser tests).
