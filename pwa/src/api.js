@@ -12,7 +12,7 @@ const TIMEOUT_MS = 15000;
  *  field: the input the error is about (for 422), status: HTTP status or 0.
  */
 export class ApiError extends Error {
-  constructor({ kind, status = 0, message = "", detail = "", field = null, retryAfter = null, problems = [] }) {
+  constructor({ kind, status = 0, message = "", detail = "", field = null, retryAfter = null, problems = null }) {
     super(detail || message || kind);
     this.name = "ApiError";
     this.kind = kind;
@@ -21,7 +21,7 @@ export class ApiError extends Error {
     this.en = detail;
     this.field = field;
     this.retryAfter = retryAfter; // seconds, from a 429's Retry-After header
-    this.problems = problems; // [{field, message, detail}] when the answer lists several (e.g. a 422)
+    this.problems = problems; // every problem, where the server found several: [{ field, message, detail }]
   }
 
   get retryable() {
@@ -54,7 +54,11 @@ export function errorFromResponse(status, body, headers = null) {
     detail: str(b.detail),
     field,
     retryAfter: parseRetryAfter(headers?.get?.("Retry-After")),
-    problems: Array.isArray(b.problems) ? b.problems.filter((p) => p && typeof p === "object") : [],
+    // Each problem as sent, with field, message and detail as text: the staff console also reads
+    // where a catalog problem is (where) and an import's sheet, row and column.
+    problems: Array.isArray(b.problems)
+      ? b.problems.filter((p) => p && typeof p === "object").map((p) => ({ ...p, field: str(p.field), message: str(p.message), detail: str(p.detail) }))
+      : null,
   });
 }
 
