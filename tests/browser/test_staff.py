@@ -476,7 +476,11 @@ def test_admin_screens(desk: BrowserContext, shot) -> None:
     expect(page.locator("[data-test=calendar]")).to_be_visible()
     shot(page, "77-staff-calendar", full_page=False)
     page.goto("/staff/admin/audit")
-    expect(page.locator("[data-test=audit]")).to_contain_text("case.")
+    expect(page.locator("[data-test=audit] tbody tr").first).to_be_visible()
+    page.get_by_label("对象编码").fill("admin")  # the seed's creation of this very account
+    page.get_by_role("button", name="查询").click()
+    expect(page.locator("[data-test=audit]")).to_contain_text("staff.create")
+    expect(page.locator("[data-test=audit] tbody tr.el-table__row")).to_have_count(1)
     shot(page, "78-staff-audit", full_page=False)
     page.goto("/staff/admin/import")
     page.locator("[data-test=workbook]").set_input_files(
