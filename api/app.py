@@ -15,7 +15,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from api.audit.controllers import AdminAuditController
 from api.cases.bundle_controllers import BundleController
 from api.cases.controllers import CaseController, TrackController
-from api.catalog.admin_controllers import AdminItemController, AdminOrganisationController
+from api.catalog.admin_controllers import AdminCatalogController, AdminItemController, AdminOrganisationController
 from api.catalog.cache import CatalogCache
 from api.catalog.controllers import CatalogController
 from api.certificates.controllers import CertificateController
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     sender = UnconfiguredSender() if settings.production else DevelopmentSender()
     handlers: list = [health, CatalogController, AuthController, MeController]
     handlers += [AdminOrganisationController, AdminStaffController, AdminItemController, AdminCalendarController]
+    handlers.append(AdminCatalogController)  # the Excel import of the staff console
     # audit is below identity, so its controller cannot import the role guard: it is attached here
     handlers.append(Router("/", route_handlers=[AdminAuditController], guards=[require_roles]))
     handlers += [CaseController, TrackController, UploadController, WorkflowController, WorkbenchController]

@@ -25,6 +25,10 @@ export const CSP = [
   "form-action 'self'",
 ].join("; ");
 
+// The staff console's (vite.staff.config.js): the same, and PDF materials and vouchers shown in an
+// <iframe> of a blob: URL (the browser's own PDF viewer).
+export const STAFF_CSP = CSP.replace("object-src 'none'", "frame-src blob:; object-src 'none'");
+
 const cspMeta = {
   name: "zhengwu-csp",
   apply: "build", // the dev server injects its own client scripts
@@ -50,6 +54,7 @@ export default defineConfig({
       injectManifest: {
         // Manifest icons and manifest.webmanifest are added by the plugin itself.
         globPatterns: ["**/*.{js,css,html}"],
+        globIgnores: ["staff/**"], // the staff console (dist/staff) is never cached offline
       },
       manifest: {
         id: "/",

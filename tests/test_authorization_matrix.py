@@ -106,6 +106,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/cases/{id}"): "case_readers",
     ("GET", "/api/v1/cases/{id}/actions"): "case_readers",
     ("GET", "/api/v1/cases/{id}/vouchers"): "case_readers",
+    ("GET", "/api/v1/cases/{id}/materials/{code}/certificate"): "case_staff",
     ("GET", "/api/v1/cases/{id}/vouchers/{kind}"): "case_readers",
     ("POST", "/api/v1/cases/{id}/actions/{action}"): "case_actors",
     ("GET", "/api/v1/cases/{id}/departments"): "case_readers",
@@ -124,7 +125,6 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/cases/{id}/receipt.png"): "citizens",
     ("GET", "/api/v1/cases/{id}/receipt.svg"): "citizens",
     ("GET", "/api/v1/cases/{id}/materials/{code}/file"): "case_readers",
-    ("GET", "/api/v1/cases/{id}/materials/{code}/certificate"): "case_staff",  # staff read, logged for the holder
     ("DELETE", "/api/v1/cases/{id}/materials/{code}/file"): "citizens",
     # 一件事一次办: a citizen's own bundles (another's is a 404 in the service).
     ("POST", "/api/v1/bundles"): "citizens",
@@ -158,6 +158,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/admin/staff/{id}/reactivate"): "admin",
     ("POST", "/api/v1/admin/items"): "admin",
     ("GET", "/api/v1/admin/items/{code}"): "admin",
+    ("POST", "/api/v1/admin/catalog/import"): "admin",
     ("POST", "/api/v1/admin/items/{code}/retire"): "admin",
     ("GET", "/api/v1/admin/items/{code}/draft"): "admin",
     ("POST", "/api/v1/admin/items/{code}/draft"): "admin",

@@ -34,7 +34,7 @@ from api.core.qr import qr_png, qr_svg
 from api.core.ratelimit import RateLimiter
 from api.core.settings import Settings
 from api.identity.guards import require_roles
-from api.identity.models import Enterprise
+from api.identity.models import Enterprise, Staff
 from api.identity.principal import Principal
 from api.workflow import services as workflow
 from api.workflow import states
@@ -62,10 +62,28 @@ def _material_out(case: Case, m: CaseMaterial) -> CaseMaterialOut:
     )
 
 
-def _event_out(e: CaseEvent) -> CaseEventOut:
+def _event_out(e: CaseEvent, actors: dict[str, str] | None = None) -> CaseEventOut:
     return CaseEventOut(at=e.at, action=e.action, action_name=states.ACTION_NAMES.get(e.action, e.action),
                         from_state=e.from_state, to_state=e.to_state, state_name=STATE_NAMES.get(e.to_state, ""),
-                        data=e.data, internal=e.internal)
+                        data=e.data, internal=e.internal, actor_name=(actors or {}).get(e.actor, ""))
+
+
+async def _actor_names(events: list[CaseEvent]) -> dict[str, str]:
+    """Who acted on a case, as staff see it (the console's "someone else acted first: who and what"):
+    a staff member by name, the applicant as 申请人, the platform as 系统. Never sent to the applicant."""
+    ids = {int(e.actor.split(":", 1)[1]) for e in events
+           if e.actor.startswith("staff:") and e.actor.split(":", 1)[1].isdigit()}
+    staff = dict(await Staff.filter(id__in=ids).values_list("id", "name")) if ids else {}
+    out = {}
+    for e in events:
+        kind, _, rest = e.actor.partition(":")
+        if kind == "staff" and rest.isdigit():
+            out[e.actor] = str(staff.get(int(rest)) or f"工作人员 {rest}")
+        elif kind == "citizen":
+            out[e.actor] = "申请人"
+        else:
+            out[e.actor] = "系统"
+    return out
 
 
 async def case_out(case: Case, principal: Principal) -> CaseOut:
@@ -74,6 +92,7 @@ async def case_out(case: Case, principal: Principal) -> CaseOut:
     materials = await services.materials_of(case)
     events = [e for e in await services.events_of(case) if principal.kind == "staff" or not e.internal]
     notice = next((e for e in reversed(events) if e.action == "request_correction"), None)
+    actors = await _actor_names(events) if principal.kind == "staff" else None
     version = await ServiceItemVersion.filter(id=case.item_version_id).first().values_list(  # type: ignore[attr-defined]
         "number", flat=True)
     uscc = None
@@ -89,7 +108,7 @@ async def case_out(case: Case, principal: Principal) -> CaseOut:
         materials=[_material_out(case, m) for m in materials],
         missing_required=[m.code for m in services.blocking(materials)],
         spared_possible=services.spared_possible(materials),
-        timeline=[_event_out(e) for e in events],
+        timeline=[_event_out(e, actors) for e in events],
         allowed_actions=workflow.case_actions(principal, case, bool(await services.joint_departments(case))),
         version=case.version, due_date=case.due_date, clock_paused=case.paused_at is not None,
         paused_days=case.paused_days, expected_date=await _expected(case),

@@ -52,6 +52,7 @@ class CaseEventOut(Out):
     state_name: str
     data: dict[str, Any] | None = None  # the step's fields: reason, the materials to fix and what is wrong …
     internal: bool = False  # staff only (never sent to the applicant)
+    actor_name: str = ""  # who acted, for staff only (a staff member's name, 申请人, 系统); "" for the applicant
 
 
 class CaseOut(Out):

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import anyio
 import msgspec
+from openpyxl.utils.exceptions import InvalidFileException
 from tortoise import fields as tfields
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
@@ -38,6 +42,7 @@ from api.catalog.document import (
     WindowDoc,
     validate_document,
 )
+from api.catalog.excel import CatalogImportError, read_workbook
 from api.catalog.models import (
     CertificateType,
     Department,
@@ -51,7 +56,15 @@ from api.catalog.models import (
     Situation,
     Window,
 )
-from api.catalog.services import bump_catalog_version, load_version, version_values, write_version_content
+from api.catalog.services import (
+    CatalogInvalid,
+    ImportResult,
+    bump_catalog_version,
+    import_document,
+    load_version,
+    version_values,
+    write_version_content,
+)
 from api.core.errors import Conflict, InvalidInput, NotFound, RuleViolation, not_found
 
 # Codes appear in URLs (/items/{code}) and in Excel sheets: keep them to safe characters.
@@ -600,3 +613,30 @@ async def save_life_event(actor: str, doc: LifeEventDoc, create: bool) -> LifeEv
         await record(conn, actor, "life_event.create" if create else "life_event.update", "life_event", doc.code,
                      before, doc)
     return doc
+
+
+# --------------------------------------------------------------------------- Excel import
+
+
+async def import_workbook(actor: str, path: Path, source: str) -> ImportResult:
+    """An administrator's Excel import (all or nothing): every problem of the workbook by sheet,
+    row and column, or of the catalog it holds, in one refusal; else the import, audited."""
+    try:
+        doc = await anyio.to_thread.run_sync(read_workbook, path)
+    except CatalogImportError as exc:
+        problems = [{"sheet": p.sheet, "row": p.row, "column": p.column, "field": p.column, "message": p.message}
+                    for p in exc.problems]
+        raise RuleViolation(f"导入失败，工作簿中有 {len(problems)} 处问题，未导入任何内容",
+                            f"{len(problems)} problem(s) in the workbook; nothing imported", "file",
+                            problems=problems) from None
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError):
+        raise InvalidInput("这不是有效的 Excel 工作簿（.xlsx），请用本平台导出的工作簿修改后导入",
+                           "not a readable .xlsx workbook", "file") from None
+    try:
+        return await import_document(doc, actor=actor, source=source)
+    except CatalogInvalid as exc:
+        problems = [{"sheet": p.where, "row": 0, "column": p.field, "field": p.field, "message": p.message}
+                    for p in exc.problems]
+        raise RuleViolation(f"导入失败，目录中有 {len(problems)} 处问题，未导入任何内容",
+                            f"{len(problems)} problem(s) in the catalog; nothing imported", "file",
+                            problems=problems) from None

@@ -6,10 +6,13 @@ the audit trail: api.audit.controllers.)
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import anyio
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import State
@@ -223,3 +226,32 @@ class AdminItemController(_Admin):
         number, version = await admin.retire_item(_actor(request), code)
         state.catalog.invalidate()
         return RetiredOut(code=code, number=number, status="retired", catalog_version=version)
+
+
+# --------------------------------------------------------------------------- Excel import
+
+MAX_WORKBOOK = 50 * 1024 * 1024  # the synthetic 5,933-item catalog's workbook is far smaller
+
+
+class ImportOut(msgspec.Struct):
+    items_created: int
+    versions_published: int
+    items_unchanged: int
+    catalog_version: int
+
+
+class AdminCatalogController(_Admin):
+    path = "/api/v1/admin/catalog"
+
+    @post("/import", status_code=200, request_max_body_size=MAX_WORKBOOK, responses=_INVALID,
+          summary="Import the catalog from an Excel workbook (the body; all or nothing, every bad row reported)")
+    async def import_catalog(self, state: State, request: AdminRequest) -> ImportOut:
+        with tempfile.TemporaryDirectory(prefix="zw-import-") as tmp:
+            path = Path(tmp) / "catalog.xlsx"
+            async with await anyio.open_file(path, "wb") as out:
+                async for chunk in request.stream():
+                    await out.write(chunk)
+            result = await admin.import_workbook(_actor(request), path, "workbook.xlsx")
+        state.catalog.invalidate()
+        return ImportOut(result.items_created, result.versions_published, result.items_unchanged,
+                         result.catalog_version)

@@ -17,6 +17,7 @@ import msgspec
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from api.audit.services import record
 from api.catalog.document import (
     CatalogDocument,
     CertificateTypeDoc,
@@ -300,7 +301,10 @@ async def write_version_content(versions: list[tuple[int, ItemDoc]], conn: BaseD
     await MaterialRequirement.bulk_create(materials, using_db=conn)
 
 
-async def import_document(doc: CatalogDocument, progress: Progress | None = None) -> ImportResult:
+async def import_document(doc: CatalogDocument, progress: Progress | None = None, *,
+                          actor: str | None = None, source: str = "") -> ImportResult:
+    """Import a catalog, all or nothing (CatalogInvalid with every problem). ``actor`` (an
+    administrator over HTTP) is recorded in the audit trail inside the import's transaction."""
     known = KnownCodes(
         departments=frozenset(await Department.all().values_list("code", flat=True)),
         windows=frozenset(await Window.all().values_list("code", flat=True)),
@@ -345,6 +349,10 @@ async def import_document(doc: CatalogDocument, progress: Progress | None = None
         result = await _import_items(doc.items, departments, windows, conn, progress)
         # Unchanged items publish nothing: leave the version alone so caches are not rebuilt.
         version = await bump_catalog_version(conn) if result[1] or not doc.items else await catalog_version(conn)
+        if actor is not None:
+            await record(conn, actor, "catalog.import", "catalog", source[:64] or "workbook", after={
+                "items_created": result[0], "versions_published": result[1], "items_unchanged": result[2],
+                "catalog_version": version})
     return ImportResult(*result, catalog_version=version)
 
 

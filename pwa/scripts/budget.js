@@ -2,6 +2,8 @@
 // Reads dist/.vite/manifest.json: the entry chunk, its static imports, and the dynamic imports it
 // makes at start-up that are not route screens (src/views/*, loaded on navigation), with all
 // their CSS. Fails (exit 1) over JS 150 KB or CSS 60 KB gzipped. Run after `npm run build`.
+// Then the staff console's entry (dist/staff, its own build: vite.staff.config.js): the entry chunk
+// and its static imports with their CSS, ≤ 350 KB gzipped JS and ≤ 120 KB gzipped CSS.
 import { readFileSync, existsSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { join, dirname } from "node:path";
@@ -53,5 +55,41 @@ for (const kind of ["js", "css"]) {
   const ok = gz <= LIMITS[kind];
   failed ||= !ok;
   console.log(`  total ${kind.toUpperCase()}: ${kb(raw)} raw, ${kb(gz)} gzip (limit ${kb(LIMITS[kind])} gzip) ${ok ? "OK" : "OVER BUDGET"}`);
+}
+
+// ---- the staff console (its own manifest; its lazy screens are not initial)
+const STAFF = join(DIST, "staff");
+const STAFF_LIMITS = { js: 350 * 1024, css: 120 * 1024 };
+const staffManifestPath = join(STAFF, ".vite", "manifest.json");
+if (!existsSync(staffManifestPath)) {
+  console.error(`budget: ${staffManifestPath} is missing; run npm run build first`);
+  process.exit(2);
+}
+const staffManifest = JSON.parse(readFileSync(staffManifestPath, "utf8"));
+const staffEntry = Object.keys(staffManifest).find((k) => staffManifest[k].isEntry);
+const staffFiles = { js: new Set(), css: new Set() };
+const staffSeen = new Set();
+(function visit(key) {
+  if (staffSeen.has(key) || !staffManifest[key]) return;
+  staffSeen.add(key);
+  const c = staffManifest[key];
+  if (c.file.endsWith(".js")) staffFiles.js.add(c.file);
+  for (const css of c.css || []) staffFiles.css.add(css);
+  for (const k of c.imports || []) visit(k);
+})(staffEntry);
+for (const kind of ["js", "css"]) {
+  let raw = 0;
+  let gz = 0;
+  console.log(`staff console entry ${kind.toUpperCase()}:`);
+  for (const f of [...staffFiles[kind]].sort()) {
+    const buf = readFileSync(join(STAFF, f));
+    const s = { raw: buf.length, gz: gzipSync(buf, { level: 9 }).length };
+    raw += s.raw;
+    gz += s.gz;
+    console.log(`  ${f.padEnd(48)} ${kb(s.raw).padStart(10)} raw ${kb(s.gz).padStart(10)} gzip`);
+  }
+  const ok = gz <= STAFF_LIMITS[kind];
+  failed ||= !ok;
+  console.log(`  total ${kind.toUpperCase()}: ${kb(raw)} raw, ${kb(gz)} gzip (limit ${kb(STAFF_LIMITS[kind])} gzip) ${ok ? "OK" : "OVER BUDGET"}`);
 }
 process.exit(failed ? 1 : 0);

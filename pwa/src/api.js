@@ -54,8 +54,10 @@ export function errorFromResponse(status, body, headers = null) {
     detail: str(b.detail),
     field,
     retryAfter: parseRetryAfter(headers?.get?.("Retry-After")),
+    // Each problem as sent, with field, message and detail as text: the staff console also reads
+    // where a catalog problem is (where) and an import's sheet, row and column.
     problems: Array.isArray(b.problems)
-      ? b.problems.filter((p) => p && typeof p === "object").map((p) => ({ field: str(p.field), message: str(p.message), detail: str(p.detail) }))
+      ? b.problems.filter((p) => p && typeof p === "object").map((p) => ({ ...p, field: str(p.field), message: str(p.message), detail: str(p.detail) }))
       : null,
   });
 }
@@ -109,7 +111,9 @@ export async function request(method, path, { params, body, signal, fetchImpl, t
     controller.abort();
   }, TIMEOUT_MS);
   const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  // A Blob (a scanned file) goes as it is, with its own type; anything else as JSON.
+  const raw = typeof Blob !== "undefined" && body instanceof Blob;
+  if (body !== undefined) headers["Content-Type"] = raw ? body.type || "application/octet-stream" : "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
   Object.assign(headers, extra); // e.g. Idempotency-Key
   let res;
@@ -117,7 +121,7 @@ export async function request(method, path, { params, body, signal, fetchImpl, t
     res = await doFetch(API_BASE + path + buildQuery(params), {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || raw ? body : JSON.stringify(body),
       signal: controller.signal,
       credentials: "same-origin",
     });

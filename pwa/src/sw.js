@@ -18,15 +18,20 @@ precacheAndRoute(self.__WB_MANIFEST);
 cleanupOutdatedCaches();
 
 // History-mode routes: every navigation outside /api gets the precached app shell.
-registerRoute(new NavigationRoute(createHandlerBoundToURL("/index.html"), { denylist: [/^\/api\//, /^\/schema/] }));
+registerRoute(new NavigationRoute(createHandlerBoundToURL("/index.html"), { denylist: [/^\/api\//, /^\/schema/, /^\/staff(\/|$)/] }));
 
 const CATALOG_PATHS = [/^\/api\/v1\/items(\/|$)/, /^\/api\/v1\/life-events(\/|$)/, /^\/api\/v1\/departments$/, /^\/api\/v1\/regions$/];
+
+// The staff console (/staff/, same origin, so inside this worker's scope) is never served from
+// this worker's caches: its requests (its referrer is a /staff/ page) go to the network as they are.
+const fromStaffConsole = (request) => /^https?:\/\/[^/]+\/staff(\/|$)/.test(request.referrer || "");
 
 export function isCatalogRead({ url, request }) {
   return (
     request.method === "GET" &&
     url.origin === self.location.origin &&
-    CATALOG_PATHS.some((re) => re.test(url.pathname))
+    CATALOG_PATHS.some((re) => re.test(url.pathname)) &&
+    !fromStaffConsole(request)
   );
 }
 
