@@ -60,6 +60,11 @@ RULES: dict[str, dict[str, int | str]] = {
         "anonymous": 401, "citizen_a": 403, "citizen_b": 403, "clerk": 403, "officer": ALLOW,
         "approver": ALLOW, "supervisor": 403, "admin": 403, "officer_other_department": ALLOW,
     },
+    # Any staff member, for their own things (their message centre).
+    "staff": {
+        "anonymous": 401, "citizen_a": 403, "citizen_b": 403, "clerk": ALLOW, "officer": ALLOW,
+        "approver": ALLOW, "supervisor": ALLOW, "admin": ALLOW, "officer_other_department": ALLOW,
+    },
     "case_staff": {
         "anonymous": 401, "citizen_a": 403, "citizen_b": 403, "clerk": ALLOW, "officer": ALLOW,
         "approver": ALLOW, "supervisor": ALLOW, "admin": 403, "officer_other_department": ALLOW,
@@ -99,6 +104,21 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/me/enterprises"): "citizens",
     ("GET", "/api/v1/me/certificates"): "citizens",
     ("GET", "/api/v1/me/data-access"): "citizens",
+    # Notifications: each person's own message centre, devices and preferences (issue #13).
+    ("GET", "/api/v1/me/messages"): "citizens",
+    ("GET", "/api/v1/me/messages/unread-count"): "citizens",
+    ("POST", "/api/v1/me/messages/{id}/read"): "citizens",
+    ("POST", "/api/v1/me/messages/read-all"): "citizens",
+    ("GET", "/api/v1/workbench/messages"): "staff",
+    ("GET", "/api/v1/workbench/messages/unread-count"): "staff",
+    ("POST", "/api/v1/workbench/messages/{id}/read"): "staff",
+    ("POST", "/api/v1/workbench/messages/read-all"): "staff",
+    ("GET", "/api/v1/me/push-subscriptions"): "signed_in",
+    ("POST", "/api/v1/me/push-subscriptions"): "signed_in",
+    ("DELETE", "/api/v1/me/push-subscriptions/{id}"): "signed_in",
+    ("GET", "/api/v1/me/notification-preferences"): "signed_in",
+    ("PUT", "/api/v1/me/notification-preferences"): "signed_in",
+    ("GET", "/api/v1/push/key"): "public",
     # A citizen's own cases.
     ("GET", "/api/v1/cases"): "citizens",
     ("POST", "/api/v1/cases"): "citizens",
@@ -132,6 +152,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/uploads/{id}"): "citizens",
     # Administration.
     ("GET", "/api/v1/admin/audit"): "admin",
+    ("GET", "/api/v1/admin/notifications/dead-letters"): "admin",
+    ("POST", "/api/v1/admin/notifications/dead-letters/{id}/retry"): "admin",
     ("GET", "/api/v1/admin/calendar"): "admin",
     ("GET", "/api/v1/admin/calendar/{day}"): "admin",
     ("PUT", "/api/v1/admin/calendar/{day}"): "admin",
