@@ -7,14 +7,18 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from httpx import AsyncClient
 from litestar import Litestar
 
 from api.cases.models import Case
-from api.core.settings import Settings
+from api.core.settings import ConfigurationError, Settings
 from api.identity.models import Citizen
 from api.identity.sms import UnconfiguredSender
 from api.notifications import policy, push, texts
@@ -23,6 +27,7 @@ from api.notifications.models import DEAD, DELIVERED, DROPPED, Message, Notifica
 from api.notifications.services import CASE_ACTIONS, case_kind, enqueue
 from api.workflow.deadlines import CHINA
 from tests.identity_helpers import bearer, citizen_tokens, staff_tokens
+from tests.processes import ROOT
 from tests.push_service import PushService
 from tests.test_workflow import act, submitted_case
 
@@ -496,3 +501,24 @@ def test_only_public_addresses_count_as_public() -> None:
     assert push.retry_after_seconds("Mon, 07 Dec 2026 08:01:00 GMT", now) == 60.0
     assert push.retry_after_seconds("soon") is None
     assert policy.backoff(1) == dt.timedelta(seconds=30) and policy.backoff(20) == dt.timedelta(hours=1)
+
+
+def test_vapid_keys_prints_a_pair_that_works(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ZHENGWU_VAR_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "api.cli", "vapid-keys"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    private = done.stdout.splitlines()[0].removeprefix("ZHENGWU_VAPID_PRIVATE_KEY=")
+    public = done.stdout.splitlines()[1].rsplit(" ", 1)[1]
+    assert push.application_server_key(private) == public and len(push.b64url_decode(public)) == 65
+    assert Settings.from_env({"ZHENGWU_VAPID_PRIVATE_KEY": private, "ZHENGWU_VAR_DIR": str(tmp_path)}) \
+        .vapid_private_key == private
+    with pytest.raises(ConfigurationError, match="ZHENGWU_VAPID_PRIVATE_KEY"):
+        Settings.from_env({"ZHENGWU_VAPID_PRIVATE_KEY": "not-a-key", "ZHENGWU_VAR_DIR": str(tmp_path)})
+    with pytest.raises(ConfigurationError, match="ZHENGWU_PUSH_ALLOW_ORIGINS"):
+        Settings.from_env({"ZHENGWU_PUSH_ALLOW_ORIGINS": "127.0.0.1:80", "ZHENGWU_VAR_DIR": str(tmp_path)})
+    # In development a key is made once under var/ and kept (browsers' subscriptions depend on it).
+    first = Settings.from_env({"ZHENGWU_VAR_DIR": str(tmp_path)}).vapid_private_key
+    assert first and Settings.from_env({"ZHENGWU_VAR_DIR": str(tmp_path)}).vapid_private_key == first
+    prod = {"ZHENGWU_ENV": "production", "ZHENGWU_SECRET_KEY": "k" * 40, "ZHENGWU_VAR_DIR": str(tmp_path / "p")}
+    assert Settings.from_env(prod).vapid_private_key == ""  # production: configured, or no Web Push
