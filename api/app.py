@@ -41,6 +41,7 @@ from api.notifications.controllers import (
     StaffMessageController,
 )
 from api.notifications.dispatcher import Dispatcher
+from api.ratings.controllers import RatingController, RatingStaffController
 from api.uploads.tus import UploadController
 from api.worker import MaintenanceScheduler
 from api.workflow.calendar_controllers import AdminCalendarController
@@ -71,7 +72,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     handlers += [CaseController, TrackController, UploadController, WorkflowController, WorkbenchController]
     handlers += [CertificateController]
     handlers += [CitizenMessageController, StaffMessageController, NotificationSettingsController, PushKeyController,
-                 AdminNotificationController]
+                 AdminNotificationController, RatingController, RatingStaffController]
     if not settings.production:
         handlers.append(DevController)
 
