@@ -153,6 +153,28 @@ async def test_a_correction_notice_reaches_the_phone_and_the_message_centre(
     assert (await client.get("/api/v1/me/messages/unread-count", headers=bearer(citizen))).json() == {"unread": 0}
 
 
+async def test_the_running_dispatcher_delivers_at_commit(
+    client: AsyncClient, app: Litestar, service: PushService, settings: Settings, backend: str,
+) -> None:
+    """``run`` as the server (SQLite) or a worker runs it. On PostgreSQL the poll interval is 30 s
+    here, so a delivery within seconds is the NOTIFY sent by the committing transaction."""
+    citizen = await citizen_tokens(client, app)
+    me = f"citizen:{await citizen_id(citizen)}"
+    device, _ = await subscribe(client, citizen, service)
+    r = await client.put("/api/v1/me/notification-preferences", json={"quiet_hours": False}, headers=bearer(citizen))
+    assert r.status_code == 200  # the real clock may be at night
+    d = Dispatcher(settings, app.state.otp.sender, poll_interval=30.0 if backend == "postgres" else 0.1)
+    from tortoise.transactions import in_transaction
+
+    async with d.running():
+        for n in range(3):
+            async with in_transaction() as conn:
+                await enqueue(conn, "case.approve", me, case_id=n, data={"item_name": "出生登记"})
+            await service.wait_until(lambda n=n: len(service.to(device)) == n + 1, 10)
+    assert [r.payload["tag"] for r in service.to(device)] == ["case-0", "case-1", "case-2"]
+    assert d.delivered == 3
+
+
 async def test_messages_come_in_keyset_pages_and_all_can_be_marked_read(
     client: AsyncClient, app: Litestar, dispatcher: tuple[Dispatcher, Clock],
 ) -> None:

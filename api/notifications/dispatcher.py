@@ -107,6 +107,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._limit = asyncio.Semaphore(CONCURRENCY)
         self._sms_warned = False
+        self._listen_warned = False
         self.delivered = 0  # rows finished by this dispatcher (for logs and the benchmark)
 
     # ------------------------------------------------------------------ one batch
@@ -389,9 +390,14 @@ class Dispatcher:
                                          password=c.get("password"), database=c.get("database"), timeout=5)
             await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            log.warning("cannot LISTEN for notifications (%s); polling every %.1f s", type(exc).__name__,
-                        self.poll_interval)
+            if not self._listen_warned:  # said once: the loop tries again every round
+                self._listen_warned = True
+                log.warning("cannot LISTEN for notifications (%s); polling every %.1f s until it can",
+                            type(exc).__name__, self.poll_interval)
             return None
+        if self._listen_warned:
+            self._listen_warned = False
+            log.info("listening for notifications again")
         return conn
 
     async def close(self) -> None:

@@ -62,7 +62,10 @@ def _case_named(d: Mapping[str, Any]) -> str:
 
 
 def _rated(d: Mapping[str, Any]) -> str:
-    return _case_no(d) if d.get("number") else "窗口服务"
+    """What a rating was about: the case (for supervisors), else the item (for the staff who served)."""
+    if d.get("number"):
+        return _case_no(d)
+    return f"「{d['item_name']}」" if d.get("item_name") else "窗口服务"
 
 
 def _place(d: Mapping[str, Any], zh: bool = True) -> str:

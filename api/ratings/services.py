@@ -206,11 +206,10 @@ async def rate_visit(token: str, level: object, reasons: object, text: object, s
     if window is None:
         raise InvalidInput("评价二维码无效", "the token's window no longer exists", "token")
     item_code = str(claims.get("item") or "")
-    item_name, department = "", ""
+    item_name = ""
     if item_code:
         item = await ServiceItem.get_or_none(code=item_code)
         if item is not None:
-            department = (await Department.get(id=item.department_id)).code  # type: ignore[attr-defined]
             names = await ServiceItemVersion.filter(item_id=item.id, status="published").values_list("name", flat=True)
             item_name = str(names[0]) if names else ""
     try:
@@ -222,8 +221,8 @@ async def rate_visit(token: str, level: object, reasons: object, text: object, s
                 department_code="", window_code=window.code, level=judged.level, reasons=judged.reasons,
                 text=judged.text, effective_level=judged.level, token_jti=claims["jti"], created_at=now,
                 using_db=conn)
-            if judged.bad:
-                await _open(conn, rating, now, calendar, settings, department_hint=department)
+            if judged.bad:  # the window that served owns it (谁办理、谁负责)
+                await _open(conn, rating, now, calendar, settings)
             return rating
     except IntegrityError:
         raise _used() from None
@@ -262,10 +261,8 @@ def _rated_data(rating: Rating, extra: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _open(conn: BaseDBAsyncClient, rating: Rating, now: dt.datetime, calendar: deadlines.Calendar,
-                settings: Settings, department_hint: str = "") -> Rectification:
+                settings: Settings) -> Rectification:
     kind, code = _owner(rating)
-    if kind == "window" and not code and department_hint:
-        kind, code = "department", department_hint
     verify_due = deadlines.add_working_days(calendar, deadlines.china_day(now), settings.rectify_verify_days)
     rect = await Rectification.create(rating_id=rating.id, owner_kind=kind, owner_code=code, state=rules.VERIFYING,
                                       verify_due=verify_due, created_at=now, using_db=conn)
