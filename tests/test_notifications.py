@@ -544,3 +544,33 @@ def test_vapid_keys_prints_a_pair_that_works(tmp_path: Path) -> None:
     assert first and Settings.from_env({"ZHENGWU_VAR_DIR": str(tmp_path)}).vapid_private_key == first
     prod = {"ZHENGWU_ENV": "production", "ZHENGWU_SECRET_KEY": "k" * 40, "ZHENGWU_VAR_DIR": str(tmp_path / "p")}
     assert Settings.from_env(prod).vapid_private_key == ""  # production: configured, or no Web Push
+
+
+async def test_the_sender_never_reaches_inside_whatever_a_stored_row_says(
+    client: AsyncClient, app: Litestar, service: PushService, dispatcher: tuple[Dispatcher, Clock],
+) -> None:
+    """Defence in depth: a subscription that got past the checks (or a name that resolves inside
+    later) is refused by the sender itself — literal addresses before any connection, names by the
+    connector's resolver — and never followed through a redirect."""
+    d, _ = dispatcher
+    citizen = await citizen_tokens(client, app)
+    me = f"citizen:{await citizen_id(citizen)}"
+    keys = service.device(VAPID_PUBLIC).keys
+    for endpoint in ("https://10.0.0.1/push/x", "https://[::1]:9/push/x", "https://localhost:9/push/x",
+                     "http://127.0.0.1:9/push/x"):
+        await PushSubscription.create(owner=me, endpoint=endpoint, p256dh=keys["p256dh"], auth=keys["auth"],
+                                      created_at=TOMORROW)
+    from tortoise.transactions import in_transaction
+
+    async with in_transaction() as conn:
+        await enqueue(conn, "case.approve", me, case_id=1, data={"item_name": "出生登记"})
+    assert await d.deliver_due() == 1
+    errors = sorted(r.error for r in await Outbox.filter(kind="push"))
+    assert errors == [
+        "ClientConnectorDNSError: Cannot connect to host localhost:9 ssl:default "
+        "[localhost resolves to an address that is not public]",
+        "endpoint refused: endpoint must be https",
+        "endpoint refused: not a public address",
+        "endpoint refused: not a public address",
+    ]
+    assert service.refused == [] and service.received == []

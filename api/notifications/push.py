@@ -16,6 +16,7 @@ import asyncio
 import base64
 import datetime as dt
 import email.utils
+import errno
 import ipaddress
 import socket
 from dataclasses import dataclass
@@ -171,7 +172,8 @@ class PublicOnlyResolver(AbstractResolver):
                       ) -> list[ResolveResult]:
         found = await self._inner.resolve(host, port, family)
         if (host.lower(), port) not in self._allowed and not all(public_address(r["host"]) for r in found):
-            raise OSError(f"{host} resolves to an address that is not public")
+            # errno and text: aiohttp shows the text (strerror) in the error it raises
+            raise OSError(errno.EACCES, f"{host} resolves to an address that is not public")
         return found
 
     async def close(self) -> None:
