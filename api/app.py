@@ -36,6 +36,15 @@ from api.identity.guards import require_roles
 from api.identity.services import OtpService, SessionService
 from api.identity.sms import DevelopmentSender, UnconfiguredSender
 from api.identity.tokens import TokenService
+from api.notifications.controllers import (
+    AdminNotificationController,
+    CitizenMessageController,
+    NotificationSettingsController,
+    PushKeyController,
+    StaffMessageController,
+)
+from api.notifications.dispatcher import Dispatcher
+from api.ratings.controllers import RatingController, RatingStaffController
 from api.uploads.tus import UploadController
 from api.worker import MaintenanceScheduler
 from api.workflow.calendar_controllers import AdminCalendarController
@@ -65,6 +74,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     handlers.append(Router("/", route_handlers=[AdminAuditController], guards=[require_roles]))
     handlers += [CaseController, TrackController, UploadController, WorkflowController, WorkbenchController]
     handlers += [CertificateController, BundleController]
+    handlers += [CitizenMessageController, StaffMessageController, NotificationSettingsController, PushKeyController,
+                 AdminNotificationController, RatingController, RatingStaffController]
     if not settings.production:
         handlers.append(DevController)
     if settings.metrics_token:
@@ -90,6 +101,11 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     if manage_database and settings.maintenance_interval > 0:
         maintenance = MaintenanceScheduler(settings, blobs, interval=settings.maintenance_interval)
         lifespan.append(lambda app: maintenance.running())
+    # Notifications (issue #13): on SQLite the server process is the one dispatcher, delivering the
+    # outbox in its own loop; on PostgreSQL the worker processes run Dispatcher.run.
+    if manage_database and settings.is_sqlite:
+        dispatcher = Dispatcher(settings, sender)
+        lifespan.append(lambda app: dispatcher.running())
     app = Litestar(
         route_handlers=[*handlers, *pwa_routers(settings.pwa_dist)],
         lifespan=lifespan,

@@ -1,5 +1,5 @@
 """The ``zhengwu`` command: serve, migrate, seed, import-catalog, export-catalog, create-staff, maintenance,
-voucher-sample, audit-verify, check-deploy, backup, restore."""
+voucher-sample, audit-verify, check-deploy, backup, restore, vapid-keys, dispatch."""
 
 from __future__ import annotations
 
@@ -423,6 +423,27 @@ def check_deploy(workers: int | None) -> None:
         click.echo(f"{len(problems)} unsafe production setting(s) (生产环境配置不安全)", err=True)
         sys.exit(1)
     click.echo("no unsafe production settings found (生产环境配置检查通过)")
+
+
+@main.command("vapid-keys")
+def vapid_keys() -> None:
+    """Print a new VAPID key pair for Web Push (keep the private key in ZHENGWU_VAPID_PRIVATE_KEY)."""
+    from api.notifications.push import generate_keys
+
+    private, public = generate_keys()
+    # Printed once, to stdout only: it is not written anywhere. Changing it later ends every
+    # browser's subscription (they were made with the public key).
+    click.echo(f"ZHENGWU_VAPID_PRIVATE_KEY={private}")
+    click.echo(f"# public key (GET /api/v1/push/key serves it): {public}")
+
+
+@main.command()
+@click.option("--batch", default=100, show_default=True, type=click.IntRange(1, 1000), help="rows claimed at a time")
+def dispatch(batch: int) -> None:
+    """Deliver the notification outbox until stopped (PostgreSQL: run as many as wanted)."""
+    from api.notifications.dispatcher import main as run
+
+    run(["--batch", str(batch)])
 
 
 if __name__ == "__main__":

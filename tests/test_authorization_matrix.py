@@ -60,6 +60,17 @@ RULES: dict[str, dict[str, int | str]] = {
         "anonymous": 401, "citizen_a": 403, "citizen_b": 403, "clerk": 403, "officer": ALLOW,
         "approver": ALLOW, "supervisor": 403, "admin": 403, "officer_other_department": ALLOW,
     },
+    # Any staff member, for their own things (their message centre).
+    "staff": {
+        "anonymous": 401, "citizen_a": 403, "citizen_b": 403, "clerk": ALLOW, "officer": ALLOW,
+        "approver": ALLOW, "supervisor": ALLOW, "admin": ALLOW, "officer_other_department": ALLOW,
+    },
+    # Who owns a bad rating's rectification: the deciding department's officers and approvers, or the
+    # window's clerks (which one answers in the service); supervisors watch, never act.
+    "rectifiers": {
+        "anonymous": 401, "citizen_a": 403, "citizen_b": 403, "clerk": ALLOW, "officer": ALLOW,
+        "approver": ALLOW, "supervisor": 403, "admin": 403, "officer_other_department": ALLOW,
+    },
     "case_staff": {
         "anonymous": 401, "citizen_a": 403, "citizen_b": 403, "clerk": ALLOW, "officer": ALLOW,
         "approver": ALLOW, "supervisor": ALLOW, "admin": 403, "officer_other_department": ALLOW,
@@ -100,6 +111,39 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/me/certificates"): "citizens",
     ("GET", "/api/v1/me/data-access"): "citizens",
     ("GET", "/api/v1/me/certificates/{id}/qr.svg"): "citizens",
+    # Notifications: each person's own message centre, devices and preferences (issue #13).
+    ("GET", "/api/v1/me/messages"): "citizens",
+    ("GET", "/api/v1/me/messages/unread-count"): "citizens",
+    ("POST", "/api/v1/me/messages/{id}/read"): "citizens",
+    ("POST", "/api/v1/me/messages/read-all"): "citizens",
+    ("GET", "/api/v1/workbench/messages"): "staff",
+    ("GET", "/api/v1/workbench/messages/unread-count"): "staff",
+    ("POST", "/api/v1/workbench/messages/{id}/read"): "staff",
+    ("POST", "/api/v1/workbench/messages/read-all"): "staff",
+    ("GET", "/api/v1/me/push-subscriptions"): "signed_in",
+    ("POST", "/api/v1/me/push-subscriptions"): "signed_in",
+    ("DELETE", "/api/v1/me/push-subscriptions/{id}"): "signed_in",
+    ("GET", "/api/v1/me/notification-preferences"): "signed_in",
+    ("PUT", "/api/v1/me/notification-preferences"): "signed_in",
+    ("GET", "/api/v1/push/key"): "public",
+    # 好差评 (issue #13): the applicant rates their case; a visit is rated by its QR token, without an
+    # account (the token is the secret; rate-limited); the figures are public.
+    ("GET", "/api/v1/ratings/options"): "public",
+    ("GET", "/api/v1/cases/{id}/rating"): "citizens",
+    ("POST", "/api/v1/cases/{id}/rating"): "citizens",
+    ("POST", "/api/v1/cases/{id}/rating/follow-up"): "citizens",
+    ("GET", "/api/v1/me/ratings"): "citizens",
+    ("POST", "/api/v1/me/ratings/{id}/answer"): "citizens",
+    ("GET", "/api/v1/ratings/visit"): "public",
+    ("POST", "/api/v1/ratings/visit"): "public",
+    ("GET", "/api/v1/satisfaction/items/{code}"): "public",
+    ("GET", "/api/v1/satisfaction/departments/{code}"): "public",
+    ("GET", "/api/v1/satisfaction/windows/{code}"): "public",
+    ("POST", "/api/v1/workbench/visit-tokens"): "clerks",
+    ("GET", "/api/v1/workbench/ratings"): "case_staff",
+    ("GET", "/api/v1/workbench/rectifications"): "case_staff",
+    ("GET", "/api/v1/workbench/rectifications/{id}"): "case_staff",
+    ("POST", "/api/v1/workbench/rectifications/{id}/{step}"): "rectifiers",
     # A citizen's own cases.
     ("GET", "/api/v1/cases"): "citizens",
     ("POST", "/api/v1/cases"): "citizens",
@@ -138,6 +182,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/uploads/{id}"): "citizens",
     # Administration.
     ("GET", "/api/v1/admin/audit"): "admin",
+    ("GET", "/api/v1/admin/notifications/dead-letters"): "admin",
+    ("POST", "/api/v1/admin/notifications/dead-letters/{id}/retry"): "admin",
     ("GET", "/api/v1/admin/calendar"): "admin",
     ("GET", "/api/v1/admin/calendar/{day}"): "admin",
     ("PUT", "/api/v1/admin/calendar/{day}"): "admin",

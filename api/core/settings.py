@@ -124,6 +124,21 @@ class Settings:
         keys = {"access_key": self.s3_access_key, "secret_key": self.s3_secret_key,
                 "session_token": self.s3_session_token}
         return {name: value for name, value in keys.items() if value}
+    # Notifications (api/notifications, issue #13). The VAPID key signs Web Push requests (RFC 8292):
+    # raw base64url P-256 private key from `zhengwu vapid-keys`; "" = no Web Push (in-app and SMS only).
+    vapid_private_key: str = ""
+    vapid_subject: str = "mailto:zhengwu@localhost"  # RFC 8292 `sub`: a mailto: or https: contact
+    # Push services allowed although not https on a public address (a test service, a private relay):
+    # origins such as "http://127.0.0.1:8790". Every other endpoint must be https on a public address.
+    push_allow_origins: tuple[str, ...] = ()
+    # Seconds between the dispatcher's looks at the outbox when nothing woke it (SQLite has no
+    # LISTEN/NOTIFY; on PostgreSQL this is only the fallback).
+    notify_poll_interval: float = 1.0
+    # 好差评 (api/ratings): days a rater has for one follow-up rating (追评); working days a department
+    # has to verify (核实) and to rectify (整改) a bad rating.
+    rating_followup_days: int = 15
+    rectify_verify_days: int = 3
+    rectify_days: int = 15
 
     @property
     def production(self) -> bool:
@@ -191,6 +206,25 @@ class Settings:
         raw_trust = env.get("ZHENGWU_TRUST_REQUEST_ID", "").strip().lower()
         if raw_trust not in _TRUE | _FALSE:
             raise ConfigurationError("ZHENGWU_TRUST_REQUEST_ID must be true or false")
+        vapid = env.get("ZHENGWU_VAPID_PRIVATE_KEY", "").strip()
+        if vapid:
+            _check_vapid_key(vapid)
+        elif mode != "production":
+            vapid = _development_vapid_key(_var_dir(env))
+        subject = env.get("ZHENGWU_VAPID_SUBJECT", "").strip() or (
+            public_url if public_url.startswith("https://") else "mailto:zhengwu@localhost")
+        if not (subject.startswith("mailto:") and "@" in subject) and not subject.startswith("https://"):
+            raise ConfigurationError("ZHENGWU_VAPID_SUBJECT must be a mailto: address or an https:// URL")
+        origins = tuple(o.strip().rstrip("/") for o in env.get("ZHENGWU_PUSH_ALLOW_ORIGINS", "").split(",")
+                        if o.strip())
+        for origin in origins:
+            parts = urlparse(origin)
+            if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path:
+                raise ConfigurationError("ZHENGWU_PUSH_ALLOW_ORIGINS lists origins like http://127.0.0.1:8790")
+        poll = _number(env, "ZHENGWU_NOTIFY_POLL_INTERVAL", "1", 0.05, 60.0)
+        followup = int(_number(env, "ZHENGWU_RATING_FOLLOWUP_DAYS", "15", 1, 365, whole=True))
+        verify_days = int(_number(env, "ZHENGWU_RECTIFY_VERIFY_DAYS", "3", 1, 60, whole=True))
+        rectify_days = int(_number(env, "ZHENGWU_RECTIFY_DAYS", "15", 1, 120, whole=True))
         return cls(
             env=mode,
             database_url=database_url,
@@ -213,7 +247,60 @@ class Settings:
             metrics_token=metrics_token,
             metrics_port=int(raw_metrics_port),
             metrics_host=env.get("ZHENGWU_METRICS_HOST", "").strip() or "127.0.0.1",
+            vapid_private_key=vapid,
+            vapid_subject=subject,
+            push_allow_origins=origins,
+            notify_poll_interval=poll,
+            rating_followup_days=followup,
+            rectify_verify_days=verify_days,
+            rectify_days=rectify_days,
         )
+
+
+def _number(env: dict[str, str], name: str, default: str, low: float, high: float, *, whole: bool = False) -> float:
+    raw = env.get(name, default).strip()
+    try:
+        value = int(raw) if whole else float(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        kind = "a whole number" if whole else "a number"
+        raise ConfigurationError(f"{name} must be {kind} from {low:g} to {high:g}")
+    return value
+
+
+def _check_vapid_key(key: str) -> None:
+    import base64
+
+    try:
+        raw = base64.urlsafe_b64decode(key + "=" * (-len(key) % 4))
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise ConfigurationError("ZHENGWU_VAPID_PRIVATE_KEY must be the raw base64url key `zhengwu vapid-keys` prints")
+
+
+def new_vapid_private_key() -> str:
+    """A new P-256 private key as the raw base64url 32 bytes that ZHENGWU_VAPID_PRIVATE_KEY holds."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    value = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value
+    return base64.urlsafe_b64encode(value.to_bytes(32, "big")).decode().rstrip("=")
+
+
+def _development_vapid_key(var_dir: Path) -> str:
+    """A per-checkout VAPID key under var/ (browsers' subscriptions are bound to it: it must persist)."""
+    path = var_dir / "vapid_private_key"
+    if path.exists():
+        return path.read_text().strip()
+    private = new_vapid_private_key()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(private)
+    return private
 
 
 def validate_database_url(url: str) -> None:
