@@ -33,8 +33,14 @@ from api.identity.guards import require_roles
 from api.identity.services import OtpService, SessionService
 from api.identity.sms import DevelopmentSender, UnconfiguredSender
 from api.identity.tokens import TokenService
+from api.supervision.controllers import (
+    AdminSupervisionController,
+    DepartmentOrderController,
+    StatisticsController,
+    SupervisionController,
+)
 from api.uploads.tus import UploadController
-from api.worker import MaintenanceScheduler
+from api.worker import Worker
 from api.workflow.calendar_controllers import AdminCalendarController
 from api.workflow.controllers import WorkbenchController, WorkflowController
 from storage import open_store
@@ -62,6 +68,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     handlers.append(Router("/", route_handlers=[AdminAuditController], guards=[require_roles]))
     handlers += [CaseController, TrackController, UploadController, WorkflowController, WorkbenchController]
     handlers += [CertificateController]
+    handlers += [SupervisionController, DepartmentOrderController, StatisticsController, AdminSupervisionController]
     if not settings.production:
         handlers.append(DevController)
 
@@ -81,9 +88,10 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
 
     blobs = open_store(settings.storage_url)
     lifespan: list = [database] if manage_database else []
-    if manage_database and settings.maintenance_interval > 0:
-        maintenance = MaintenanceScheduler(settings, blobs, interval=settings.maintenance_interval)
-        lifespan.append(lambda app: maintenance.running())
+    if manage_database and settings.worker_in_server:
+        # The background worker in this process (api/worker.py); SQLite's one, or one of many on PostgreSQL.
+        worker = Worker(settings, blobs)
+        lifespan.append(lambda app: worker.running())
     app = Litestar(
         route_handlers=[*handlers, *pwa_routers(settings.pwa_dist)],
         lifespan=lifespan,
