@@ -134,15 +134,34 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=max(seconds, 0.0))
 
 
+class Outage:
+    """The database's unavailability as one worker process sees it, shared by its loops: the first
+    loop that finds it down logs it, the first that finds it back logs that; the others say nothing."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def down(self, loop: str, exc: BaseException) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning("the database is unavailable (%s, in %s); the worker waits for it and resumes by itself",
+                        type(exc).__name__, loop)
+
+    def up(self) -> None:
+        if self.since is not None:
+            log.warning("the database is back after %.0f s; the worker resumes", time.monotonic() - self.since)
+            self.since = None
+
+
 class Rounds:
     """A loop's rounds, with the worker's fault handling: an unavailable database is logged once
-    (and its return once), and waited for with a growing pause; any other failure is logged with
-    its traceback and the next round comes at the usual time."""
+    (and its return once, ``Outage``), and waited for with a growing pause; any other failure is
+    logged with its traceback and the next round comes at the usual time."""
 
-    def __init__(self, name: str, interval: float) -> None:
+    def __init__(self, name: str, interval: float, outage: Outage | None = None) -> None:
         self.name, self.interval = name, interval
+        self.outage = outage or Outage()
         self.rounds = self.failures = 0
-        self.down_since: float | None = None
         self.last_error = ""
         self.done = asyncio.Event()  # set after each completed round (tests, health)
         self.failed = asyncio.Event()
@@ -158,19 +177,13 @@ class Rounds:
                 self.last_error = f"{type(exc).__name__}: {exc}"[:500]
                 self.failed.set()
                 if is_database_unavailable(exc):
-                    if self.down_since is None:
-                        self.down_since = time.monotonic()
-                        log.warning("%s: the database is unavailable (%s); waiting for it, retrying every few "
-                                    "seconds", self.name, type(exc).__name__)
+                    self.outage.down(self.name, exc)
                     await _wait(stop, pause)
                     pause = min(pause * 2, OUTAGE_LONGEST_WAIT)
                     continue
                 log.exception("%s: a round failed; the next one in %.0f s", self.name, self.interval)
             else:
-                if self.down_since is not None:
-                    log.warning("%s: the database is back after %.0f s; resuming", self.name,
-                                time.monotonic() - self.down_since)
-                    self.down_since = None
+                self.outage.up()
                 pause = OUTAGE_FIRST_WAIT
                 self.rounds += 1
                 self.last_error = ""
@@ -184,11 +197,11 @@ class MaintenanceScheduler:
     name = "maintenance"
 
     def __init__(self, settings: Settings, blobs: BlobStore, *, interval: float,
-                 first_delay: float = FIRST_ROUND_DELAY) -> None:
+                 first_delay: float = FIRST_ROUND_DELAY, outage: Outage | None = None) -> None:
         self.settings, self.blobs = settings, blobs
         self.interval, self.first_delay = interval, first_delay
         self.last: MaintenanceReport | None = None
-        self._rounds = Rounds(self.name, interval)
+        self._rounds = Rounds(self.name, interval, outage)
         self.round_done, self.round_failed = self._rounds.done, self._rounds.failed
 
     @property
@@ -227,9 +240,9 @@ class SupervisionLoop:
 
     name = "supervision"
 
-    def __init__(self, interval: float, heartbeat: Heartbeat) -> None:
+    def __init__(self, interval: float, heartbeat: Heartbeat, outage: Outage | None = None) -> None:
         self.interval, self.heartbeat = interval, heartbeat
-        self.rounds = Rounds(self.name, interval)
+        self.rounds = Rounds(self.name, interval, outage)
         self.last: Any = None
 
     async def _round(self) -> None:
@@ -253,9 +266,9 @@ class StatisticsLoop:
 
     name = "statistics"
 
-    def __init__(self, interval: float, heartbeat: Heartbeat) -> None:
+    def __init__(self, interval: float, heartbeat: Heartbeat, outage: Outage | None = None) -> None:
         self.interval, self.heartbeat = interval, heartbeat
-        self.rounds = Rounds(self.name, interval)
+        self.rounds = Rounds(self.name, interval, outage)
 
     async def _round(self) -> None:
         from api.supervision import statistics
@@ -310,15 +323,16 @@ class Worker:
     def __init__(self, settings: Settings, blobs: BlobStore, *, first_delay: float = FIRST_ROUND_DELAY) -> None:
         self.settings = settings
         self.heartbeat = Heartbeat(settings)
-        self.supervision = SupervisionLoop(settings.tick_interval, self.heartbeat)
+        self.outage = Outage()  # one log line for an outage, whichever loops notice it
+        self.supervision = SupervisionLoop(settings.tick_interval, self.heartbeat, self.outage)
         self.loops: list[Loop] = [Loop(self.supervision.name, self.supervision.run)]
         if settings.maintenance_interval > 0:
             self.maintenance: MaintenanceScheduler | None = MaintenanceScheduler(
-                settings, blobs, interval=settings.maintenance_interval, first_delay=first_delay)
+                settings, blobs, interval=settings.maintenance_interval, first_delay=first_delay, outage=self.outage)
             self.loops.append(Loop(self.maintenance.name, self.maintenance.run))
         else:
             self.maintenance = None
-        self.statistics = StatisticsLoop(STATISTICS_INTERVAL, self.heartbeat)
+        self.statistics = StatisticsLoop(STATISTICS_INTERVAL, self.heartbeat, self.outage)
         self.loops.append(Loop(self.statistics.name, self.statistics.run))
         # MERGE POINT (notifications): the outbox dispatcher is one more loop, e.g.
         #     from api.notifications.dispatcher import Dispatcher

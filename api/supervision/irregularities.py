@@ -112,7 +112,7 @@ async def scan(now: dt.datetime | None = None, *, batch: int = BATCH) -> int:
     t = await thresholds()
     calendar = await current_calendar()
     while True:
-        at = now or dt.datetime.now(dt.UTC)
+        at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
         async with in_transaction() as conn:
             if not await xact_lock(conn, JOB):
                 return found

@@ -66,7 +66,7 @@ async def open_order(principal: Principal, *, case_id: int | None = None, alert_
                      instructions: str, days: int | None = None, now: dt.datetime | None = None) -> SupervisionOrder:
     """A supervision order on a case (or one of its alerts): the department's deadline is ``days``
     working days from today (the configured default when not given)."""
-    at = now or _now()
+    at = (now or _now()).astimezone(dt.UTC)
     text = _text(instructions, "instructions", "督办要求")
     alert = None
     if alert_id is not None:
@@ -121,7 +121,7 @@ async def department_order(principal: Principal, order_id: int) -> SupervisionOr
 async def respond(principal: Principal, order_id: int, *, explanation: str, action_taken: str,
                   now: dt.datetime | None = None) -> SupervisionOrder:
     """The department's answer (once): the order's clock stops; the supervisor who opened it is told."""
-    at = now or _now()
+    at = (now or _now()).astimezone(dt.UTC)
     why = _text(explanation, "explanation", "情况说明")
     done = _text(action_taken, "action_taken", "整改措施")
     await department_order(principal, order_id)
@@ -147,7 +147,7 @@ async def respond(principal: Principal, order_id: int, *, explanation: str, acti
 async def close(principal: Principal, order_id: int, *, conclusion: str, now: dt.datetime | None = None
                 ) -> SupervisionOrder:
     """The supervisor closes an answered order with a conclusion."""
-    at = now or _now()
+    at = (now or _now()).astimezone(dt.UTC)
     text = _text(conclusion, "conclusion", "督办结论")
     async with in_transaction() as conn:
         order = await SupervisionOrder.filter(id=order_id).using_db(conn).select_for_update().first()
@@ -211,7 +211,7 @@ async def record_accountability(
     alerts: Sequence[int] = (), irregularities: Sequence[int] = (), evidence: Sequence[int] = (),
     case_id: int | None = None, order_id: int | None = None, now: dt.datetime | None = None,
 ) -> Accountability:
-    at = now or _now()
+    at = (now or _now()).astimezone(dt.UTC)
     staff = await Staff.get_or_none(id=person)
     if staff is None:
         raise RuleViolation("没有找到被问责的工作人员", f"staff not found: {person}", "person")

@@ -225,8 +225,9 @@ def next_check_day(step: Step, t: Thresholds, calendar: Calendar, today: dt.date
 
 
 def check_moment(day: dt.date | None) -> dt.datetime | None:
-    """The moment a step is due for a look: the start of that day in China."""
-    return None if day is None else dt.datetime.combine(day, dt.time(), tzinfo=deadlines.CHINA)
+    """The moment a step is due for a look: the start of that day in China (in UTC, as every moment
+    is stored: SQLite compares them as text)."""
+    return None if day is None else dt.datetime.combine(day, dt.time(), tzinfo=deadlines.CHINA).astimezone(dt.UTC)
 
 
 # --------------------------------------------------------------------------- which steps are open

@@ -89,7 +89,7 @@ def parse_thresholds(payload: Mapping[str, Any]) -> rules.Thresholds:
 async def set_thresholds(actor: str, payload: Mapping[str, Any], now: dt.datetime | None = None) -> rules.Thresholds:
     """Save new thresholds (audited) and look at every open step again with them at the next tick."""
     values = parse_thresholds(payload)
-    at = now or _now()
+    at = (now or _now()).astimezone(dt.UTC)
     async with in_transaction() as conn:
         before = await thresholds(conn)
         stored = msgspec.to_builtins(values)
@@ -150,6 +150,7 @@ async def track(conn: BaseDBAsyncClient, case: Case, *, at: dt.datetime, calenda
     stopped clocks, and set each open step's next check. Called after every move of the case."""
     if case.state == "draft":
         return
+    at = at.astimezone(dt.UTC)
     calendar = calendar or await current_calendar()
     subs: list[rules.SubFacts] = []
     if case.accepted_at is not None:
@@ -314,7 +315,7 @@ TICK_FIELDS = ["warning_at", "yellow_at", "red_at", "overlong_at", "next_check_a
 async def tick(now: dt.datetime | None = None, *, batch: int = BATCH, record_ids: bool = False) -> TickReport:
     """Look at every step whose next check has come (see the module docstring), batch by batch."""
     started = time.perf_counter()
-    now = now or _now()
+    now = (now or _now()).astimezone(dt.UTC)
     today = china_day(now)
     calendar = await current_calendar()
     t = await thresholds()
@@ -368,7 +369,7 @@ async def follow_calendar(now: dt.datetime | None = None) -> bool:
     from api.core.jobs import JobRun, xact_lock
     from api.workflow.models import CalendarRevision
 
-    at = now or _now()
+    at = (now or _now()).astimezone(dt.UTC)
     async with in_transaction() as conn:
         stamps = await CalendarRevision.filter(id=1).using_db(conn).values_list("stamp", flat=True)
         stamp = stamps[0] if stamps else None

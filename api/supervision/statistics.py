@@ -56,7 +56,8 @@ _CHUNK = 500
 
 
 def _window(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    start = dt.datetime.combine(day, dt.time(), tzinfo=deadlines.CHINA)
+    # In UTC: SQLite compares the stored (UTC) text, so a bound in another zone would not compare right.
+    start = dt.datetime.combine(day, dt.time(), tzinfo=deadlines.CHINA).astimezone(dt.UTC)
     return start, start + dt.timedelta(days=1)
 
 
@@ -131,7 +132,7 @@ async def day_figures(day: dt.date, calendar: deadlines.Calendar) -> list[DailyF
 async def roll_up(now: dt.datetime | None = None, *, since: dt.date | None = None) -> int:
     """Count the days not counted for good yet (at most ``MAX_DAYS_PER_RUN`` a run), today included;
     returns how many days were counted. Run under the cluster lock (the worker's statistics loop)."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     today = deadlines.china_day(now)
     state = await JobRun.filter(name=JOB).values_list("state", flat=True)
     through = (state[0] or {}).get("through") if state else None
