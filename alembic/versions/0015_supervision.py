@@ -93,7 +93,7 @@ def upgrade() -> None:
         _at("closed_at", True), _at("updated_at"), _case(),
         **KW,
     )
-    op.create_index("ix_step_next_check", "supervised_step", ["next_check_at"])
+    op.create_index("ix_step_next_check", "supervised_step", ["next_check_at", "id"])
     op.create_index("ix_step_case", "supervised_step", ["case_id", "closed_at"])
     op.create_table(
         "supervision_alert",

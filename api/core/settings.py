@@ -121,6 +121,9 @@ class Settings:
         raw_tick = env.get("ZHENGWU_TICK_INTERVAL", "30").strip()
         if not raw_tick.isdigit() or not 1 <= int(raw_tick) <= 3600:
             raise ConfigurationError("ZHENGWU_TICK_INTERVAL must be whole seconds from 1 to 3600")
+        raw_stream = env.get("ZHENGWU_ALERT_STREAM_SECONDS", "300").strip()
+        if not raw_stream.isdigit() or not 1 <= int(raw_stream) <= 3600:
+            raise ConfigurationError("ZHENGWU_ALERT_STREAM_SECONDS must be whole seconds from 1 to 3600")
         log_level = env.get("ZHENGWU_LOG_LEVEL", "info").strip().lower()
         if log_level not in LOG_LEVELS:
             raise ConfigurationError("ZHENGWU_LOG_LEVEL must be one of " + ", ".join(LOG_LEVELS))
@@ -143,6 +146,7 @@ class Settings:
             maintenance_interval=float(raw_interval),
             worker_in_server=raw_worker in _TRUE or raw_worker == "",
             tick_interval=float(raw_tick),
+            alert_stream_seconds=float(raw_stream),
             demo_password=env.get("ZHENGWU_DEMO_PASSWORD") or "zhengwu-demo",
             log_level=log_level,
             log_format=log_format,

@@ -60,7 +60,7 @@ class SupervisedStep(Model):
     class Meta:
         table = "supervised_step"
         indexes = (
-            Index(fields=("next_check_at",), name="ix_step_next_check"),
+            Index(fields=("next_check_at", "id"), name="ix_step_next_check"),  # the claim's order
             Index(fields=("case_id", "closed_at"), name="ix_step_case"),
         )
 

@@ -31,6 +31,7 @@ from api.catalog.models import ServiceItemVersion
 from api.core.errors import RuleViolation
 from api.identity.models import Staff
 from api.notifications import services as notifications
+from api.notifications.models import Outbox
 from api.supervision import rules
 from api.supervision.models import Irregularity, SupervisedStep, SupervisionAlert, SupervisionConfig, SupervisionOrder
 from api.workflow.calendar_services import current_calendar
@@ -262,24 +263,62 @@ async def _raise(conn: BaseDBAsyncClient, raised: list[tuple[SupervisedStep, str
     if not raised:
         return 0, 0
     keys = {f"step:{row.id}:{level}": (row, level, cause) for row, level, cause in raised}
-    there = set(await SupervisionAlert.filter(key__in=list(keys)).using_db(conn).values_list("key", flat=True))
-    new = {k: v for k, v in keys.items() if k not in there}
-    await SupervisionAlert.bulk_create([SupervisionAlert(
-        key=k, level=level, cause=cause, case_id=row.case_id, case_number=row.case_number, item_code=row.item_code,
-        item_name=row.item_name, step_id=row.id, step=row.step, order_id=row.order_id,
-        department_code=row.department_code, holder=row.holder,
-        due_date=row.legal_due_date if cause == "legal_limit" else row.due_date, raised_at=now)
-        for k, (row, level, cause) in new.items()], ignore_conflicts=True, using_db=conn)
+    ids = await _insert_alerts(conn, keys, now)
+    new = {k: v for k, v in keys.items() if k in ids}  # a key already there was raised before: nobody is told twice
     await _heads(conn, {row.department_code for row, _, _ in new.values()}, heads)
-    ids = dict(await SupervisionAlert.filter(key__in=list(new)).using_db(conn).values_list("key", "id"))
-    sent = 0
+    told = []
     for k, (row, level, cause) in new.items():
         data = {**alert_data(row, level, cause), "alert_id": ids.get(k)}
         for recipient in dict.fromkeys([*([row.holder] if row.holder else []), *heads[row.department_code]]):
-            await notifications.enqueue(conn, f"alert.{level}", recipient, case_id=row.case_id, data=data,
-                                        urgent=level == rules.RED, at=now)
-            sent += 1
-    return len(new), sent
+            told.append((f"alert.{level}", recipient, row.case_id, data, level == rules.RED))
+    await _enqueue_many(conn, told, now)
+    return len(new), len(told)
+
+
+_ALERT_COLUMNS = ("key", "level", "cause", "case_id", "case_number", "item_code", "item_name", "step_id", "step",
+                  "order_id", "department_code", "holder", "due_date", "raised_at")
+_ALERT_TYPES = ("text", "text", "text", "bigint", "text", "text", "text", "bigint", "text", "bigint", "text", "text",
+                "date", "timestamptz")
+_INSERT_ALERTS_PG = (
+    f"INSERT INTO supervision_alert ({', '.join(_ALERT_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"${n}::{t}[]" for n, t in enumerate(_ALERT_TYPES, start=1))
+    + ") ON CONFLICT (key) DO NOTHING RETURNING id, key")
+
+
+async def _insert_alerts(conn: BaseDBAsyncClient, keys: dict[str, tuple[SupervisedStep, str, str]],
+                         now: dt.datetime) -> dict[str, int]:
+    """The alerts whose key is new, inserted; {key: id} of those (a key already there is left alone)."""
+    values = [(k, level, cause, row.case_id, row.case_number, row.item_code, row.item_name, row.id, row.step,
+               row.order_id, row.department_code, row.holder,
+               row.legal_due_date if cause == "legal_limit" else row.due_date, now)
+              for k, (row, level, cause) in keys.items()]
+    if conn.capabilities.dialect == "postgres":  # one round trip for the batch
+        rows = await conn.execute_query_dict(_INSERT_ALERTS_PG, [list(col) for col in zip(*values, strict=True)])
+        return {r["key"]: int(r["id"]) for r in rows}
+    there = set(await SupervisionAlert.filter(key__in=list(keys)).using_db(conn).values_list("key", flat=True))
+    await SupervisionAlert.bulk_create([SupervisionAlert(**dict(zip(_ALERT_COLUMNS, v, strict=True)))
+                                        for v in values if v[0] not in there], using_db=conn)
+    return dict(await SupervisionAlert.filter(key__in=[k for k in keys if k not in there]).using_db(conn)
+                .values_list("key", "id"))
+
+
+#: Below this many rows the outbox's own ``enqueue`` writes them one by one.
+_BULK_OUTBOX = 20
+
+
+async def _enqueue_many(conn: BaseDBAsyncClient, told: list[tuple[str, str, int, dict[str, Any], bool]],
+                        now: dt.datetime) -> None:
+    """Outbox rows in the caller's transaction: what ``notifications.enqueue`` writes, row for row.
+    A tick raises thousands at once, and one INSERT per row (a round trip each) was most of its time,
+    so a large batch is one multi-row INSERT of the same rows; ``notifications.services`` should offer
+    this as ``enqueue_many`` (then this calls it)."""
+    if len(told) < _BULK_OUTBOX:
+        for kind, recipient, case_id, data, urgent in told:
+            await notifications.enqueue(conn, kind, recipient, case_id=case_id, data=data, urgent=urgent, at=now)
+        return
+    await Outbox.bulk_create([Outbox(kind=kind, recipient=recipient, case_id=case_id, data=data, urgent=urgent,
+                                     created_at=now, due_at=now) for kind, recipient, case_id, data, urgent in told],
+                             batch_size=1000, using_db=conn)
 
 
 async def _overlong(conn: BaseDBAsyncClient, rows: list[SupervisedStep], now: dt.datetime) -> int:
@@ -310,6 +349,21 @@ def evidence_of(entries: Sequence[AuditEntry | rules.Entry]) -> list[dict[str, A
 
 
 TICK_FIELDS = ["warning_at", "yellow_at", "red_at", "overlong_at", "next_check_at", "updated_at"]
+# One statement for a batch (an ORM bulk_update builds a CASE per field and row: most of a tick's time).
+_TICK_UPDATE_PG = (
+    "UPDATE supervised_step AS s SET " + ", ".join(f"{f} = v.{f}" for f in TICK_FIELDS)
+    + " FROM unnest($1::bigint[], " + ", ".join(f"${n}::timestamptz[]" for n in range(2, len(TICK_FIELDS) + 2))
+    + ") AS v(id, " + ", ".join(TICK_FIELDS) + ") WHERE s.id = v.id")
+_TICK_UPDATE_SQLITE = ("UPDATE supervised_step SET " + ", ".join(f"{f} = ?" for f in TICK_FIELDS)
+                       + " WHERE id = ?")
+
+
+async def _save_ticked(conn: BaseDBAsyncClient, rows: list[SupervisedStep]) -> None:
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_query(_TICK_UPDATE_PG, [[r.id for r in rows],
+                                                   *([getattr(r, f) for r in rows] for f in TICK_FIELDS)])
+    else:
+        await conn.execute_many(_TICK_UPDATE_SQLITE, [[*(getattr(r, f) for f in TICK_FIELDS), r.id] for r in rows])
 
 
 async def tick(now: dt.datetime | None = None, *, batch: int = BATCH, record_ids: bool = False) -> TickReport:
@@ -347,7 +401,7 @@ async def tick(now: dt.datetime | None = None, *, batch: int = BATCH, record_ids
             report.irregularities += await _overlong(conn, overlong, now)
             if red_orders:
                 await SupervisionOrder.filter(id__in=red_orders, red_at__isnull=True).using_db(conn).update(red_at=now)
-            await SupervisedStep.bulk_update(rows, fields=TICK_FIELDS, using_db=conn)
+            await _save_ticked(conn, rows)
         report.claimed += len(rows)
         report.alerts += alerts
         report.notifications += sent
