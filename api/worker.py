@@ -57,6 +57,7 @@ BLOB_GRACE = dt.timedelta(hours=1)
 FIRST_ROUND_DELAY = 30.0  # seconds after start-up: let the server warm up first
 OUTAGE_FIRST_WAIT, OUTAGE_LONGEST_WAIT = 5.0, 60.0
 STATISTICS_INTERVAL = 600.0
+HEARTBEAT_KEPT = dt.timedelta(days=7)
 
 
 # --------------------------------------------------------------------------- maintenance
@@ -303,6 +304,8 @@ class Heartbeat:
         if tick:
             values["last_tick_at"] = now
         if not await jobs.WorkerHeartbeat.filter(name=self.name).update(**values):
+            # This process's first beat: the rows of processes silent for a week go (restarts leave one each).
+            await jobs.WorkerHeartbeat.filter(beat_at__lt=now - HEARTBEAT_KEPT).delete()
             await jobs.WorkerHeartbeat.create(name=self.name, host=socket.gethostname()[:64], pid=os.getpid(),
                                               started_at=self.started_at, **values)
 
