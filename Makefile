@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 PWA_SOURCES := $(shell find pwa/src pwa/public -type f 2>/dev/null) pwa/index.html pwa/vite.config.js pwa/vite.staff.config.js pwa/staff/index.html
 
-.PHONY: run test install lint bench bench-uploads bench-pwa bench-cases bench-notifications browser-deps cjk-font test-tools clean
+.PHONY: run test install lint bench bench-uploads bench-pwa bench-cases bench-notifications bench-supervision browser-deps cjk-font test-tools clean
 
 run: install                                   ## install, migrate, load the demo, serve on :8000
 	$(BIN)/zhengwu migrate
@@ -69,6 +69,9 @@ bench-cases: install                           ## back-office queues, case list,
 
 bench-notifications: install                   ## outbox → Web Push per second, 1 and 4 dispatchers, commit→push latency (prints figures)
 	ZHENGWU_TEST_POSTGRES_URL=$${ZHENGWU_TEST_POSTGRES_URL:-$(PG_URL)} $(BIN)/python tests/bench/bench_notifications.py
+
+bench-supervision: install                      ## supervision tick over 1M open steps, 4 workers, 2 simulated years vs an oracle
+	ZHENGWU_TEST_POSTGRES_URL=$${ZHENGWU_TEST_POSTGRES_URL:-$(PG_URL)} $(BIN)/python tests/bench/bench_supervision.py
 
 bench-pwa: install browser-deps                ## PWA home FCP/LCP/usable on slow 4G + 4x CPU (prints figures)
 	$(BIN)/python tests/bench/bench_pwa.py

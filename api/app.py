@@ -34,7 +34,7 @@ from api.core.spa import pwa_routers, spa_fallback
 from api.identity.controllers import AdminStaffController, AuthController, DevController, MeController
 from api.identity.guards import require_roles
 from api.identity.services import OtpService, SessionService
-from api.identity.sms import DevelopmentSender, UnconfiguredSender
+from api.identity.sms import sms_sender
 from api.identity.tokens import TokenService
 from api.notifications.controllers import (
     AdminNotificationController,
@@ -43,10 +43,15 @@ from api.notifications.controllers import (
     PushKeyController,
     StaffMessageController,
 )
-from api.notifications.dispatcher import Dispatcher
 from api.ratings.controllers import RatingController, RatingStaffController
+from api.supervision.controllers import (
+    AdminSupervisionController,
+    DepartmentOrderController,
+    StatisticsController,
+    SupervisionController,
+)
 from api.uploads.tus import UploadController
-from api.worker import MaintenanceScheduler
+from api.worker import Worker
 from api.workflow.calendar_controllers import AdminCalendarController
 from api.workflow.controllers import WorkbenchController, WorkflowController
 
@@ -66,7 +71,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
 
     catalog = CatalogCache(settings.catalog_version_check_interval, settings.catalog_prewarm)
     tokens = TokenService(settings.secret_key, settings.public_url, settings.previous_secret_keys)
-    sender = UnconfiguredSender() if settings.production else DevelopmentSender()
+    sender = sms_sender(settings)
     handlers: list = [health, CatalogController, AuthController, MeController]
     handlers += [AdminOrganisationController, AdminStaffController, AdminItemController, AdminCalendarController]
     handlers.append(AdminCatalogController)  # the Excel import of the staff console
@@ -76,6 +81,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     handlers += [CertificateController, BundleController]
     handlers += [CitizenMessageController, StaffMessageController, NotificationSettingsController, PushKeyController,
                  AdminNotificationController, RatingController, RatingStaffController]
+    handlers += [SupervisionController, DepartmentOrderController, StatisticsController, AdminSupervisionController]
     if not settings.production:
         handlers.append(DevController)
     if settings.metrics_token:
@@ -98,14 +104,10 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
 
     blobs = blob_store(settings)
     lifespan: list = [database] if manage_database else []
-    if manage_database and settings.maintenance_interval > 0:
-        maintenance = MaintenanceScheduler(settings, blobs, interval=settings.maintenance_interval)
-        lifespan.append(lambda app: maintenance.running())
-    # Notifications (issue #13): on SQLite the server process is the one dispatcher, delivering the
-    # outbox in its own loop; on PostgreSQL the worker processes run Dispatcher.run.
-    if manage_database and settings.is_sqlite:
-        dispatcher = Dispatcher(settings, sender)
-        lifespan.append(lambda app: dispatcher.running())
+    if manage_database and settings.worker_in_server:
+        # The background worker in this process (api/worker.py); SQLite's one, or one of many on PostgreSQL.
+        worker = Worker(settings, blobs, sms=sender)
+        lifespan.append(lambda app: worker.running())
     app = Litestar(
         route_handlers=[*handlers, *pwa_routers(settings.pwa_dist)],
         lifespan=lifespan,

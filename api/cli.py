@@ -1,5 +1,5 @@
-"""The ``zhengwu`` command: serve, migrate, seed, import-catalog, export-catalog, create-staff, maintenance,
-voucher-sample, audit-verify, check-deploy, backup, restore, vapid-keys, dispatch."""
+"""The ``zhengwu`` command: serve, worker, migrate, seed, import-catalog, export-catalog, create-staff,
+maintenance, voucher-sample, audit-verify, check-deploy, backup, restore, vapid-keys, dispatch."""
 
 from __future__ import annotations
 
@@ -327,6 +327,48 @@ def maintenance(every: int | None) -> None:
                 await asyncio.sleep(every)
 
     asyncio.run(run())
+
+
+@main.command()
+@click.option("--check", is_flag=True,
+              help="Say when a worker last ticked: exit 0 when one did recently, 1 otherwise (for monitoring).")
+def worker(check: bool) -> None:
+    """Run the background worker: supervision ticks, maintenance, statistics (see api/worker.py)."""
+    import logging.config
+    import signal
+
+    from api.core.blobs import blob_store
+    from api.core.db import orm_session
+    from api.core.jobs import sqlite_worker_lock
+    from api.core.logs import logging_config
+    from api.worker import SECOND_SQLITE_WORKER, Worker
+    from api.worker import check as check_worker
+
+    settings = _settings()
+    if check:
+
+        async def look() -> tuple[bool, str]:
+            async with orm_session(settings.database_url):
+                return await check_worker(settings)
+
+        ok, line = asyncio.run(look())
+        console.print(("[green]worker ok[/]: " if ok else "[red]worker not ticking[/]: ") + line)
+        sys.exit(0 if ok else 1)
+    with sqlite_worker_lock(settings.database_url) as mine:
+        if not mine:  # before anything else: SQLite has one worker per database
+            raise click.ClickException(SECOND_SQLITE_WORKER)
+        logging.config.dictConfig(logging_config(settings.log_level, settings.log_format))
+
+        async def run() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)  # finish the round's transaction, then stop
+            async with orm_session(settings.database_url):
+                # The lock is held by this command already: the worker's own would refuse itself.
+                await Worker(settings, blob_store(settings), first_delay=0).run(stop)
+
+        asyncio.run(run())
 
 
 @main.command("voucher-sample")

@@ -64,6 +64,7 @@ def make_settings(database_url: str, tmp: Path, **overrides: object) -> Settings
         "pwa_dist": tmp / "no-pwa",
         "catalog_version_check_interval": 0.0,
         "catalog_prewarm": False,
+        "alert_stream_seconds": 0.3,  # the live alert stream ends soon (the matrix reads each route to its end)
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -71,6 +71,16 @@ RULES: dict[str, dict[str, int | str]] = {
         "anonymous": 401, "citizen_a": 403, "citizen_b": 403, "clerk": ALLOW, "officer": ALLOW,
         "approver": ALLOW, "supervisor": 403, "admin": 403, "officer_other_department": ALLOW,
     },
+    # The supervision centre (电子监察): supervisors alone (accountability is seen by them only).
+    "supervisors": {
+        "anonymous": 401, "citizen_a": 403, "citizen_b": 403, "clerk": 403, "officer": 403,
+        "approver": 403, "supervisor": ALLOW, "admin": 403, "officer_other_department": 403,
+    },
+    # Statistics and the supervision thresholds: supervisors and administrators read them.
+    "supervision_readers": {
+        "anonymous": 401, "citizen_a": 403, "citizen_b": 403, "clerk": 403, "officer": 403,
+        "approver": 403, "supervisor": ALLOW, "admin": ALLOW, "officer_other_department": 403,
+    },
     "case_staff": {
         "anonymous": 401, "citizen_a": 403, "citizen_b": 403, "clerk": ALLOW, "officer": ALLOW,
         "approver": ALLOW, "supervisor": ALLOW, "admin": 403, "officer_other_department": ALLOW,
@@ -216,6 +226,30 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/admin/items/{code}/draft/situations/{situation}/materials"): "admin",
     ("POST", "/api/v1/admin/items/{code}/draft/validate"): "admin",
     ("POST", "/api/v1/admin/items/{code}/draft/publish"): "admin",
+    ("GET", "/api/v1/admin/supervision/thresholds"): "supervision_readers",
+    ("PUT", "/api/v1/admin/supervision/thresholds"): "admin",
+    # Electronic supervision (电子监察).
+    ("GET", "/api/v1/supervision/alerts"): "supervisors",
+    ("GET", "/api/v1/supervision/alerts/counts"): "supervisors",
+    ("GET", "/api/v1/supervision/alerts/stream"): "supervisors",
+    ("GET", "/api/v1/supervision/irregularities"): "supervisors",
+    ("GET", "/api/v1/supervision/orders"): "supervisors",
+    ("POST", "/api/v1/supervision/orders"): "supervisors",
+    ("GET", "/api/v1/supervision/orders/{id}"): "supervisors",
+    ("POST", "/api/v1/supervision/orders/{id}/close"): "supervisors",
+    ("GET", "/api/v1/supervision/accountability"): "supervisors",
+    ("POST", "/api/v1/supervision/accountability"): "supervisors",
+    ("GET", "/api/v1/supervision/people/{id}"): "supervisors",
+    ("GET", "/api/v1/supervision/cases/{id}"): "supervisors",
+    ("GET", "/api/v1/supervision/cases/{id}/exchange"): "supervisors",
+    # A department answers the supervision orders it receives (another department's: 404 in the service).
+    ("GET", "/api/v1/workbench/supervision-orders"): "department_staff",
+    ("GET", "/api/v1/workbench/supervision-orders/{id}"): "department_staff",
+    ("POST", "/api/v1/workbench/supervision-orders/{id}/response"): "department_staff",
+    # Statistics (统计分析).
+    ("GET", "/api/v1/statistics/figures"): "supervision_readers",
+    ("GET", "/api/v1/statistics/export.csv"): "supervision_readers",
+    ("GET", "/api/v1/statistics/export.xlsx"): "supervision_readers",
 }
 
 # Values for path parameters: none of them exists, so no call changes the shared demo data.

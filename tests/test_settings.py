@@ -41,6 +41,9 @@ def test_production_requires_a_secret_key(tmp_path: Path) -> None:
         ({"ZHENGWU_PUBLIC_URL": "ftp://x"}, "ZHENGWU_PUBLIC_URL"),
         ({"ZHENGWU_MAINTENANCE_INTERVAL": "5"}, "ZHENGWU_MAINTENANCE_INTERVAL"),
         ({"ZHENGWU_MAINTENANCE_INTERVAL": "soon"}, "ZHENGWU_MAINTENANCE_INTERVAL"),
+        ({"ZHENGWU_WORKER_IN_SERVER": "maybe"}, "ZHENGWU_WORKER_IN_SERVER"),
+        ({"ZHENGWU_TICK_INTERVAL": "0"}, "ZHENGWU_TICK_INTERVAL"),
+        ({"ZHENGWU_ALERT_STREAM_SECONDS": "forever"}, "ZHENGWU_ALERT_STREAM_SECONDS"),
     ],
 )
 def test_bad_configuration_is_refused(env: dict, message: str, tmp_path: Path) -> None:
@@ -120,3 +123,12 @@ def test_logging_settings(tmp_path: Path) -> None:
                         ("ZHENGWU_TRUST_REQUEST_ID", "maybe")]:
         with pytest.raises(ConfigurationError, match=name):
             Settings.from_env({"ZHENGWU_VAR_DIR": str(tmp_path), name: value})
+
+
+def test_the_worker_settings(tmp_path: Path) -> None:
+    base = {"ZHENGWU_VAR_DIR": str(tmp_path)}
+    s = Settings.from_env(base)
+    assert (s.worker_in_server, s.tick_interval, s.alert_stream_seconds) == (True, 30.0, 300.0)
+    s = Settings.from_env({**base, "ZHENGWU_WORKER_IN_SERVER": "false", "ZHENGWU_TICK_INTERVAL": "5",
+                           "ZHENGWU_ALERT_STREAM_SECONDS": "60"})
+    assert (s.worker_in_server, s.tick_interval, s.alert_stream_seconds) == (False, 5.0, 60.0)

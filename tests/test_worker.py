@@ -4,16 +4,20 @@ submitted case needs is touched; rounds run on a schedule, one process at a time
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 from httpx import AsyncClient
 from litestar import Litestar
 
 from api.cases.models import Case, CaseMaterial
+from api.core.jobs import lock_key
+from api.core.settings import Settings
 from api.uploads import services as uploads
 from api.uploads.models import Upload
 from api.worker import MaintenanceScheduler, _round_lock, run_maintenance, run_once_locked
@@ -90,8 +94,7 @@ async def test_the_scheduler_runs_rounds_and_only_one_process_at_a_time(client: 
     case = await draft(client, tokens)
     await Case.filter(id=case["id"]).update(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
 
-    with _round_lock(storage_path(settings.storage_url)) as mine:  # another process holds the round
-        assert mine
+    async with another_process_holds_the_round(settings):
         assert await run_once_locked(settings, blobs) is None
         assert await Case.exists(id=case["id"])
 
@@ -100,6 +103,22 @@ async def test_the_scheduler_runs_rounds_and_only_one_process_at_a_time(client: 
         await asyncio.wait_for(scheduler.round_done.wait(), timeout=30)
     assert scheduler.rounds >= 1 and not await Case.exists(id=case["id"])
     assert scheduler.last is not None and "drafts expired" in str(scheduler.last)
+
+
+@contextlib.asynccontextmanager
+async def another_process_holds_the_round(settings: Settings) -> AsyncIterator[None]:
+    """SQLite: the storage root's flock; PostgreSQL: the advisory lock, from another session."""
+    if settings.is_sqlite:
+        with _round_lock(storage_path(settings.storage_url)) as mine:
+            assert mine
+            yield
+        return
+    other = await asyncpg.connect(settings.database_url)
+    try:
+        await other.execute("SELECT pg_advisory_lock($1)", lock_key("maintenance"))
+        yield
+    finally:
+        await other.close()  # the session's end releases the lock
 
 
 async def test_a_failed_round_is_logged_and_retried(app: Litestar, tmp_path: Path) -> None:

@@ -101,8 +101,9 @@ async def test_a_case_from_submission_to_delivery(client: AsyncClient, app: Lite
     number = r.json()["number"]
     trail = await AuditEntry.filter(target_type="case", target_code=number).order_by("id").values_list(
         "action", flat=True)
+    # The denial without a reason was refused, and kept as an attempted irregularity (电子监察).
     assert trail == ["case.submit", "case.comment", "case.material_read", "case.accept", "case.start_review",
-                     "case.suspend", "case.resume", "case.approve", "case.deliver"]
+                     "case.suspend", "case.resume", "case.irregular_refusal", "case.approve", "case.deliver"]
     async with httpx_client(app, client) as anyone:  # public tracking shows no internal entry
         code = (await client.get(f"{CASES}/{case['id']}/receipt", headers=bearer(citizen))).json()["query_code"]
         tracked = (await anyone.get("/api/v1/track", params={"number": number, "code": code})).json()

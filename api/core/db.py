@@ -23,7 +23,8 @@ from api.core.settings import PROJECT_ROOT
 MODEL_MODULES: list[str] = [
     "api.catalog.models", "api.identity.models", "api.audit.models", "api.cases.models", "api.uploads.models",
     "api.workflow.models", "api.notifications.models",
-    "api.certificates.models", "api.core.ratelimit", "api.ratings.models",
+    "api.certificates.models", "api.core.ratelimit", "api.ratings.models", "api.supervision.models",
+    "api.core.jobs",
 ]
 
 

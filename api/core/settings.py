@@ -85,6 +85,13 @@ class Settings:
     # Seconds between maintenance rounds (draft and upload expiry, orphan sweep; api/worker.py)
     # in each server process; 0 = none (run `zhengwu maintenance` from cron or a worker instead).
     maintenance_interval: float = 600.0
+    # The background worker (api/worker.py): every server process runs one in its lifespan unless this
+    # is False (then run `zhengwu worker`, as many as wanted on PostgreSQL; SQLite has one worker).
+    worker_in_server: bool = True
+    # Seconds between supervision ticks (warnings, alarms, irregularities) of each worker.
+    tick_interval: float = 30.0
+    # Seconds one Server-Sent Events stream of new alerts stays open before the browser reconnects.
+    alert_stream_seconds: float = 300.0
     # The password of the accounts `zhengwu seed --demo` creates in development (none in production).
     demo_password: str = "zhengwu-demo"
     # Logging (api/core/logs.py): the level of app, server and library loggers (the access log is
@@ -197,6 +204,15 @@ class Settings:
         raw_interval = env.get("ZHENGWU_MAINTENANCE_INTERVAL", "600").strip()
         if not raw_interval.isdigit() or int(raw_interval) > 86400 or 0 < int(raw_interval) < 10:
             raise ConfigurationError("ZHENGWU_MAINTENANCE_INTERVAL must be 0 (off) or whole seconds from 10 to 86400")
+        raw_worker = env.get("ZHENGWU_WORKER_IN_SERVER", "true").strip().lower()
+        if raw_worker not in _TRUE | _FALSE:
+            raise ConfigurationError("ZHENGWU_WORKER_IN_SERVER must be true or false")
+        raw_tick = env.get("ZHENGWU_TICK_INTERVAL", "30").strip()
+        if not raw_tick.isdigit() or not 1 <= int(raw_tick) <= 3600:
+            raise ConfigurationError("ZHENGWU_TICK_INTERVAL must be whole seconds from 1 to 3600")
+        raw_stream = env.get("ZHENGWU_ALERT_STREAM_SECONDS", "300").strip()
+        if not raw_stream.isdigit() or not 1 <= int(raw_stream) <= 3600:
+            raise ConfigurationError("ZHENGWU_ALERT_STREAM_SECONDS must be whole seconds from 1 to 3600")
         log_level = env.get("ZHENGWU_LOG_LEVEL", "info").strip().lower()
         if log_level not in LOG_LEVELS:
             raise ConfigurationError("ZHENGWU_LOG_LEVEL must be one of " + ", ".join(LOG_LEVELS))
@@ -236,6 +252,9 @@ class Settings:
             draft_ttl_days=int(raw_ttl),
             max_upload_mb=int(raw_upload),
             maintenance_interval=float(raw_interval),
+            worker_in_server=raw_worker in _TRUE or raw_worker == "",
+            tick_interval=float(raw_tick),
+            alert_stream_seconds=float(raw_stream),
             demo_password=secret_from(env, "ZHENGWU_DEMO_PASSWORD") or "zhengwu-demo",
             log_level=log_level,
             log_format=log_format,

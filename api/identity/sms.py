@@ -8,6 +8,7 @@ import logging
 from collections import deque
 from typing import Protocol
 
+from api.core.settings import Settings
 from api.identity.ids import mask_phone
 
 log = logging.getLogger("zhengwu.sms")
@@ -54,3 +55,9 @@ class UnconfiguredSender:
 
     async def send_text(self, phone: str, text: str) -> None:
         raise SmsUnconfigured("no SMS gateway is configured for production")
+
+
+def sms_sender(settings: Settings) -> SmsSender:
+    """The sender a process uses: none configured in production (messages wait, said once in the
+    log), the development inbox otherwise."""
+    return UnconfiguredSender() if settings.production else DevelopmentSender()

@@ -25,6 +25,7 @@ from api.cases.models import Case, CaseEvent
 from api.core.errors import Conflict, Forbidden, NotFound, RuleViolation
 from api.identity.principal import Principal
 from api.notifications import services as notifications
+from api.supervision import services as supervision
 from api.workflow import deadlines, parallel, states
 from api.workflow.calendar_services import current_calendar
 from api.workflow.models import SiteSurvey, SubCase
@@ -160,6 +161,7 @@ async def apply_sub(
         if joined.decision is not None:
             await _join(conn, case, at, calendar, joined)
         await case.save(using_db=conn)
+        await supervision.track(conn, case, at=at, calendar=calendar)  # the departments' steps for 电子监察
         return Joint(case, subs, survey)
 
 
@@ -239,6 +241,7 @@ async def schedule_survey(
             case.paused_at = at  # the clock stops once for every department (see the README: 并联审批)
             case.version += 1
             await case.save(using_db=conn)
+            await supervision.track(conn, case, at=at)  # every department's clock stops for 电子监察 too
             await _event(conn, case, at, "survey_scheduled", principal.subject, case.state,
                          {"date": on.isoformat(), "place": place, "attendees": people})
             await record(conn, principal.subject, "case.survey_scheduled", "case", case.number or str(case.id),
@@ -298,4 +301,5 @@ async def record_findings(
                          after={"stopped_days": stopped, "due_date": case.due_date})
         await survey.save(using_db=conn)
         await case.save(using_db=conn)
+        await supervision.track(conn, case, at=at, calendar=calendar)  # the clocks restart for 电子监察
         return Joint(case, subs, survey)

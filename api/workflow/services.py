@@ -29,6 +29,7 @@ from api.catalog.services import load_version
 from api.core.errors import Conflict, NotFound, RuleViolation
 from api.identity.principal import Principal
 from api.notifications import services as notifications
+from api.supervision import services as supervision
 from api.workflow import deadlines, parallel, states
 from api.workflow.calendar_services import current_calendar
 from api.workflow.models import SubCase
@@ -350,17 +351,30 @@ async def apply(
                          before={"state": before}, after={"state": case.state, **extra})
             await notifications.case_changed(conn, case, action, actor=actor or principal.subject, at=at,
                                              details={**extra, **(data or {})})
+            await supervision.track(conn, case, at=at, calendar=calendar)  # its steps for 电子监察
             return Applied(case, False)
     except IntegrityError:
         if action in KEYED:  # the same key raced onto two cases of this applicant
             raise cases.key_reused() from None
         raise
-    except OutsideChecklist as exc:
+    except RuleViolation as exc:
+        attempt = _attempt(action, exc)
+        if attempt is None:
+            raise
         async with in_transaction() as conn:  # the refusal rolled back; the attempt is kept, for supervision
             number = await Case.filter(id=case_id).using_db(conn).first().values_list("number", flat=True)
-            await record(conn, principal.subject, "case.irregular_correction", "case", str(number or case_id),
-                         after={"materials": exc.codes})
+            await record(conn, principal.subject, attempt[0], "case", str(number or case_id), after=attempt[1])
         raise
+
+
+def _attempt(action: str, exc: RuleViolation) -> tuple[str, dict[str, Any]] | None:
+    """The audit entry of a refused move that supervision counts as an attempted irregularity: a
+    correction notice outside the checklist, a refusal or denial without its reason."""
+    if isinstance(exc, OutsideChecklist):
+        return "case.irregular_correction", {"materials": exc.codes}
+    if action in ("refuse", "deny") and exc.field == "reason":
+        return "case.irregular_refusal", {"action": action}
+    return None
 
 
 def _check_joint(principal: Principal, case: Case, action: str) -> None:
