@@ -20,7 +20,6 @@ from api.catalog.controllers import CatalogController
 from api.certificates.controllers import CertificateController
 from api.core.access import OPENAPI_PATH, check_access_rules
 from api.core.bounds import bound_path_ids, check_path_id_bounds
-from api.core.caller import caller_middleware
 from api.core.db import close_orm, init_orm
 from api.core.errors import DATABASE_OUTAGE, exception_handlers
 from api.core.health import health
@@ -94,7 +93,6 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         }),
         exception_handlers={**exception_handlers, NotFoundException: spa_fallback(settings.pwa_dist)},
         response_headers=SECURITY_HEADERS,
-        middleware=[caller_middleware],  # the client address and role the audit trail records
         before_request=bound_path_ids,  # every integer path id in range, or 404 (api/core/bounds.py)
         openapi_config=OpenAPIConfig(
             title="智慧政务 zhengwu API", version="1.0.0", path=OPENAPI_PATH,
@@ -108,7 +106,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     )
     check_access_rules(app)
     check_path_id_bounds(app)
-    # Around the whole handler, not a Litestar middleware: those skip requests no route matched.
+    # Around the whole handler (request id, the caller's address the audit trail records, the
+    # access line), not a Litestar middleware: those skip requests no route matched.
     app.asgi_handler = RequestContext(app.asgi_handler, settings.trust_request_id)
     return app
 
