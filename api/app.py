@@ -17,6 +17,7 @@ from api.cases.controllers import CaseController, TrackController
 from api.catalog.admin_controllers import AdminItemController, AdminOrganisationController
 from api.catalog.cache import CatalogCache
 from api.catalog.controllers import CatalogController
+from api.catalog.guide_asgi import GuideFastPath
 from api.certificates.controllers import CertificateController
 from api.core.access import OPENAPI_PATH, check_access_rules
 from api.core.bounds import bound_path_ids, check_path_id_bounds
@@ -106,6 +107,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     )
     check_access_rules(app)
     check_path_id_bounds(app)
+    # A guide this process holds is answered before Litestar's routing (api/catalog/guide_asgi.py).
+    app.asgi_handler = GuideFastPath.in_front_of(app, catalog)
     # Around the whole handler (request id, the caller's address the audit trail records, the
     # access line), not a Litestar middleware: those skip requests no route matched.
     app.asgi_handler = RequestContext(app.asgi_handler, settings.trust_request_id)

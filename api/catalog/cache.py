@@ -221,6 +221,15 @@ class CatalogCache:
         snap.guides.put(code, cached)
         return cached
 
+    def fresh_guide(self, code: str) -> CachedGuide | None:
+        """The cached guide of ``code`` when the snapshot needs no version check now, without
+        waiting on anything: the guide route's fast path (api/catalog/guide_asgi.py). None means
+        "ask ``cached_guide``" (not cached yet, unknown code, or a version check is due)."""
+        snap = self._snapshot
+        if snap is None or time.monotonic() - self._checked_at >= self.check_interval:
+            return None
+        return snap.guides.get_(code)
+
     async def guide_bytes(self, code: str) -> bytes | None:
         """The encoded guide of an item's current version, or None for an unknown code."""
         cached = await self.cached_guide(code)
