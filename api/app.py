@@ -18,11 +18,11 @@ from api.cases.controllers import CaseController, TrackController
 from api.catalog.admin_controllers import AdminCatalogController, AdminItemController, AdminOrganisationController
 from api.catalog.cache import CatalogCache
 from api.catalog.controllers import CatalogController
+from api.catalog.guide_asgi import GuideFastPath
 from api.certificates.controllers import CertificateController
 from api.core.access import OPENAPI_PATH, check_access_rules
 from api.core.blobs import blob_store
 from api.core.bounds import bound_path_ids, check_path_id_bounds
-from api.core.caller import caller_middleware
 from api.core.db import close_orm, init_orm
 from api.core.errors import DATABASE_OUTAGE, exception_handlers
 from api.core.health import health
@@ -118,7 +118,6 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         }),
         exception_handlers={**exception_handlers, NotFoundException: spa_fallback(settings.pwa_dist)},
         response_headers=SECURITY_HEADERS,
-        middleware=[caller_middleware],  # the client address and role the audit trail records
         before_request=bound_path_ids,  # every integer path id in range, or 404 (api/core/bounds.py)
         openapi_config=OpenAPIConfig(
             title="智慧政务 zhengwu API", version="1.0.0", path=OPENAPI_PATH,
@@ -132,7 +131,10 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     )
     check_access_rules(app)
     check_path_id_bounds(app)
-    # Around the whole handler, not a Litestar middleware: those skip requests no route matched.
+    # A guide this process holds is answered before Litestar's routing (api/catalog/guide_asgi.py).
+    app.asgi_handler = GuideFastPath.in_front_of(app, catalog)
+    # Around the whole handler (request id, the caller's address the audit trail records, the
+    # access line), not a Litestar middleware: those skip requests no route matched.
     app.asgi_handler = RequestContext(app.asgi_handler, settings.trust_request_id)
     app.asgi_handler = Instrumented(app.asgi_handler, production=settings.production)  # metrics, CSP, HSTS
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import logging
 import time
@@ -128,14 +129,15 @@ class CatalogCache:
         self.check_interval = check_interval
         self.prewarm = prewarm
         self._snapshot: Snapshot | None = None
-        self._checked_at = 0.0
+        self._checked_at = float("-inf")
         self._lock = asyncio.Lock()
         self._prewarming: asyncio.Task[None] | None = None
         self._versions: OrderedDict[int, ItemDoc] = OrderedDict()
 
     def invalidate(self) -> None:
         """Force a version check on the next read (called after a publish in this process)."""
-        self._checked_at = 0.0
+        # Minus infinity, not 0: the monotonic clock may be younger than a long check interval.
+        self._checked_at = float("-inf")
 
     async def snapshot(self) -> Snapshot:
         snap = self._snapshot
@@ -147,6 +149,7 @@ class CatalogCache:
             version = await catalog_version()
             if self._snapshot is None or self._snapshot.version != version:
                 self._snapshot = await _build(version)
+                _settle()
                 if self.prewarm:
                     if self._prewarming is not None:
                         self._prewarming.cancel()
@@ -160,12 +163,15 @@ class CatalogCache:
         codes_ = [e.code for e in sorted(snap.index.entries, key=lambda e: -e.popularity)]
         try:
             for i in range(0, len(codes_), batch):
-                if snap is not self._snapshot or snap.guides.used >= snap.guides.max_bytes:
+                if snap is not self._snapshot:
                     return
+                if snap.guides.used >= snap.guides.max_bytes:
+                    break
                 todo = [c for c in codes_[i : i + batch] if c not in snap.guides]
                 for doc, meta in await load_items(todo):
                     snap.guides.put(doc.code, _cached_guide(_encoder.encode(_guide(snap, doc, meta))))
                 await asyncio.sleep(0)
+            _settle()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a cold cache is slower, never wrong
@@ -215,6 +221,15 @@ class CatalogCache:
         snap.guides.put(code, cached)
         return cached
 
+    def fresh_guide(self, code: str) -> CachedGuide | None:
+        """The cached guide of ``code`` when the snapshot needs no version check now, without
+        waiting on anything: the guide route's fast path (api/catalog/guide_asgi.py). None means
+        "ask ``cached_guide``" (not cached yet, unknown code, or a version check is due)."""
+        snap = self._snapshot
+        if snap is None or time.monotonic() - self._checked_at >= self.check_interval:
+            return None
+        return snap.guides.get_(code)
+
     async def guide_bytes(self, code: str) -> bytes | None:
         """The encoded guide of an item's current version, or None for an unknown code."""
         cached = await self.cached_guide(code)
@@ -242,6 +257,19 @@ class CatalogCache:
 
 
 # ---------------------------------------------------------------------- building
+
+
+def _settle() -> None:
+    """Move every object alive now out of the garbage collector's reach (``gc.freeze``).
+
+    A snapshot is some 285,000 long-lived container objects (index sets, entries, lists), and
+    every full collection walked all of them: 150 ms on the event loop, the p99 of every catalog
+    benchmark (tests/bench/README.md). Frozen, they are never scanned again; they are still freed
+    by reference counting when the next version replaces them (a snapshot holds no reference
+    cycles), and the next snapshot is frozen in turn. Called after start-up's snapshot, so the
+    app's own modules and routes are frozen with it."""
+    gc.freeze()
+
 
 
 def _department_ref(d: DepartmentOut) -> DepartmentRef:

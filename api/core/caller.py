@@ -1,18 +1,20 @@
 """Who is calling and from where, for the length of one request (the audit trail records both).
 
-``CallerMiddleware`` notes the client's address (``scope["client"]``: the socket peer, or the
-address a trusted proxy forwarded, as the ASGI server resolved it) when a request starts and
-forgets it when the request ends; the role guard adds the caller's subject and role once it has
-authenticated them. Services that record what happened read it with ``current()`` instead of
-threading the address through every signature. Outside a request (CLI, worker) there is none.
+``begin`` notes the client's address (``scope["client"]``: the socket peer, or the address a
+trusted proxy forwarded, as the ASGI server resolved it) when a request starts and ``end``
+forgets it when the request ends — both called by the request's outermost wrapper
+(api/core/request_context.py), so no further middleware layer runs per request; the role guard
+adds the caller's subject and role once it has authenticated them. Services that record what
+happened read it with ``current()`` instead of threading the address through every signature.
+Outside a request (CLI, worker) there is none.
 """
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import Scope
 
 
 @dataclass(slots=True)
@@ -36,16 +38,11 @@ def authenticated(subject: str, role: str) -> None:
         caller.subject, caller.role = subject, role
 
 
-def caller_middleware(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        client = scope.get("client")
-        token = _caller.set(Caller(client=str(client[0])[:64] if client else ""))
-        try:
-            await app(scope, receive, send)
-        finally:
-            _caller.reset(token)
+def begin(scope: Scope) -> Token[Caller | None]:
+    """A request starts: note where it comes from (``end`` with the token it returns)."""
+    client = scope.get("client")
+    return _caller.set(Caller(client=str(client[0])[:64] if client else ""))
 
-    return middleware
+
+def end(token: Token[Caller | None]) -> None:
+    _caller.reset(token)

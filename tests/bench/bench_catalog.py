@@ -2,7 +2,7 @@
 Litestar JSON endpoint, loaded by the same client (wrk) in one run.
 
     python tests/bench/bench_catalog.py [--seconds 5] [--rounds 3] [--connections 64] [--threads 2]
-                                        [--database URL]
+                                        [--database URL] [--baseline DIR]
 
 The app runs as in production: the real ``zhengwu serve`` with its logging configuration, access
 log on, written to a file; the bare endpoint runs under uvicorn with the same defaults and no
@@ -14,6 +14,11 @@ request (from /proc, which other load on the machine hardly moves), the number o
 the app wrote against the requests it answered, plus the uncached in-process cost of a search.
 Figures, not assertions: it never fails on speed. Needs `wrk` (Debian package); on SQLite by
 default, PostgreSQL with --database.
+
+``--baseline DIR`` serves a second app from another source tree (say ``git worktree add
+/tmp/before HEAD~1``) on the same database, in the same turns, so a change is measured against
+what it changes in one run (``before guide``, ``before search``): on a shared machine, runs
+minutes apart are not comparable.
 """
 
 from __future__ import annotations
@@ -41,20 +46,26 @@ EACH = Path(__file__).with_name("each_path.lua")
 ITEMS = 5933
 
 
-
-
-
 def uvicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
     args = [str(BIN / "python"), "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
             "--log-level", "warning", "--no-access-log"]
     return subprocess.Popen(args, cwd=ROOT, env=env)
 
 
-def serve(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
-    """The app exactly as `zhengwu serve` runs it in production (its log configuration, access log on)."""
+def serve(port: int, env: dict[str, str], log: Path, tree: Path = ROOT) -> subprocess.Popen:
+    """The app exactly as `zhengwu serve` runs it in production (its log configuration, access log on),
+    from the source tree ``tree`` (this one unless --baseline)."""
+    env = {**env, "PYTHONPATH": os.pathsep.join([str(tree), *filter(None, [env.get("PYTHONPATH")])])}
     with log.open("ab") as out:
         return subprocess.Popen([str(BIN / "zhengwu"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+                                cwd=tree, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def native_parts(pid: int) -> str:
+    """Which of uvicorn's compiled event loop and HTTP parser a server runs on (both servers must
+    run on the same for a fair ratio; uvicorn picks them when installed)."""
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return "+".join(name for name in ("uvloop", "httptools") if f"/{name}/" in maps) or "asyncio+h11"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -132,6 +143,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--database", default="", help="database URL (default: a fresh SQLite file)")
+    parser.add_argument("--baseline", type=Path, help="another source tree served beside, in the same turns")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -152,26 +164,32 @@ def main() -> None:
     codes = [i.code for i in doc.items]
     queries = search_queries([i.name for i in doc.items], sorted({k for i in doc.items for k in i.keywords}))
 
-    app_port, bare_port = free_port(), free_port()
-    app_log = var / "app.log"
+    app_port, bare_port, before_port = free_port(), free_port(), free_port()
+    app_log, before_log = var / "app.log", var / "before.log"
     warm: list[dict[str, float]] = []
     rounds: dict[str, list[dict[str, float]]] = {}
     results: dict[str, dict[str, float]] = {}
     procs = [serve(app_port, env, app_log), uvicorn("tests.bench.bare_app:app", bare_port, env)]
+    if args.baseline:
+        procs.append(serve(before_port, env, before_log, args.baseline.resolve()))
     try:
         t0 = time.perf_counter()
         wait_ready(f"http://127.0.0.1:{app_port}/api/v1/health", procs[0])
         print(f"app ready in {time.perf_counter() - t0:.1f}s (search index built at startup)")
         wait_ready(f"http://127.0.0.1:{bare_port}/bare", procs[1])
-        base = f"http://127.0.0.1:{app_port}"
         guides = [f"/api/v1/items/{c}" for c in codes]
         searches = [f"/api/v1/items?q={urllib.parse.quote(q)}&region=all" for q in queries]
-        # Warm-up: every guide and query once, in order (the steady state of a running city; random
-        # picks would leave guides uncached on a slow machine, and every miss is a database read).
         c, t = args.connections, args.threads
-        warm = [wrk(base, guides, 120, 16, 1, EACH), wrk(base, searches, 60, 16, 1, EACH)]
-        loads = {"bare": (f"http://127.0.0.1:{bare_port}", ["/bare"], procs[1].pid),
-                 "guide": (base, guides, procs[0].pid), "search": (base, searches, procs[0].pid)}
+        loads = {"bare": (f"http://127.0.0.1:{bare_port}", ["/bare"], procs[1].pid)}
+        apps = [("", app_port, procs[0])] + ([("before ", before_port, procs[2])] if args.baseline else [])
+        for label, port, proc in apps:
+            base = f"http://127.0.0.1:{port}"
+            wait_ready(f"{base}/api/v1/health", proc)
+            # Warm-up: every guide and query once, in order (the steady state of a running city; random
+            # picks would leave guides uncached on a slow machine, and every miss is a database read).
+            warm += [wrk(base, guides, 120, 16, 1, EACH), wrk(base, searches, 60, 16, 1, EACH)]
+            loads |= {f"{label}guide": (base, guides, proc.pid), f"{label}search": (base, searches, proc.pid)}
+        parts = {name: native_parts(pid) for name, (_, _, pid) in loads.items()}
         for _ in range(args.rounds):
             for name, (url, paths, pid) in loads.items():
                 cpu = cpu_seconds(pid)
@@ -185,27 +203,31 @@ def main() -> None:
         for p in procs:
             p.wait(timeout=30)
         # wrk counts requests answered; a request cut off at the end of a run may still be logged.
-        answered = sum(r["requests"] for r in [*warm, *rounds.get("guide", []), *rounds.get("search", [])])
-        logged = sum(1 for line in app_log.read_text(errors="replace").splitlines() if "/api/v1/items" in line)
-        errors = app_log.read_text(errors="replace").count("Logging error")
+        answered = sum(r["requests"] for name, rs in [("", warm), *rounds.items()] if name != "bare" for r in rs)
+        logged = errors = 0
+        for log in (app_log, before_log):
+            if log.exists():
+                text = log.read_text(errors="replace")
+                logged += sum(1 for line in text.splitlines() if "/api/v1/items" in line)
+                errors += text.count("Logging error")
         shutil.rmtree(var, ignore_errors=True)
 
     print(f"\n{len(queries)} distinct queries, e.g. {', '.join(queries[:: len(queries) // 8][:8])}")
     print(f"wrk: {args.threads} threads, {args.connections} connections; {args.rounds} rounds of {args.seconds}s per "
           "load, taking turns; one uvicorn worker per server; the app's access log on (zhengwu serve), the bare "
-          "endpoint's off")
+          "endpoint's off; " + ", ".join(f"{name} on {how}" for name, how in parts.items()))
     print(f"app access lines for /api/v1/items: {logged} for {answered:.0f} answered requests; "
           f"'Logging error' blocks: {errors}\n")
-    print(f"{'endpoint':<8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'CPU µs/req':>11} "
+    print(f"{'endpoint':<13} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'CPU µs/req':>11} "
           f"{'× bare (median; each round)':<30} target")
-    targets = {"bare": "", "guide": "≥ 0.6", "search": "≥ 0.4"}
+    targets = {"guide": "≥ 0.6", "search": "≥ 0.4"}
     for name, r in results.items():
         ratios = [x["rps"] / b["rps"] for x, b in zip(rounds[name], rounds["bare"], strict=True)]
         each = " ".join(f"{x:.2f}" for x in ratios)
-        print(f"{name:<8} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['errors']:>8.0f} {r['cpu_us']:>11.0f} "
-              f"{statistics.median(ratios):>5.2f} ({each}){'':<{max(0, 22 - len(each))}} {targets[name]}")
-    print(f"CPU per request × bare: guide {results['guide']['cpu_us'] / results['bare']['cpu_us']:.2f}, "
-          f"search {results['search']['cpu_us'] / results['bare']['cpu_us']:.2f}")
+        print(f"{name:<13} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['errors']:>8.0f} {r['cpu_us']:>11.0f} "
+              f"{statistics.median(ratios):>5.2f} ({each}){'':<{max(0, 22 - len(each))}} {targets.get(name, '')}")
+    print("CPU per request × bare: " + ", ".join(
+        f"{name} {r['cpu_us'] / results['bare']['cpu_us']:.2f}" for name, r in results.items() if name != "bare"))
 
     # The cost of a search that misses the response cache, measured in process.
     from api.catalog.search import Entry, Filters, SearchIndex
