@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.functions import Sum
+from tortoise.transactions import in_transaction
 
 from api.cases import services as cases
 from api.cases.models import Case
@@ -161,9 +163,9 @@ async def kept(conn: BaseDBAsyncClient | None = None) -> dict[str, dict[str, int
 async def rebuild_counts(conn: BaseDBAsyncClient | None = None) -> None:
     """Recompute ``queue_count`` from the cases (after a bulk load that bypassed ``apply``). Run it
     while nothing else writes cases, or changes made meanwhile may be counted twice."""
-    conn = conn or Tortoise.get_connection("default")
-    await conn.execute_script("DELETE FROM queue_count")
-    await conn.execute_query(f"INSERT INTO queue_count (queue, state, shard, n) {RECOUNT_SQL}")
+    async with in_transaction() if conn is None else nullcontext(conn) as tx:
+        await tx.execute_script("DELETE FROM queue_count")
+        await tx.execute_query(f"INSERT INTO queue_count (queue, state, shard, n) {RECOUNT_SQL}")
 
 
 # --------------------------------------------------------------------------- the page
@@ -183,25 +185,32 @@ class _Params:
 
 @dataclass(slots=True)
 class _Scope:
-    """Whose cases: the conditions of one walk (besides the state) and the queue it counts in."""
+    """Whose cases: the rows one walk reads and its conditions, besides the state and the filters."""
 
-    where: list[tuple[str, Any]]  # (SQL with one placeholder "{}", value)
-    accepted: bool = False  # the department's: from acceptance on
-    joint: str | None = None  # a department reached through its undecided sub-cases of joint cases
+    where: list[tuple[str, tuple[Any, ...]]]  # (SQL with a "{}" per value, values)
+    source: str = "cases c"
+
+
+def _department(code: str) -> list[_Scope]:
+    """A department's cases from acceptance on, and the joint cases whose sub-case of it is undecided.
+    The second walk starts from those sub-cases (few), then each one's case by its key: CROSS JOIN
+    keeps that order on SQLite, whose planner would otherwise walk every waiting case of the
+    state and look each one up among the sub-cases."""
+    waiting = ", ".join("{}" for _ in SUB_WAITING)
+    return [
+        _Scope([("c.department_code = {}", (code,)), ("c.accepted_at IS NOT NULL", ())]),
+        _Scope([("s.department_code = {}", (code,)), (f"s.state IN ({waiting})", SUB_WAITING),
+                ("c.id = s.case_id", ()), ("c.accepted_at IS NOT NULL", ()),
+                ("c.department_code <> {}", (code,))],  # its own cases are the other walk's
+               source="sub_case s CROSS JOIN cases c"),
+    ]
 
 
 def _conditions(p: _Params, scope: _Scope, filters: Filters, today: dt.date,
                 after: tuple[dt.date, int] | None) -> list[str]:
+    # Placeholders are added in the order they appear in the statement (SQLite's are all "?").
     where = ["c.due_date IS NOT NULL"]  # also what makes the partial indexes usable (SQLite needs it said)
-    where += [sql.format(p.add(value)) for sql, value in scope.where]
-    if scope.accepted:
-        where.append("c.accepted_at IS NOT NULL")
-    if scope.joint is not None:
-        department = p.add(scope.joint)  # (placeholders are added in the order they appear: SQLite's are "?")
-        sub = ", ".join(p.add(s) for s in SUB_WAITING)
-        where.append(f"c.id IN (SELECT s.case_id FROM sub_case s WHERE s.department_code = {department} "
-                     f"AND s.state IN ({sub}))")
-        where.append(f"c.department_code <> {p.add(scope.joint)}")  # its own cases are the other walk's
+    where += [sql.format(*(p.add(v) for v in values)) for sql, values in scope.where]
     if filters.item_code:
         where.append(f"c.item_code = {p.add(filters.item_code)}")
     if filters.due_before:
@@ -215,6 +224,8 @@ def _conditions(p: _Params, scope: _Scope, filters: Filters, today: dt.date,
 
 async def queue(principal: Principal, filters: Filters, *, limit: int = 20, cursor: str | None = None,
                 today: dt.date | None = None) -> Queue:
+    """The first ``limit`` cases after ``cursor`` that wait for the caller, due first, and the
+    caller's counts per state (with the item and "mine" filters applied, not the others)."""
     role = principal.role
     after = cursors.decode_day(cursor) if cursor else None
     if role not in DEFAULT_STATES:
@@ -227,20 +238,18 @@ async def queue(principal: Principal, filters: Filters, *, limit: int = 20, curs
         if not category:  # a clerk without a window sees nothing
             return Queue([], None, {})
         counts_of = f"window:{category}"
-        scopes = [_Scope([("c.window_category = {}", category)])]
+        scopes = [_Scope([("c.window_category = {}", (category,))])]
     elif role in ("officer", "approver"):
-        department = principal.department
-        if not department:
+        if not principal.department:
             return Queue([], None, {})
-        counts_of = f"department:{department}"
-        scopes = [_Scope([("c.department_code = {}", department)], accepted=True),
-                  _Scope([], accepted=True, joint=department)]
+        counts_of = f"department:{principal.department}"
+        scopes = _department(principal.department)
     else:
         counts_of = "all"
         scopes = [_Scope([])]
     if mine is not None:
         for s in scopes:
-            s.where.append(("c.claimed_by = {}", mine))
+            s.where.append(("c.claimed_by = {}", (mine,)))
     conn = Case._meta.db
     wanted = (filters.state,) if filters.state else DEFAULT_STATES[role]
     if filters.item_code or mine is not None:
@@ -261,12 +270,14 @@ async def _page(conn: BaseDBAsyncClient, scopes: list[_Scope], wanted: Iterable[
     for scope in scopes:
         # One ordered range scan per state (the index's second column); the joint cases of a
         # department are few, and walked once for all the states wanted.
-        for group in ([(s,) for s in wanted] if scope.joint is None else [tuple(wanted)]):
+        for group in ([(s,) for s in wanted] if scope.source == "cases c" else [tuple(wanted)]):
             where = _conditions(p, scope, filters, today, after)
             where.append(f"c.state IN ({', '.join(p.add(s) for s in group)})")
-            branches.append(f"SELECT * FROM (SELECT c.* FROM cases c WHERE {' AND '.join(where)} "
+            branches.append(f"SELECT * FROM (SELECT c.* FROM {scope.source} WHERE {' AND '.join(where)} "
                             f"ORDER BY c.due_date, c.id LIMIT {p.add(take)}) AS b{len(branches)}")
     sql = " UNION ALL ".join(branches) + f" ORDER BY due_date, id LIMIT {p.add(take)}"
+    # Whole rows made into cases as Tortoise's own queries make them (its query builder writes
+    # neither a union of limited subqueries nor a row comparison).
     return [Case._init_from_db(**dict(row)) for row in await conn.execute_query_dict(sql, p.values)]
 
 
@@ -276,7 +287,7 @@ async def _count(conn: BaseDBAsyncClient, scopes: list[_Scope], filters: Filters
     for scope in scopes:
         p = _Params(conn)
         where = _conditions(p, scope, Filters(item_code=filters.item_code), today, None)
-        sql = (f"SELECT c.state AS state, COUNT(*) AS n FROM cases c WHERE {' AND '.join(where)} "
+        sql = (f"SELECT c.state AS state, COUNT(*) AS n FROM {scope.source} WHERE {' AND '.join(where)} "
                f"AND c.state <> {p.add(states.DRAFT)} GROUP BY c.state")
         for r in await conn.execute_query_dict(sql, p.values):
             counts[r["state"]] = counts.get(r["state"], 0) + int(r["n"])
