@@ -1,7 +1,7 @@
 """Back-office query benchmark: the workbench queues, a citizen's case list and ``accept`` over N cases.
 
     python tests/bench/bench_cases.py [--cases 10000,1000000] [--backends sqlite,postgres]
-        [--materials 2] [--seconds 15] [--postgres postgres://postgres@127.0.0.1:5432/test]
+        [--materials 2] [--seconds 15] [--rounds 3] [--postgres postgres://postgres@127.0.0.1:5432/test]
 
 Per backend and size: a fresh database (a temp SQLite file; ``CREATE DATABASE`` on PostgreSQL),
 migrated (``api.core.db.migrate``), the demo catalog imported, then N cases of N/5 citizens bulk
@@ -16,9 +16,12 @@ in process (``api.workflow.queues.queue`` / ``api.cases.services.list_cases``: t
 database, no HTTP), runs EXPLAIN on the SQL those calls send (captured from Tortoise's log), and
 measures ``accept`` end to end over HTTP against the real app served by uvicorn in a subprocess (as
 ``zhengwu serve`` does, one worker), one clerk at a time and, on PostgreSQL, 16 clerks at once
-each accepting distinct submitted cases. Prints a table with the ratio of the largest size to
-the smallest per figure, beside the targets (every figure at 1M within 1.5× of 10k; accept p99 <
-50 ms on PostgreSQL with 16 concurrent clerks). Figures, not assertions: it never fails on speed.
+each accepting distinct submitted cases. The sizes take turns, ``--rounds`` times, so that the
+drifting load of a shared host weighs on each alike. Prints a table with the ratio of the largest
+size to the smallest per figure, beside the targets (every figure at 1M within 1.5× of 10k; accept
+p99 < 50 ms on PostgreSQL with 16 concurrent clerks), and on PostgreSQL the shared buffers each
+statement touched (EXPLAIN ANALYZE): the work, which the host's load does not move. Figures, not
+assertions: it never fails on speed.
 """
 
 from __future__ import annotations
@@ -68,7 +71,8 @@ SEQUENTIAL_ACCEPTS = 60
 CLERKS = 16
 ACCEPTS_PER_CLERK = 25
 WARMUP_ACCEPTS = 8
-RESERVED = SEQUENTIAL_ACCEPTS + CLERKS * ACCEPTS_PER_CLERK + WARMUP_ACCEPTS  # submitted cases kept for accept
+#: Submitted cases kept for accept, per round (each round accepts cases of its own).
+RESERVED = SEQUENTIAL_ACCEPTS + CLERKS * ACCEPTS_PER_CLERK + WARMUP_ACCEPTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,9 @@ class Figures:
     """Latencies in ms per measured operation, and notes (plans, generation time)."""
 
     samples: dict[str, list[float]] = field(default_factory=dict)
+    #: PostgreSQL: shared buffers (8 KiB pages) each statement of a figure touched, from EXPLAIN
+    #: (ANALYZE, BUFFERS) — the work a query does, which the load of a shared host does not move.
+    buffers: dict[str, list[int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     generated_s: float = 0.0
     errors: dict[str, int] = field(default_factory=dict)
@@ -173,6 +180,7 @@ class Plan:
     department: str
     category: str
     citizens: int
+    reserved: int = RESERVED  # the first cases: submitted, of the busiest category, for accept
 
 
 def busiest(items: list[Item]) -> tuple[str, str]:
@@ -193,8 +201,8 @@ def recount_sql() -> str:
 
 
 def generate(n: int, items: list[Item], plan: Plan, now: dt.datetime, json_text: bool) -> Iterator[tuple]:
-    """Case rows, deterministic for a given N. The first RESERVED cases are submitted cases of the
-    busiest category (the accept benchmark's; at 1M there are that many anyway)."""
+    """Case rows, deterministic for a given N. The first ``plan.reserved`` cases are submitted cases
+    of the busiest category (the accept benchmark's; at 1M there are that many anyway)."""
     rng = random.Random(n)
     states = list(STATE_MIX)
     weights = list(STATE_MIX.values())
@@ -204,7 +212,7 @@ def generate(n: int, items: list[Item], plan: Plan, now: dt.datetime, json_text:
     today = now.date()
     numbers: dict[str, int] = {}
     for case_id in range(1, n + 1):
-        if case_id <= RESERVED:
+        if case_id <= plan.reserved:
             item, state = rng.choice(reserve_items), "submitted"
         else:
             item = items[_pick(cum_items, rng.random())]
@@ -396,7 +404,8 @@ async def captured(call: Callable[[], Awaitable[Any]]) -> list[tuple[str, list]]
     return handler.statements
 
 
-async def explain(backend: str, label: str, call: Callable[[], Awaitable[Any]]) -> list[str]:
+async def explained(backend: str, label: str, call: Callable[[], Awaitable[Any]],
+                    buffers: list[int] | None = None) -> list[str]:
     from tortoise import Tortoise
 
     conn = Tortoise.get_connection("default")
@@ -410,6 +419,9 @@ async def explain(backend: str, label: str, call: Callable[[], Awaitable[Any]]) 
             rows = await conn.execute_query_dict("EXPLAIN QUERY PLAN " + sql, values)
             plan = [r["detail"] for r in rows]
         text = "\n".join(plan)
+        if buffers is not None and backend == "postgres":  # the top node's Buffers line: the statement's total
+            top = re.search(r"Buffers: shared((?: \w+=\d+)+)", text)
+            buffers.append(sum(int(x) for x in re.findall(r"=(\d+)", top.group(1))) if top else 0)
         used = sorted(set(re.findall(r"(?:using|USING (?:COVERING )?INDEX) (\w+)", text)))
         verdict = f"indexes {', '.join(used) or 'none'}"
         # (SQLite: "SCAN b0" reads a union branch's own result, and the temporary B-tree after it
@@ -427,7 +439,7 @@ async def explain(backend: str, label: str, call: Callable[[], Awaitable[Any]]) 
 
 
 async def measure_queries(backend: str, url: str, plan: Plan, figures: Figures, seconds: float,
-                          explain_too: bool) -> None:
+                          explain: bool, plans_too: bool) -> None:
     from api.cases import services as cases
     from api.core.db import close_orm, init_orm
     from api.identity.principal import Principal
@@ -455,15 +467,18 @@ async def measure_queries(backend: str, url: str, plan: Plan, figures: Figures, 
             "window queue": lambda: queues.queue(clerk, queues.Filters()),
             "citizen case list": citizen_list,
         }
-        page = await queues.queue(officer, queues.Filters())
-        figures.notes.append(f"  officer of {plan.department}: counts {page.counts}")
-        page = await queues.queue(clerk, queues.Filters())
-        figures.notes.append(f"  clerk of window {window.code} ({plan.category}): counts {page.counts}")
+        if explain:
+            page = await queues.queue(officer, queues.Filters())
+            figures.notes.append(f"  officer of {plan.department}: counts {page.counts}")
+            page = await queues.queue(clerk, queues.Filters())
+            figures.notes.append(f"  clerk of window {window.code} ({plan.category}): counts {page.counts}")
         for name, call in calls.items():
-            figures.samples[name] = await timed(call, seconds)
-        if explain_too:
+            figures.samples.setdefault(name, []).extend(await timed(call, seconds))
+        if explain:
             for name, call in calls.items():
-                figures.notes.extend(await explain(backend, name, call))
+                lines = await explained(backend, name, call, figures.buffers.setdefault(name, []))
+                if plans_too:
+                    figures.notes.extend(lines)
     finally:
         await close_orm()
 
@@ -493,13 +508,15 @@ def start_server(url: str, var: Path) -> tuple[subprocess.Popen, str]:
     return proc, f"http://127.0.0.1:{port}"
 
 
-async def reserved_cases(url: str, plan: Plan) -> list[int]:
+async def reserved_cases(url: str, turn: int) -> list[int]:
+    """The submitted cases kept for accept in round ``turn`` (0, 1, …)."""
     from api.cases.models import Case
     from api.core.db import close_orm, init_orm
 
     await init_orm(url)
     try:
-        ids = await Case.filter(id__lte=RESERVED, state="submitted").order_by("id").values_list("id", flat=True)
+        ids = await Case.filter(id__gt=turn * RESERVED, id__lte=(turn + 1) * RESERVED, state="submitted").order_by(
+            "id").values_list("id", flat=True)
         return [int(i) for i in ids]  # type: ignore[arg-type]
     finally:
         await close_orm()
@@ -523,11 +540,9 @@ async def make_clerks(url: str, plan: Plan, count: int) -> list[str]:
         await close_orm()
 
 
-async def measure_accept(backend: str, url: str, plan: Plan, figures: Figures, var: Path) -> None:
+async def measure_accept(backend: str, url: str, clerks: list[str], figures: Figures, var: Path, turn: int) -> None:
     """``accept`` end to end: HTTP to the app served by uvicorn (one worker) in a subprocess."""
-    case_ids = await reserved_cases(url, plan)
-    clerk_count = CLERKS if backend == "postgres" else 1
-    clerks = await make_clerks(url, plan, clerk_count)
+    case_ids = await reserved_cases(url, turn)
     proc, base = await asyncio.to_thread(start_server, url, var)
     try:
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
@@ -553,9 +568,9 @@ async def measure_accept(backend: str, url: str, plan: Plan, figures: Figures, v
 
             for _ in range(WARMUP_ACCEPTS):
                 await accept(tokens[0], next(pool))
-            figures.samples["accept (1 clerk)"] = [await accept(tokens[0], next(pool))
-                                                   for _ in range(SEQUENTIAL_ACCEPTS)]
-            figures.errors["accept (1 clerk)"] = errors
+            figures.samples.setdefault("accept (1 clerk)", []).extend(
+                [await accept(tokens[0], next(pool)) for _ in range(SEQUENTIAL_ACCEPTS)])
+            figures.errors["accept (1 clerk)"] = figures.errors.get("accept (1 clerk)", 0) + errors
             if backend == "postgres":
                 errors = 0
                 shares = [[next(pool) for _ in range(ACCEPTS_PER_CLERK)] for _ in range(CLERKS)]
@@ -566,10 +581,12 @@ async def measure_accept(backend: str, url: str, plan: Plan, figures: Figures, v
                 cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
                 runs = await asyncio.gather(*(clerk(tokens[i], shares[i]) for i in range(CLERKS)))
                 wall, cpu = time.perf_counter() - t0, cpu_seconds(proc.pid) - cpu0
-                figures.samples[f"accept ({CLERKS} clerks)"] = [ms for run in runs for ms in run]
-                figures.errors[f"accept ({CLERKS} clerks)"] = errors
+                name = f"accept ({CLERKS} clerks)"
+                figures.samples.setdefault(name, []).extend(ms for run in runs for ms in run)
+                figures.errors[name] = figures.errors.get(name, 0) + errors
                 done = CLERKS * ACCEPTS_PER_CLERK
-                figures.notes.append(f"  {CLERKS} clerks: {done} accepts in {wall:.1f}s ({done / wall:.0f}/s); "
+                figures.notes.append(f"  round {turn + 1}, {CLERKS} clerks: {done} accepts in {wall:.1f}s "
+                                     f"({done / wall:.0f}/s); "
                                      f"server process CPU {cpu / wall * 100:.0f} % of one core, "
                                      f"{cpu * 1000 / done:.1f} ms per accept")
     finally:
@@ -577,37 +594,40 @@ async def measure_accept(backend: str, url: str, plan: Plan, figures: Figures, v
         await asyncio.to_thread(proc.wait, 30)
 
 
-async def run_one(backend: str, n: int, args: argparse.Namespace, var: Path) -> Figures:
+@dataclass(slots=True)
+class Prepared:
+    url: str
+    plan: Plan
+    clerks: list[str]
+
+
+async def prepare(backend: str, n: int, args: argparse.Namespace, var: Path, figures: Figures) -> Prepared:
+    """A fresh database of ``n`` cases, with the clerks that accept."""
     from api.catalog.demo import demo_document
     from api.catalog.services import import_document
     from api.core.db import close_orm, init_orm, migrate
 
-    figures = Figures()
     url = await create_database(backend, args.postgres, var)
+    await asyncio.to_thread(migrate, url)
+    await init_orm(url)
     try:
-        await asyncio.to_thread(migrate, url)
-        await init_orm(url)
-        try:
-            await import_document(demo_document())
-            items = await catalog_items()
-        finally:
-            await close_orm()
-        department, category = busiest(items)
-        plan = Plan(department, category, max(1, n // 5))
-        now = dt.datetime.now(UTC).replace(microsecond=0)
-        t0 = time.perf_counter()
-        if backend == "postgres":
-            await load_postgres(url, n, items, plan, args.materials, now)
-        else:
-            await asyncio.to_thread(load_sqlite, url, n, items, plan, args.materials, now)
-        figures.generated_s = time.perf_counter() - t0
-        print(f"  generated {n:,} cases, {plan.citizens:,} citizens, {n * args.materials:,} materials "
-              f"in {figures.generated_s:.1f}s", flush=True)
-        await measure_queries(backend, url, plan, figures, args.seconds, explain_too=n == max(args.sizes))
-        await measure_accept(backend, url, plan, figures, var)
+        await import_document(demo_document())
+        items = await catalog_items()
     finally:
-        await drop_database(url, args.postgres)
-    return figures
+        await close_orm()
+    department, category = busiest(items)
+    plan = Plan(department, category, max(1, n // 5), RESERVED * args.rounds)
+    now = dt.datetime.now(UTC).replace(microsecond=0)
+    t0 = time.perf_counter()
+    if backend == "postgres":
+        await load_postgres(url, n, items, plan, args.materials, now)
+    else:
+        await asyncio.to_thread(load_sqlite, url, n, items, plan, args.materials, now)
+    figures.generated_s = time.perf_counter() - t0
+    print(f"  generated {n:,} cases, {plan.citizens:,} citizens, {n * args.materials:,} materials "
+          f"in {figures.generated_s:.1f}s", flush=True)
+    clerks = await make_clerks(url, plan, CLERKS if backend == "postgres" else 1)
+    return Prepared(url, plan, clerks)
 
 
 def report(results: dict[tuple[str, int], Figures], sizes: list[int], backends: list[str]) -> None:
@@ -637,6 +657,15 @@ def report(results: dict[tuple[str, int], Figures], sizes: list[int], backends: 
                     if name.startswith(f"accept ({CLERKS}"):
                         row += f"; p99 < 50 ms {'met' if percentile(s, .99) < 50 else 'NOT met'}"
                 print(row)
+    for backend in backends:
+        if backend != "postgres":
+            continue
+        print(f"\n{backend}: shared buffers touched per statement (EXPLAIN ANALYZE, BUFFERS)")
+        for name in names:
+            row = [f"{label(n)} {'+'.join(map(str, results[(backend, n)].buffers.get(name, [])))}"
+                   for n in sizes if results[(backend, n)].buffers.get(name)]
+            if row:
+                print(f"  {name:<20} " + "   ".join(row))
     for (backend, n), f in results.items():
         print(f"\n{backend} {label(n)}: generated in {f.generated_s:.1f}s")
         for note in f.notes:
@@ -646,12 +675,30 @@ def report(results: dict[tuple[str, int], Figures], sizes: list[int], backends: 
 async def main_async(args: argparse.Namespace) -> None:
     var = Path(tempfile.mkdtemp(prefix="zhengwu-bench-cases-"))
     results: dict[tuple[str, int], Figures] = {}
+    made: list[str] = []
     try:
         for backend in args.backends:
+            ready: dict[int, Prepared] = {}
             for n in args.sizes:
                 print(f"{backend} {n:,} cases …", flush=True)
-                results[(backend, n)] = await run_one(backend, n, args, var)
+                results[(backend, n)] = Figures()
+                ready[n] = await prepare(backend, n, args, var, results[(backend, n)])
+                made.append(ready[n].url)
+            # The sizes take turns (the load of a shared host drifts within a run: the ratio of the
+            # sizes is what the targets are about), the order reversed every other round.
+            for turn in range(args.rounds):
+                for n in args.sizes if turn % 2 == 0 else reversed(args.sizes):
+                    print(f"  round {turn + 1}/{args.rounds}: {n:,} cases", flush=True)
+                    await measure_queries(backend, ready[n].url, ready[n].plan, results[(backend, n)],
+                                          args.seconds / args.rounds, explain=turn == 0,
+                                          plans_too=n == max(args.sizes))
+                    await measure_accept(backend, ready[n].url, ready[n].clerks, results[(backend, n)], var, turn)
+            for n in args.sizes:
+                await drop_database(ready[n].url, args.postgres)
+                made.remove(ready[n].url)
     finally:
+        for url in made:
+            await drop_database(url, args.postgres)
         shutil.rmtree(var, ignore_errors=True)
     report(results, args.sizes, args.backends)
 
@@ -661,14 +708,17 @@ def main() -> None:
     parser.add_argument("--cases", default="10000,1000000", help="comma-separated sizes (default 10000,1000000)")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--materials", type=int, default=2, help="checklist rows per case (0: none)")
-    parser.add_argument("--seconds", type=float, default=15, help="time per measured query (at least 30 runs)")
+    parser.add_argument("--seconds", type=float, default=15,
+                        help="time per measured query, over all rounds (at least 30 runs a round)")
+    parser.add_argument("--rounds", type=int, default=3, help="turns the sizes take (accept: 460 cases each)")
     parser.add_argument("--postgres", default=os.environ.get("ZHENGWU_TEST_POSTGRES_URL")
                         or "postgres://postgres@127.0.0.1:5432/test", help="an admin URL: a database is created")
     args = parser.parse_args()
     args.sizes = sorted(int(s.replace("_", "")) for s in args.cases.split(","))
     args.backends = [b.strip() for b in args.backends.split(",")]
-    if min(args.sizes) <= RESERVED:
-        raise SystemExit(f"sizes must exceed {RESERVED} (the submitted cases kept for accept)")
+    if min(args.sizes) <= 5 * RESERVED * args.rounds:
+        raise SystemExit(f"sizes must exceed {5 * RESERVED * args.rounds} (the submitted cases kept for accept "
+                         "are at most a fifth of them)")
     asyncio.run(main_async(args))
 
 
