@@ -492,6 +492,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+async def backend_cpu(url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving the database (the server's pool)."""
+    conn = await asyncpg.connect(url)
+    try:
+        pids = [r["pid"] for r in await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    finally:
+        await conn.close()
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = cpu_seconds(pid)
+        except (FileNotFoundError, PermissionError, ProcessLookupError):  # gone, or another user's
+            continue
+    return out
+
+
 def start_server(url: str, var: Path) -> tuple[subprocess.Popen, str]:
     """The app as ``zhengwu serve`` runs it (uvicorn, one worker), without the access log or maintenance rounds."""
     port = free_port()
@@ -578,9 +595,12 @@ async def measure_accept(backend: str, url: str, clerks: list[str], figures: Fig
                 async def clerk(headers: dict[str, str], mine: list[int]) -> list[float]:
                     return [await accept(headers, case_id) for case_id in mine]
 
-                cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
+                backends0 = await backend_cpu(url)
+                cpu0, mine0, t0 = cpu_seconds(proc.pid), time.process_time(), time.perf_counter()
                 runs = await asyncio.gather(*(clerk(tokens[i], shares[i]) for i in range(CLERKS)))
                 wall, cpu = time.perf_counter() - t0, cpu_seconds(proc.pid) - cpu0
+                client = time.process_time() - mine0
+                backends = sum(t - backends0.get(pid, 0.0) for pid, t in (await backend_cpu(url)).items())
                 name = f"accept ({CLERKS} clerks)"
                 figures.samples.setdefault(name, []).extend(ms for run in runs for ms in run)
                 figures.errors[name] = figures.errors.get(name, 0) + errors
@@ -588,7 +608,9 @@ async def measure_accept(backend: str, url: str, clerks: list[str], figures: Fig
                 figures.notes.append(f"  round {turn + 1}, {CLERKS} clerks: {done} accepts in {wall:.1f}s "
                                      f"({done / wall:.0f}/s); "
                                      f"server process CPU {cpu / wall * 100:.0f} % of one core, "
-                                     f"{cpu * 1000 / done:.1f} ms per accept")
+                                     f"{cpu * 1000 / done:.1f} ms per accept; CPU per accept of this client "
+                                     f"{client * 1000 / done:.1f} ms, of the database's backends "
+                                     f"{backends * 1000 / done:.1f} ms")
     finally:
         proc.terminate()
         await asyncio.to_thread(proc.wait, 30)
