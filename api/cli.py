@@ -389,7 +389,7 @@ def voucher_sample(kind: str, out: Path, materials: int) -> None:
 
 @main.command("audit-verify")
 def audit_verify() -> None:
-    """Check the audit chain from its first entry: exit 0 when intact, 1 naming the first broken entry."""
+    """Check every audit chain from its first entry: exit 0 when intact, 1 naming each chain's first broken entry."""
     from api.audit.services import Verdict, verify
     from api.core.db import orm_session
 
@@ -400,13 +400,14 @@ def audit_verify() -> None:
             return await verify()
 
     verdict = asyncio.run(run())
-    broken = verdict.broken
-    if broken is None:
+    if not verdict.breaks:
         console.print(f"[green]audit chain intact[/]: {verdict.entries} entries (审计链完整)")
         return
-    where = f"entry id={broken.entry_id} (seq {broken.seq})" if broken.entry_id is not None else "chain head"
-    console.print(f"[red]audit chain broken (审计链被篡改)[/] at {where}: {broken.problem}: {broken.detail}; "
-                  f"{verdict.entries} entries before it verify")
+    for broken in verdict.breaks:
+        where = (f"entry id={broken.entry_id} (chain {broken.chain}, seq {broken.seq})" if broken.entry_id is not None
+                 else f"the head of chain {broken.chain}")
+        console.print(f"[red]audit chain broken (审计链被篡改)[/] at {where}: {broken.problem}: {broken.detail}")
+    console.print(f"{len(verdict.breaks)} chain(s) broken; {verdict.entries} entries verify")
     sys.exit(1)
 
 

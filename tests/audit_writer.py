@@ -1,8 +1,9 @@
 """A child process that appends audit entries, for the chain's concurrency tests.
 
-``python -m tests.audit_writer DATABASE_URL WRITERS NAME``: connects, prints ``ready``, waits for a
-line on stdin (the parent releases every child at once), then runs WRITERS concurrent
-transactions that each record one entry, and prints ``done``.
+``python -m tests.audit_writer DATABASE_URL WRITERS NAME [TARGET]``: connects, prints ``ready``, waits
+for a line on stdin (the parent releases every child at once), then runs WRITERS concurrent
+transactions that each record one entry, and prints ``done``. Each entry's target is its own
+(``NAME-n``: the entries spread over the chains) unless TARGET names one for all (one chain).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from api.audit.services import record
 from api.core.db import is_database_unavailable, orm_session
 
 
-async def write(name: str, n: int) -> None:
+async def write(name: str, n: int, target: str | None) -> None:
     for attempt in range(10):
         try:
             async with in_transaction() as conn:
-                await record(conn, "system", "test.write", "test", f"{name}-{n}", None, {"writer": name, "n": n})
+                await record(conn, "system", "test.write", "test", target or f"{name}-{n}", None,
+                             {"writer": name, "n": n})
             return
         except Exception as exc:
             # SQLite's writers from several processes wait for the lock at most 5 s (the driver's
@@ -30,13 +32,13 @@ async def write(name: str, n: int) -> None:
                 raise
 
 
-async def main(url: str, writers: int, name: str) -> None:
+async def main(url: str, writers: int, name: str, target: str | None) -> None:
     async with orm_session(url):
         print("ready", flush=True)
         await asyncio.to_thread(sys.stdin.readline)
-        await asyncio.gather(*(write(name, n) for n in range(writers)))
+        await asyncio.gather(*(write(name, n, target) for n in range(writers)))
         print("done", flush=True)
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3]))
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None))

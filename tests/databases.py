@@ -48,3 +48,18 @@ async def fresh_database(backend: str, directory: Path, migrated: bool = True) -
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+async def remove_cases(*, check_counts: bool = True) -> None:
+    """Delete every case, and the workbench queues' counts with them (kept by the workflow in each
+    change's transaction, which a bulk delete bypasses). First, unless told not to, check that the
+    counts kept through whatever the test did equal the counts of the cases themselves."""
+    from api.cases.models import Case
+    from api.workflow import queues
+    from api.workflow.models import QueueCount
+
+    if check_counts:
+        kept, recounted = await queues.kept(), await queues.recounted()
+        assert kept == recounted, f"queue counts drifted: kept {kept}, cases {recounted}"
+    await Case.all().delete()
+    await QueueCount.all().delete()

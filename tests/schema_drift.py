@@ -5,12 +5,14 @@ unique constraints). SQLAlchemy's SQLite reflection does not read ON DELETE from
 ``REFERENCES`` clauses Tortoise writes, so foreign keys are compared separately from the
 database's own catalog (PRAGMA / information_schema), actions included. On PostgreSQL the
 sequences behind SERIAL/BIGSERIAL keys are compared too: a key column widened to bigint whose
-sequence is still ``AS integer`` stops at 2^31 - 1 all the same.
+sequence is still ``AS integer`` stops at 2^31 - 1 all the same. So are the conditions of
+partial indexes, which Alembic does not compare.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from typing import Any
 
@@ -81,6 +83,24 @@ def _sequences(conn: sa.Connection) -> set[tuple[str, str]]:
     return {(row[0], row[1]) for row in rows}
 
 
+def _predicates(conn: sa.Connection) -> set[tuple[str, str, str]]:
+    """(table, index, WHERE) of every partial index, the condition normalised (Alembic's comparison
+    sees an index's columns, not its condition)."""
+    if conn.dialect.name == "sqlite":
+        rows = conn.exec_driver_sql(
+            "SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+        found = [(r[0], r[1], re.split(r"\bWHERE\b", r[2], maxsplit=1, flags=re.IGNORECASE)) for r in rows]
+        pairs = [(t, n, parts[1]) for t, n, parts in found if len(parts) == 2]
+    else:
+        rows = conn.exec_driver_sql(
+            "SELECT t.relname, i.relname, pg_get_expr(x.indpred, x.indrelid) FROM pg_index x "
+            "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+            "JOIN pg_namespace ns ON ns.oid = t.relnamespace "
+            "WHERE x.indpred IS NOT NULL AND ns.nspname = current_schema()")
+        pairs = [(r[0], r[1], r[2]) for r in rows]
+    return {(t, n, re.sub(r"[\s()\"`;]+", " ", where).strip().lower()) for t, n, where in pairs}
+
+
 async def schema_diff(migrated_url: str, reference_url: str) -> list[Any]:
     """Differences between the migrated database and the Tortoise-generated reference database."""
     ref_engine = create_async_engine(sqlalchemy_url(reference_url))
@@ -89,6 +109,7 @@ async def schema_diff(migrated_url: str, reference_url: str) -> list[Any]:
         await conn.run_sync(lambda c: reference.reflect(bind=c))
         ref_fks = await conn.run_sync(_foreign_keys)
         ref_sequences = await conn.run_sync(_sequences)
+        ref_predicates = await conn.run_sync(_predicates)
     await ref_engine.dispose()
 
     engine = create_async_engine(sqlalchemy_url(migrated_url))
@@ -101,6 +122,7 @@ async def schema_diff(migrated_url: str, reference_url: str) -> list[Any]:
         diff = await conn.run_sync(compare)
         fks = await conn.run_sync(_foreign_keys)
         sequences = await conn.run_sync(_sequences)
+        predicates = await conn.run_sync(_predicates)
     await engine.dispose()
     diff = [
         d
@@ -113,6 +135,8 @@ async def schema_diff(migrated_url: str, reference_url: str) -> list[Any]:
     diff += [("unexpected_fk", fk) for fk in sorted(fks - ref_fks)]
     diff += [("missing_sequence", seq) for seq in sorted(ref_sequences - sequences)]
     diff += [("unexpected_sequence", seq) for seq in sorted(sequences - ref_sequences)]
+    diff += [("missing_index_condition", p) for p in sorted(ref_predicates - predicates)]
+    diff += [("unexpected_index_condition", p) for p in sorted(predicates - ref_predicates)]
     return diff
 
 

@@ -1,4 +1,4 @@
-"""The audit chain: every entry hashed and linked; concurrent writers never fork it; tampering found.
+"""The audit chains: every entry hashed and linked; concurrent writers never fork one; tampering found.
 
 Tampering is done as an intruder with database access would do it (plain SQL), and found the way
 an operator finds it (``zhengwu audit-verify`` in a child process, its exit status and message).
@@ -16,10 +16,11 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 from litestar import Litestar
 from tortoise.transactions import in_transaction
 
-from api.audit.chain import GENESIS, SAFE_INTEGER, canonical, entry_hash
+from api.audit.chain import CHAINS, GENESIS, SAFE_INTEGER, canonical, chain_of, entry_hash
 from api.audit.models import AuditEntry
 from api.audit.services import record, verify
 from tests.databases import fresh_database
@@ -44,12 +45,14 @@ async def sql(url: str, query: str) -> list[tuple[Any, ...]]:
         await conn.close()
 
 
-def write_concurrently(url: str, processes: int, writers: int) -> None:
+def write_concurrently(url: str, processes: int, writers: int, target: str | None = None) -> None:
     """``processes`` child processes, released at once, each running ``writers`` concurrent
-    transactions that record one entry each (tests/audit_writer.py)."""
+    transactions that record one entry each (tests/audit_writer.py): each about its own target
+    (spread over the chains), or all about ``target`` (all in its chain)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    one = [target] if target else []
     children = [
-        subprocess.Popen([sys.executable, "-m", "tests.audit_writer", url, str(writers), f"p{i}"], cwd=ROOT,
+        subprocess.Popen([sys.executable, "-m", "tests.audit_writer", url, str(writers), f"p{i}", *one], cwd=ROOT,
                          env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for i in range(processes)
     ]
@@ -69,8 +72,23 @@ def verify_cli(url: str, var: Path) -> tuple[int, str]:
     return done.returncode, " ".join((done.stdout + done.stderr).split())  # rich wraps long lines
 
 
-async def chain_ids(url: str) -> list[int]:
-    return [r[0] for r in await sql(url, "SELECT id FROM audit_entry ORDER BY seq")]
+ONE = "one-target"  # every entry about it is in one chain: chain_of("test", ONE)
+
+
+async def chain_ids(url: str, chain: int | None = None) -> list[int]:
+    """The entries of one chain (``ONE``'s by default), in chain order."""
+    chain = chain or chain_of("test", ONE)
+    return [r[0] for r in await sql(url, f"SELECT id FROM audit_entry WHERE chain = {chain} ORDER BY seq")]
+
+
+def assert_unforked(rows: list[tuple[Any, ...]]) -> None:
+    """(chain, seq, prev_hash, hash) rows: each chain numbered 1 … n, each entry linked to the one before."""
+    chains: dict[int, list[tuple[Any, ...]]] = {}
+    for row in sorted(rows):
+        chains.setdefault(row[0], []).append(row)
+    for entries in chains.values():
+        assert [e[1] for e in entries] == list(range(1, len(entries) + 1))
+        assert [e[2] for e in entries] == [GENESIS, *(e[3] for e in entries[:-1])]  # no two share a predecessor
 
 
 # --------------------------------------------------------------------------- the hash
@@ -97,18 +115,36 @@ def test_the_canonical_encoding_is_rfc8785_of_the_documented_fields() -> None:
 
 
 async def test_twenty_concurrent_writers_in_one_process_never_fork_the_chain(app: Litestar) -> None:
-    async def write(n: int) -> None:
+    async def write(n: int, target: str) -> None:
         async with in_transaction() as conn:
-            await record(conn, "system", "test.concurrent", "test", f"c-{n}", None, {"n": n})
+            await record(conn, "system", "test.concurrent", "test", target, None, {"n": n})
 
-    await asyncio.gather(*(write(n) for n in range(20)))
+    await asyncio.gather(*(write(n, f"c-{n}") for n in range(20)), *(write(n, "c-one") for n in range(20)))
     verdict = await verify()
-    assert verdict.broken is None
-    entries = await AuditEntry.all().order_by("seq")
-    assert [e.seq for e in entries] == list(range(1, len(entries) + 1)) == list(range(1, verdict.entries + 1))
-    assert len({e.prev_hash for e in entries}) == len(entries)  # no two entries share a predecessor
-    assert sorted(e.target_code for e in entries if e.action == "test.concurrent") == sorted(
-        f"c-{n}" for n in range(20))
+    assert verdict.broken is None and verdict.breaks == []
+    entries = await AuditEntry.all()
+    assert verdict.entries == len(entries)
+    assert_unforked([(e.chain, e.seq, e.prev_hash, e.hash) for e in entries])
+    one = [e for e in entries if e.target_code == "c-one"]
+    assert {e.chain for e in one} == {chain_of("test", "c-one")} and len(one) == 20
+    many = sorted(e.target_code for e in entries if e.action == "test.concurrent" and e.target_code != "c-one")
+    assert many == sorted(f"c-{n}" for n in range(20))
+
+
+async def test_one_transaction_writes_to_one_chain(app: Litestar) -> None:
+    """Its first entry's target picks the chain; later entries of other targets follow it there (a
+    transaction locks one head only, so two transactions never wait for each other's)."""
+    first, second = "tx-first", next(f"tx-{n}" for n in range(100) if chain_of("test", f"tx-{n}") != chain_of(
+        "test", "tx-first"))
+    async with in_transaction() as conn:
+        a = await record(conn, "system", "test.tx", "test", first)
+        async with in_transaction() as savepoint:  # a nested block is the same transaction
+            b = await record(savepoint, "system", "test.tx", "test", second)
+    async with in_transaction() as conn:
+        c = await record(conn, "system", "test.tx", "test", second)
+    assert a.chain == b.chain == chain_of("test", first) and b.seq == a.seq + 1 and b.prev_hash == a.hash
+    assert c.chain == chain_of("test", second)
+    assert (await verify()).broken is None
 
 
 async def test_what_is_stored_hashes_alike_when_read_back_from_either_database(app: Litestar) -> None:
@@ -143,46 +179,68 @@ async def test_an_entry_records_the_callers_role_and_address(app: Litestar, clie
 # --------------------------------------------------------------------------- own databases, CLI
 
 
-async def test_twenty_writers_in_four_processes_never_fork_the_chain(backend: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("targets", ["many chains", "one chain"])
+async def test_twenty_writers_in_four_processes_never_fork_the_chain(backend: str, tmp_path: Path,
+                                                                     targets: str) -> None:
     async with fresh_database(backend, tmp_path) as url:
-        await asyncio.to_thread(write_concurrently, url, 4, 5)
+        await asyncio.to_thread(write_concurrently, url, 4, 5, ONE if targets == "one chain" else None)
         code, out = await asyncio.to_thread(verify_cli, url, tmp_path)
         assert code == 0, out
         assert "20 entries" in out
-        rows = await sql(url, "SELECT seq, prev_hash FROM audit_entry ORDER BY seq")
-        assert [r[0] for r in rows] == list(range(1, 21))
-        assert len({r[1] for r in rows}) == 20
+        rows = await sql(url, "SELECT chain, seq, prev_hash, hash FROM audit_entry")
+        assert len(rows) == 20
+        assert_unforked(rows)
+        if targets == "one chain":
+            assert {r[0] for r in rows} == {chain_of("test", ONE)}
+        else:
+            assert len({r[0] for r in rows}) > 1
 
 
 async def test_verify_names_exactly_the_entry_edited_in_the_database(backend: str, tmp_path: Path) -> None:
     async with fresh_database(backend, tmp_path) as url:
-        await asyncio.to_thread(write_concurrently, url, 1, 6)
+        await asyncio.to_thread(write_concurrently, url, 1, 6, ONE)
+        await asyncio.to_thread(write_concurrently, url, 1, 6)  # other chains: they still verify
         ids = await chain_ids(url)
         await sql(url, f"""UPDATE audit_entry SET "after" = '{{"writer": "p0", "n": 99}}' WHERE id = {ids[2]}""")
         code, out = await asyncio.to_thread(verify_cli, url, tmp_path)
         assert code == 1
-        assert f"id={ids[2]} (seq 3)" in out and "hash mismatch" in out
-        assert "2 entries before it verify" in out
+        assert f"id={ids[2]} (chain {chain_of('test', ONE)}, seq 3)" in out and "hash mismatch" in out
+        assert "1 chain(s) broken; 8 entries verify" in out  # 2 before it in its chain, 6 in the others
 
 
 async def test_verify_finds_the_gap_of_an_entry_deleted_from_the_middle(backend: str, tmp_path: Path) -> None:
     async with fresh_database(backend, tmp_path) as url:
-        await asyncio.to_thread(write_concurrently, url, 1, 6)
+        await asyncio.to_thread(write_concurrently, url, 1, 6, ONE)
         ids = await chain_ids(url)
         await sql(url, f"DELETE FROM audit_entry WHERE id = {ids[3]}")
         code, out = await asyncio.to_thread(verify_cli, url, tmp_path)
         assert code == 1
-        assert f"id={ids[4]} (seq 5)" in out and "previous-hash mismatch" in out and "entries 4–4 are missing" in out
+        assert f"id={ids[4]} (chain {chain_of('test', ONE)}, seq 5)" in out
+        assert "previous-hash mismatch" in out and "entries 4–4 are missing" in out
 
 
 async def test_verify_notices_entries_removed_from_the_end(backend: str, tmp_path: Path) -> None:
     async with fresh_database(backend, tmp_path) as url:
-        await asyncio.to_thread(write_concurrently, url, 1, 4)
+        await asyncio.to_thread(write_concurrently, url, 1, 4, ONE)
         ids = await chain_ids(url)
         await sql(url, f"DELETE FROM audit_entry WHERE id = {ids[-1]}")
         code, out = await asyncio.to_thread(verify_cli, url, tmp_path)
         assert code == 1
-        assert "chain head" in out and "head mismatch" in out and "the chain ends at seq 3" in out
+        assert f"the head of chain {chain_of('test', ONE)}" in out and "head mismatch" in out
+        assert "the chain ends at seq 3" in out
+
+
+async def test_verify_notices_an_entry_moved_to_another_chain(backend: str, tmp_path: Path) -> None:
+    async with fresh_database(backend, tmp_path) as url:
+        await asyncio.to_thread(write_concurrently, url, 1, 3, ONE)
+        ids = await chain_ids(url)
+        home = chain_of("test", ONE)
+        other = home % CHAINS + 1
+        await sql(url, f"UPDATE audit_entry SET chain = {other} WHERE id = {ids[1]}")  # not hashed, but linked
+        code, out = await asyncio.to_thread(verify_cli, url, tmp_path)
+        assert code == 1
+        assert f"id={ids[2]} (chain {home}, seq 3): previous-hash mismatch: entries 2–2 are missing" in out
+        assert f"id={ids[1]} (chain {other}, seq 2): previous-hash mismatch: entries 1–1 are missing" in out
 
 
 async def test_an_empty_chain_verifies(backend: str, tmp_path: Path) -> None:
@@ -211,3 +269,24 @@ async def test_the_migration_chains_the_entries_it_finds(backend: str, tmp_path:
         assert code == 0, out
         assert "6 entries" in out
         assert await sql(url, "SELECT role, client FROM audit_entry WHERE action = 'item.publish'") == [("admin", "")]
+
+
+async def test_the_chains_migration_keeps_every_entry_as_it_was(backend: str, tmp_path: Path) -> None:
+    """0014 makes the one chain there was chain 1, hashes untouched; its downgrade links every
+    entry into one chain again, in id order."""
+    from alembic import command
+    from api.core.db import alembic_config, migrate
+
+    async with fresh_database(backend, tmp_path) as url:
+        await asyncio.to_thread(write_concurrently, url, 2, 4)
+        assert len({r[0] for r in await sql(url, "SELECT DISTINCT chain FROM audit_entry")}) > 1
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0012_parallel")
+        before = await sql(url, "SELECT id, seq, prev_hash, hash FROM audit_entry ORDER BY id")
+        assert [r[1] for r in before] == list(range(1, 9))
+        assert [r[2] for r in before] == [GENESIS, *(r[3] for r in before[:-1])]
+        await asyncio.to_thread(migrate, url)
+        after = await sql(url, "SELECT id, seq, prev_hash, hash, chain FROM audit_entry ORDER BY id")
+        assert [r[:4] for r in after] == before and {r[4] for r in after} == {1}
+        assert (await sql(url, "SELECT COUNT(*) FROM audit_chain_head"))[0][0] == CHAINS
+        code, out = await asyncio.to_thread(verify_cli, url, tmp_path)
+        assert code == 0 and "8 entries" in out, out

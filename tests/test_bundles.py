@@ -21,6 +21,7 @@ from api.audit.models import AuditEntry
 from api.cases import bundles, bundling, services
 from api.cases.models import Bundle, Case, CaseMaterial
 from api.identity.principal import Principal
+from tests.databases import remove_cases
 from tests.identity_helpers import bearer, citizen_tokens
 
 BUNDLES = "/api/v1/bundles"
@@ -43,7 +44,7 @@ BODY: dict[str, Any] = {
 @pytest.fixture(autouse=True)
 async def _remove_bundles(client: AsyncClient) -> AsyncIterator[None]:
     yield
-    await Case.all().delete()
+    await remove_cases()
     await Bundle.all().delete()
 
 

@@ -9,8 +9,8 @@ import pytest
 from httpx import AsyncClient
 from litestar import Litestar
 
-from api.cases.models import Case
 from api.identity.models import Staff
+from tests.databases import remove_cases
 from tests.identity_helpers import bearer, staff_tokens
 from tests.test_cases import CASES, submitted
 
@@ -18,7 +18,7 @@ from tests.test_cases import CASES, submitted
 @pytest.fixture(autouse=True)
 async def _remove_cases(client: AsyncClient) -> AsyncIterator[None]:
     yield
-    await Case.all().delete()
+    await remove_cases()
 
 
 async def test_staff_see_who_acted_and_the_applicant_does_not(client: AsyncClient, app: Litestar) -> None:

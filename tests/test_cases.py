@@ -32,6 +32,7 @@ from api.identity.principal import Principal
 from api.workflow import deadlines
 from api.workflow import services as workflow
 from storage import StoredBlob, open_store
+from tests.databases import remove_cases
 from tests.identity_helpers import bearer, citizen_tokens
 from tests.tus_helpers import metadata
 
@@ -45,7 +46,7 @@ VALID_ID = "11010519491231002X"
 @pytest.fixture(autouse=True)
 async def _remove_cases(client: AsyncClient) -> AsyncIterator[None]:
     yield
-    await Case.all().delete()
+    await remove_cases()
 
 
 def principal_of(app: Litestar, tokens: dict) -> Principal:

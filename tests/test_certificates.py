@@ -34,6 +34,7 @@ from api.core.qr import qr_svg
 from api.identity.models import Enterprise
 from api.identity.principal import Principal
 from api.identity.services import confirm_identity, confirm_membership, create_staff
+from tests.databases import remove_cases
 from tests.identity_helpers import STAFF_PASSWORD, bearer, citizen_tokens, staff_tokens
 from tests.test_cases import principal_of
 
@@ -60,7 +61,7 @@ def new_uscc() -> str:
 @pytest.fixture(autouse=True)
 async def _remove_cases(client: AsyncClient) -> AsyncIterator[None]:
     yield
-    await Case.all().delete()
+    await remove_cases()
 
 
 def secret(app: Litestar) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from httpx import AsyncClient
 from litestar import Litestar
 
-from api.cases.models import Case
+from tests.databases import remove_cases
 from tests.identity_helpers import bearer, citizen_tokens, staff_tokens
 
 LICENCE = "511Z5001050000-511900000000-000-11511900MB00102256-1-00"
@@ -63,7 +63,7 @@ async def test_case_errors_keep_their_bodies(client: AsyncClient, app: Litestar)
             "status_code": 409, "message": "这个办件现在不能撤回（草稿无需撤回，可直接放弃）",
             "detail": "cannot withdraw a draft case", "field": "state"})
     finally:
-        await Case.all().delete()
+        await remove_cases()
 
 
 async def test_sign_in_errors_keep_their_bodies_and_headers(client: AsyncClient, app: Litestar) -> None:

@@ -17,7 +17,6 @@ import pytest
 from httpx import AsyncClient
 from litestar import Litestar
 
-from api.cases.models import Case
 from api.core.settings import ConfigurationError, Settings
 from api.identity.models import Citizen
 from api.identity.sms import UnconfiguredSender
@@ -26,6 +25,7 @@ from api.notifications.dispatcher import HANDLERS, Dispatcher, sms_text
 from api.notifications.models import DEAD, DELIVERED, DROPPED, Message, NotificationPreference, Outbox, PushSubscription
 from api.notifications.services import CASE_ACTIONS, case_kind, enqueue
 from api.workflow.deadlines import CHINA
+from tests.databases import remove_cases
 from tests.identity_helpers import bearer, citizen_tokens, staff_tokens
 from tests.processes import ROOT
 from tests.push_service import PushService
@@ -39,7 +39,7 @@ TOMORROW = dt.datetime.combine(dt.datetime.now(CHINA).date() + dt.timedelta(days
 @pytest.fixture(autouse=True)
 async def _clean(client: AsyncClient) -> AsyncIterator[None]:
     yield
-    await Case.all().delete()
+    await remove_cases()
     for model in (Outbox, Message, PushSubscription, NotificationPreference):
         await model.all().delete()
 
@@ -102,12 +102,15 @@ def test_every_outbox_kind_has_a_handler() -> None:
         "case.submit", "case.accept", "case.deem_accepted", "case.request_correction", "case.refuse",
         "case.approve", "case.deny", "case.deliver", "case.suspend", "case.resume", "case.extend",
         "case.survey_scheduled",
-        "alert.warning", "alert.yellow", "alert.red", "supervision.order",
+        "alert.warning", "alert.yellow", "alert.red", "supervision.order", "supervision.order_response",
         "rating.rectification", "rating.contested", "rating.overdue", "rating.callback",
         "push", "sms",
     ])
     written = {case_kind(a, by_applicant=False) for a in CASE_ACTIONS} | {case_kind("submit", by_applicant=False)}
     assert written <= HANDLERS.keys()
+    from api.supervision import OUTBOX_KINDS
+
+    assert set(OUTBOX_KINDS) <= HANDLERS.keys()  # every kind supervision writes
     for kind in HANDLERS.keys() - {"push", "sms"}:
         text = texts.render(kind, {"number": "511900202612070000001", "item_name": "食品经营许可"}, 7)
         assert text.title and text.body and text.title_en and text.body_en, kind

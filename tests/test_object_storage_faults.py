@@ -15,10 +15,10 @@ import pytest
 from httpx import AsyncClient
 from litestar import Litestar
 
-from api.cases.models import Case
 from api.uploads import services
 from api.uploads.models import Upload
 from storage.s3 import S3BlobStore
+from tests.databases import remove_cases
 from tests.identity_helpers import bearer, citizen_tokens
 from tests.processes import free_port
 from tests.seaweed import SeaweedS3, s3_store
@@ -39,7 +39,7 @@ async def _in_a_bucket(client: AsyncClient, app: Litestar, seaweed: SeaweedS3, t
         app.state.settings, app.state.blobs = settings, blobs
         await store.close()
         await Upload.all().delete()
-        await Case.all().delete()
+        await remove_cases()
 
 
 async def test_an_unreachable_object_store_answers_503_and_keeps_every_acknowledged_chunk(

@@ -14,6 +14,7 @@ from api.cases import services as case_services
 from api.cases.models import Case
 from api.notifications.models import Outbox
 from api.notifications.services import case_kind
+from tests.databases import remove_cases
 from tests.identity_helpers import staff_tokens
 from tests.test_cases import principal_of, put_blob
 from tests.test_workflow import act, submitted_case
@@ -21,8 +22,9 @@ from tests.test_workflow import act, submitted_case
 
 @pytest.fixture(autouse=True)
 async def _remove_rows(client: AsyncClient) -> AsyncIterator[None]:
+    await Outbox.all().delete()  # other tests' rows (the database is shared per backend)
     yield
-    await Case.all().delete()
+    await remove_cases()
     await Outbox.all().delete()
 
 

@@ -22,6 +22,7 @@ from api.workflow import deadlines, joint, parallel
 from api.workflow import services as workflow
 from api.workflow.calendar_services import current_calendar
 from api.workflow.models import SubCase
+from tests.databases import remove_cases
 from tests.identity_helpers import bearer, citizen_tokens, staff_tokens
 from tests.test_cases import attach_all, draft
 
@@ -33,7 +34,7 @@ ACCEPTANCE = "工程建设项目竣工联合验收"  # XZSPJ, joint with ZJJ, ZR
 @pytest.fixture(autouse=True)
 async def _remove_cases(client: AsyncClient) -> AsyncIterator[None]:
     yield
-    await Case.all().delete()
+    await remove_cases()
 
 
 async def city_item(name: str) -> str:

@@ -13,7 +13,6 @@ from httpx import AsyncClient
 from litestar import Litestar
 
 from api.audit.models import AuditEntry
-from api.cases.models import Case
 from api.core.errors import Conflict, Gone
 from api.identity.models import Citizen
 from api.identity.principal import Principal
@@ -22,6 +21,7 @@ from api.ratings import services
 from api.ratings.models import Rating, Rectification
 from api.workflow import deadlines
 from api.workflow.calendar_services import current_calendar
+from tests.databases import remove_cases
 from tests.identity_helpers import bearer, citizen_tokens, staff_tokens
 from tests.test_cases import LICENCE, own_address_client, principal_of
 from tests.test_workflow import act, submitted_case
@@ -31,7 +31,7 @@ from tests.test_workflow import act, submitted_case
 async def _clean(client: AsyncClient) -> AsyncIterator[None]:
     yield
     await Rating.all().delete()
-    await Case.all().delete()
+    await remove_cases()
     await Outbox.all().delete()
 
 

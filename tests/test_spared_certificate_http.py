@@ -11,7 +11,7 @@ import pytest
 from httpx import AsyncClient
 from litestar import Litestar
 
-from api.cases.models import Case
+from tests.databases import remove_cases
 from tests.identity_helpers import bearer, staff_tokens
 from tests.test_certificates import CASES, accesses, draft, issue, submit, verified_citizen
 
@@ -19,7 +19,7 @@ from tests.test_certificates import CASES, accesses, draft, issue, submit, verif
 @pytest.fixture(autouse=True)
 async def _remove_cases(client: AsyncClient) -> AsyncIterator[None]:
     yield
-    await Case.all().delete()
+    await remove_cases()
 
 
 def url(case_id: int, code: str) -> str:

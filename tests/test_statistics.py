@@ -12,11 +12,11 @@ from httpx import AsyncClient
 from litestar import Litestar
 from openpyxl import load_workbook
 
-from api.cases.models import Case
 from api.core.jobs import JobRun
 from api.supervision import statistics
 from api.supervision.models import DailyFigures
 from api.workflow.deadlines import CHINA
+from tests.databases import remove_cases
 from tests.identity_helpers import bearer, staff_tokens
 from tests.test_workflow import act, submitted_case
 
@@ -25,11 +25,11 @@ URL = "/api/v1/statistics"
 
 @pytest.fixture(autouse=True)
 async def _clean(client: AsyncClient) -> AsyncIterator[None]:
-    await Case.all().delete()
+    await remove_cases()
     await DailyFigures.all().delete()
     await JobRun.filter(name=statistics.JOB).delete()
     yield
-    await Case.all().delete()
+    await remove_cases()
     await DailyFigures.all().delete()
 
 

@@ -16,7 +16,6 @@ from httpx import AsyncClient
 from litestar import Litestar
 
 from api.audit.models import AuditEntry
-from api.cases.models import Case
 from api.core.jobs import JobRun
 from api.identity.models import Staff
 from api.notifications.models import Outbox
@@ -30,6 +29,7 @@ from api.supervision.models import (
 )
 from api.workflow.calendar_services import current_calendar
 from api.workflow.deadlines import CHINA, add_working_days, china_day
+from tests.databases import remove_cases
 from tests.identity_helpers import bearer, staff_tokens
 from tests.test_parallel import accepted_joint_case, city_item, sub_act
 from tests.test_workflow import act, submitted_case
@@ -43,7 +43,7 @@ async def _clean(client: AsyncClient) -> AsyncIterator[None]:
     await SupervisionConfig.all().delete()
     await JobRun.filter(name=irregularities.JOB).delete()
     yield
-    await Case.all().delete()  # steps, alerts, irregularities and orders go with their cases
+    await remove_cases()  # steps, alerts, irregularities and orders go with their cases
     await Outbox.all().delete()
     await SupervisionConfig.all().delete()
 

@@ -22,11 +22,11 @@ from httpx import AsyncClient
 from litestar import Litestar
 from tusclient.client import TusClient
 
-from api.cases.models import Case
 from api.core.errors import StorageFull
 from api.uploads import services
 from api.uploads.models import EXPIRED, Upload
 from storage import LocalBlobStore
+from tests.databases import remove_cases
 from tests.identity_helpers import bearer, citizen_tokens
 from tests.processes import ROOT, running_server, sqlite_env, zhengwu
 from tests.seaweed import CREDENTIALS, SeaweedS3, s3_store
@@ -71,7 +71,7 @@ async def _blob_store(gateway: SeaweedS3 | None, app: Litestar, tmp_path: Path) 
 async def _remove_cases(client: AsyncClient) -> AsyncIterator[None]:
     yield
     await Upload.all().delete()
-    await Case.all().delete()
+    await remove_cases()
 
 
 async def new_case(client: AsyncClient, tokens: dict) -> dict:

@@ -22,6 +22,7 @@ from api.uploads import services as uploads
 from api.uploads.models import Upload
 from api.worker import MaintenanceScheduler, _round_lock, run_maintenance, run_once_locked
 from storage import open_store, storage_path
+from tests.databases import remove_cases
 from tests.identity_helpers import bearer, citizen_tokens
 from tests.test_cases import attach_all, draft, put_blob, submitted
 from tests.tus_helpers import metadata, pdf_bytes
@@ -31,10 +32,10 @@ TUS = {"Tus-Resumable": "1.0.0"}
 
 @pytest.fixture(autouse=True)
 async def _clean(client: AsyncClient) -> AsyncIterator[None]:
-    await Case.all().delete()
+    await remove_cases()
     yield
     await Upload.all().delete()
-    await Case.all().delete()
+    await remove_cases()
 
 
 async def test_a_round_expires_drafts_and_uploads_and_sweeps_only_orphans(client: AsyncClient,

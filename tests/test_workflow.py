@@ -17,6 +17,7 @@ from api.audit.models import AuditEntry
 from api.cases.models import Case, CaseEvent
 from api.core.errors import Conflict
 from api.workflow import deadlines
+from tests.databases import remove_cases
 from tests.identity_helpers import bearer, citizen_tokens, staff_tokens
 from tests.test_cases import attach_all, draft, principal_of, put_blob
 
@@ -26,7 +27,7 @@ CASES = "/api/v1/cases"
 @pytest.fixture(autouse=True)
 async def _remove_cases(client: AsyncClient) -> AsyncIterator[None]:
     yield
-    await Case.all().delete()
+    await remove_cases()
 
 
 async def submitted_case(client: AsyncClient, app: Litestar) -> tuple[dict, dict]:
@@ -184,6 +185,27 @@ async def test_two_clerks_accept_at_once_one_wins(client: AsyncClient, app: Lite
     assert [e["action"] for e in again.json()["timeline"]].count("comment") == 1
 
 
+async def test_many_clerks_at_once_keep_the_queue_counts_and_the_audit_chains(client: AsyncClient,
+                                                                              app: Litestar) -> None:
+    """Each acceptance moves its case's counts and appends to its audit chain in its own transaction;
+    done concurrently (several PostgreSQL connections), the counts still equal the cases' and no
+    chain forks."""
+    from api.audit.services import verify
+    from api.workflow import queues
+
+    cases = [c for _, c in [await submitted_case(client, app) for _ in range(10)]]
+    clerks = [await staff_tokens(client, "clerk", window=w) for w in ("W07", "W08", "W09")]
+    answers = await asyncio.gather(*(act(client, clerks[i % 3], c, "accept", version=c["version"])
+                                     for i, c in enumerate(cases)),
+                                   *(act(client, clerks[(i + 1) % 3], c, "accept", version=c["version"])
+                                     for i, c in enumerate(cases[:4])))  # four of them twice: one wins
+    assert sorted(r.status_code for r in answers) == [200] * 10 + [409] * 4
+    assert await queues.kept() == await queues.recounted()
+    r = await client.get("/api/v1/workbench/queue", params={"state": "accepted"}, headers=bearer(clerks[0]))
+    assert r.json()["counts"]["accepted"] == 10 and "submitted" not in r.json()["counts"]
+    assert (await verify()).broken is None
+
+
 async def test_scopes_and_refusals(client: AsyncClient, app: Litestar) -> None:
     citizen, case = await submitted_case(client, app)
     other_window = await staff_tokens(client, "clerk", window="W01")  # social affairs
@@ -228,6 +250,80 @@ async def test_the_workbench_queues(client: AsyncClient, app: Litestar) -> None:
     assert (await client.get("/api/v1/workbench/queue", headers=bearer(clerk))).json()["counts"] == {"accepted": 1}
     r = await client.get("/api/v1/workbench/queue", params={"cursor": "nope"}, headers=bearer(clerk))
     assert r.status_code == 400 and r.json()["field"] == "cursor"
+
+
+async def test_every_queue_page_is_the_waiting_cases_in_due_order_under_every_filter(
+    client: AsyncClient, app: Litestar,
+) -> None:
+    """The workbench queue against what it must show, computed the plain way from the cases: walked
+    a page of 2 at a time, for a clerk, an officer and a supervisor, with each filter and without."""
+    import datetime as dt
+
+    from api.catalog.models import Window
+    from api.identity.models import Staff
+
+    made = [await submitted_case(client, app) for _ in range(7)]
+    ids = [c["id"] for _, c in made]
+    clerk = await staff_tokens(client, "clerk", window="W09")
+    officer = await staff_tokens(client, "officer", department="SCJGJ")
+    approver = await staff_tokens(client, "approver", department="SCJGJ")
+    supervisor = await staff_tokens(client, "supervisor")
+    for case_id in ids[:4]:
+        assert (await act(client, clerk, case_id, "accept")).status_code == 200
+    assert (await act(client, officer, ids[0], "start-review")).status_code == 200
+    assert (await act(client, approver, ids[0], "approve")).status_code == 200
+    assert (await act(client, clerk, ids[4], "claim")).status_code == 200
+    assert (await act(client, officer, ids[1], "claim")).status_code == 200
+    assert (await client.post(f"{CASES}/{ids[6]}/withdraw", headers=bearer(made[6][0]))).status_code == 200
+    today = dt.date.today()
+    for case_id, days in zip(ids[:6], [3, -1, 3, 0, -1, 3], strict=True):  # ties: the id decides
+        await Case.filter(id=case_id).update(due_date=today + dt.timedelta(days=days))
+    category = (await Window.get(code="W09")).category
+    item = made[0][1]["item_code"]
+    who = {name: (await Staff.get(username=t["username"])).id for name, t in
+           {"clerk": clerk, "officer": officer, "supervisor": supervisor}.items()}
+    scopes = {
+        "clerk": (clerk, Case.filter(window_category=category), ("submitted", "approved", "denied")),
+        "officer": (officer, Case.filter(department_code="SCJGJ", accepted_at__isnull=False),
+                    ("accepted", "in_review", "suspended", "approved", "denied")),
+        "supervisor": (supervisor, Case.all(), ("submitted", "accepted", "in_review", "suspended", "approved",
+                                                "denied")),
+    }
+    filters: list[dict[str, Any]] = [{}, {"state": "accepted"}, {"state": "approved"}, {"item": item},
+                                     {"due_before": (today + dt.timedelta(days=1)).isoformat()}, {"overdue": "true"},
+                                     {"mine": "true"}, {"item": item, "mine": "true"}]
+    walked: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+    for role, (tokens, scope, working) in scopes.items():
+        for f in filters:
+            waiting = scope.filter(due_date__isnull=False).exclude(state="draft")
+            if "item" in f:
+                waiting = waiting.filter(item_code=item)
+            if "mine" in f:
+                waiting = waiting.filter(claimed_by=f"staff:{who[role]}")
+            rows = await waiting
+            counts: dict[str, int] = {}
+            for c in rows:
+                counts[c.state] = counts.get(c.state, 0) + 1
+            wanted = [c for c in rows if c.state in ((f["state"],) if "state" in f else working)
+                      and ("due_before" not in f or c.due_date < today + dt.timedelta(days=1))
+                      and ("overdue" not in f or c.due_date < today)]
+            expected = [c.id for c in sorted(wanted, key=lambda c: (c.due_date, c.id))]
+            seen, cursor = [], None
+            while True:
+                params = {**f, "limit": 2, **({"cursor": cursor} if cursor else {})}
+                r = await client.get("/api/v1/workbench/queue", params=params, headers=bearer(tokens))
+                assert r.status_code == 200, r.text
+                page = r.json()
+                assert page["counts"] == counts, (role, f)
+                seen += [c["id"] for c in page["items"]]
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    break
+            assert seen == expected, (role, f)
+            walked[(role, tuple(f))] = seen
+    # Not all filtered away: the clerk's default queue, due first, the id deciding a tie.
+    assert walked[("clerk", ())] == [ids[4], ids[0], ids[5]]
+    assert walked[("officer", ("mine",))] == [ids[1]] and walked[("supervisor", ("overdue",))] == [ids[1], ids[4]]
 
 
 async def test_a_case_no_window_answered_in_time_counts_as_accepted(client: AsyncClient, app: Litestar) -> None:

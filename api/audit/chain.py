@@ -1,7 +1,13 @@
-"""The audit chain's hash: what one entry's ``hash`` is computed over, exactly. Pure (no ORM).
+"""The audit chains and their hash: what one entry's ``hash`` is computed over, exactly. Pure (no ORM).
 
-Every audit entry carries ``prev_hash`` (the ``hash`` of the entry before it in the chain, or
-``GENESIS`` for the first) and ``hash``, the SHA-256 (lower-case hex) of the UTF-8 bytes of
+The trail is ``CHAINS`` independent hash chains, numbered 1 … ``CHAINS``, so that writers of
+unrelated changes do not queue behind one another (each chain has its own head row, which its
+writers lock). Every entry belongs to one chain (its ``chain`` column): the chain of the first
+entry its transaction wrote, which is ``chain_of(target_type, target_code)`` of that entry's
+target — so every entry of one transaction is in one chain, and a transaction locks one head.
+Within its chain an entry has its position ``seq`` (1, 2, 3 …) and carries ``prev_hash`` (the
+``hash`` of the entry before it in that chain, or ``GENESIS`` for the chain's first) and
+``hash``, the SHA-256 (lower-case hex) of the UTF-8 bytes of
 
     JCS({"seq": …, "at": …, "actor": …, "role": …, "action": …, "target_type": …,
          "target_code": …, "before": …, "after": …, "client": …, "prev_hash": …})
@@ -10,14 +16,19 @@ where JCS is the JSON Canonicalization Scheme of RFC 8785 (keys sorted by UTF-16
 every level, no whitespace, strings escaped minimally, numbers written as ECMAScript writes them:
 ``1.0`` is ``1``) and
 
-* ``seq`` is the entry's position in the chain (1, 2, 3 …; an integer);
+* ``seq`` is the entry's position in its chain (1, 2, 3 …; an integer);
 * ``at`` is the time in UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (always six fraction digits);
 * ``before`` / ``after`` are the JSON values stored in those columns (``null`` when absent),
   every number taken as the IEEE double JCS defines numbers as (an integer beyond ±(2^53 − 1)
   as the double nearest to it);
 * the other fields are the strings stored in the columns of the same name.
 
-Anyone holding a copy of the table can check it with any RFC 8785 implementation and SHA-256.
+The chain number itself is not hashed, and need not be: an entry moved to another chain (its
+``chain`` changed) breaks the links of both. Entries written before there were several chains
+(migration 0014) form the beginning of chain 1, unchanged.
+
+Anyone holding a copy of the table can check it with any RFC 8785 implementation and SHA-256,
+walking each chain in ``seq`` order.
 
 Why these values survive a round trip through both databases: ``at`` is formatted from the
 stored timestamp, which keeps microseconds on both (PostgreSQL ``timestamptz``; SQLite text);
@@ -32,11 +43,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import zlib
 from typing import Any
 
 import rfc8785
 
-GENESIS = "0" * 64  # the prev_hash of the first entry
+GENESIS = "0" * 64  # the prev_hash of each chain's first entry
+#: How many chains there are (alembic/versions/0022_queue_scale.py creates their head rows).
+CHAINS = 64
 SAFE_INTEGER = 2**53 - 1  # RFC 8785 §3.2.2.3 / I-JSON (RFC 7493): integers JSON holds exactly
 
 
@@ -70,6 +84,13 @@ def _doubles(value: Any) -> Any:
     if isinstance(value, list):
         return [_doubles(v) for v in value]
     return value
+
+
+def chain_of(target_type: str, target_code: str) -> int:
+    """The chain (1 … ``CHAINS``) a transaction whose first entry is about this target writes to:
+    stable across processes and releases (CRC-32 of the UTF-8 ``type:code``), so that one
+    target's entries are normally in one chain, in the order they were written."""
+    return 1 + zlib.crc32(f"{target_type}:{target_code}".encode()) % CHAINS
 
 
 def entry_hash(**fields: Any) -> str:

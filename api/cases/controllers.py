@@ -13,7 +13,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
 
-from api.cases import services
+from api.cases import services, versions
 from api.cases.models import STATE_NAMES, Case, CaseEvent, CaseMaterial
 from api.cases.schemas import (
     CaseCreate,
@@ -28,7 +28,6 @@ from api.cases.schemas import (
     TrackEventOut,
     TrackOut,
 )
-from api.catalog.models import ServiceItemVersion
 from api.core.errors import NotFound
 from api.core.qr import qr_png, qr_svg
 from api.core.ratelimit import RateLimiter
@@ -93,14 +92,14 @@ async def case_out(case: Case, principal: Principal) -> CaseOut:
     events = [e for e in await services.events_of(case) if principal.kind == "staff" or not e.internal]
     notice = next((e for e in reversed(events) if e.action == "request_correction"), None)
     actors = await _actor_names(events) if principal.kind == "staff" else None
-    version = await ServiceItemVersion.filter(id=case.item_version_id).first().values_list(  # type: ignore[attr-defined]
-        "number", flat=True)
+    version = await versions.facts(case.item_version_id)  # type: ignore[attr-defined]
     uscc = None
     if case.enterprise_id is not None:  # type: ignore[attr-defined]
         uscc = await Enterprise.filter(id=case.enterprise_id).first().values_list("uscc", flat=True)  # type: ignore[attr-defined]
     return CaseOut(
         id=case.id, number=case.number, state=case.state, state_name=STATE_NAMES.get(case.state, ""),
-        item_code=case.item_code, item_name=case.item_name, item_version=int(version or 0), region=case.region,
+        item_code=case.item_code, item_name=case.item_name, item_version=version.number if version else 0,
+        region=case.region,
         situation_code=case.situation_code, situation_name=case.situation_name,
         enterprise_uscc=str(uscc) if uscc else None, answers=case.answers, form_data=case.form_data,
         channel=case.channel, created_at=case.created_at, updated_at=case.updated_at,

@@ -36,6 +36,18 @@ __all__ = [
 VENDOR_CODES: dict[str, str | None] = {DRAFT: None, SUBMITTED: "已接件", WITHDRAWN: "撤回"}
 
 MISSING, ATTACHED, SPARED = "missing", "attached", "spared"
+#: The condition of the queue indexes: the case waits for someone (api/workflow/queues.py says it too).
+WAITING = "due_date IS NOT NULL"
+
+
+class PartialIndex(Index):
+    """An index of the rows that meet ``where`` (plain SQL, the same on SQLite and PostgreSQL;
+    Tortoise's own PartialIndex knows only equalities). A query uses it when its WHERE implies
+    ``where`` — on SQLite only when it contains the very same terms."""
+
+    def __init__(self, *, fields: tuple[str, ...], name: str, where: str) -> None:
+        super().__init__(fields=fields, name=name)
+        self.extra = f" WHERE {where}"
 
 
 class Bundle(Model):
@@ -123,9 +135,16 @@ class Case(Model):
         indexes = (
             Index(fields=("applicant_id", "created_at"), name="ix_case_applicant_created"),
             Index(fields=("state", "expires_at"), name="ix_case_state"),
-            # The workbench queues: a window category's or a department's cases by state, due first.
-            Index(fields=("window_category", "state", "due_date", "id"), name="ix_case_window_queue"),
-            Index(fields=("department_code", "state", "due_date", "id"), name="ix_case_department_queue"),
+            # The workbench queues (api/workflow/queues.py): per scope and state, due first, of the
+            # cases that wait for someone (a due date) only — a small part of all cases ever filed.
+            PartialIndex(fields=("window_category", "state", "due_date", "id"), name="ix_case_window_queue",
+                         where=WAITING),
+            PartialIndex(fields=("department_code", "state", "due_date", "id"), name="ix_case_department_queue",
+                         where=WAITING),
+            PartialIndex(fields=("state", "due_date", "id"), name="ix_case_state_queue", where=WAITING),
+            PartialIndex(fields=("item_code", "state", "due_date", "id"), name="ix_case_item_queue", where=WAITING),
+            PartialIndex(fields=("claimed_by", "state", "due_date", "id"), name="ix_case_claimed_queue",
+                         where=f"claimed_by IS NOT NULL AND {WAITING}"),
         )
 
 

@@ -31,7 +31,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from api.audit.services import record
-from api.cases import numbering
+from api.cases import numbering, versions
 from api.cases.models import (
     ATTACHED,
     DRAFT,
@@ -127,10 +127,12 @@ async def visible_case(principal: Principal, case_id: int, conn: BaseDBAsyncClie
         raise _not_found(case_id)
     query = Case.filter(id=case_id).exclude(state="draft")
     if principal.role == "clerk":
-        category = await window_category(principal)
-        if not category:
+        if not principal.window:
             raise _not_found(case_id)
-        query = query.filter(window_category=category)
+        # The window's category looked up in the same statement (no window, or one without a
+        # category: no case).
+        category = Subquery(Window.filter(code=principal.window).values("category"))
+        query = query.filter(window_category=category).exclude(window_category="")
     elif principal.role in ("officer", "approver"):
         if not principal.department:
             raise _not_found(case_id)
@@ -146,6 +148,9 @@ async def visible_case(principal: Principal, case_id: int, conn: BaseDBAsyncClie
 async def joint_departments(case: Case, conn: BaseDBAsyncClient | None = None) -> list[str]:
     """The departments of a joint case's sub-cases (并联审批), implementing one first; [] for others."""
     if case.accepted_at is None:
+        return []
+    version = await versions.facts(case.item_version_id, conn)  # type: ignore[attr-defined]
+    if version is not None and not version.joint_departments:  # (kept in memory: no query)
         return []
     query = SubCase.filter(case_id=case.id).order_by("id")
     return list(await (query.using_db(conn) if conn is not None else query).values_list(  # type: ignore[arg-type]

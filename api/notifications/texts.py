@@ -155,6 +155,10 @@ STAFF_TEXTS: dict[str, Render] = {
         "Supervision order", f"Supervision orders action on case {d.get('number', '')}"
         + (f": {d.get('text') or d.get('reason')}" if d.get("text") or d.get("reason") else "."),
     ),
+    "supervision.order_response": lambda d: (
+        "督办已答复", f"{d.get('department', '')}已答复{_case_no(d)}的督办，请查看。",
+        "Supervision order answered", f"{d.get('department', '')} answered the order on case {d.get('number', '')}.",
+    ),
     "rating.rectification": lambda d: (
         "差评待整改", f"{_rated(d)}收到差评，请在 {d.get('verify_due', '')} 前核实。",
         "Bad rating to rectify", f"A bad rating was received; verify it by {d.get('verify_due', '')}.",

@@ -4,7 +4,7 @@ entry to the rules of ``rules`` with the context each needs (the case's earlier 
 materials, its item's special procedures), and records what they find with the entries that prove
 it. An irregularity's ``key`` is unique: found once, whoever scans.
 
-Only entries up to the chain head's ``seq`` are read: a writer moves the head first in its
+Only entries up to each chain head's ``seq`` are read: a writer moves the head first in its
 transaction (api/audit/services.record), so every entry up to a committed head is committed too,
 and none is passed over because a later one committed first.
 """
@@ -46,9 +46,11 @@ async def _case(conn: BaseDBAsyncClient, code: str) -> Case | None:
     return case
 
 
-async def _trail(conn: BaseDBAsyncClient, code: str, before_seq: int) -> list[rules.Entry]:
-    return [_entry(e) for e in await AuditEntry.filter(target_type="case", target_code=code, seq__lt=before_seq)
-            .using_db(conn).order_by("seq")]
+async def _trail(conn: BaseDBAsyncClient, code: str, before_id: int) -> list[rules.Entry]:
+    # In the order written: a case's moves are made under its lock, one after the other (the entries
+    # of one case may lie in several of the audit chains, whose seq numbers do not compare).
+    return [_entry(e) for e in await AuditEntry.filter(target_type="case", target_code=code, id__lt=before_id)
+            .using_db(conn).order_by("id")]
 
 
 async def _allowed_stop(conn: BaseDBAsyncClient, case: Case, started: rules.Entry | None, default: int) -> int:
@@ -71,7 +73,7 @@ async def findings(conn: BaseDBAsyncClient, entry: rules.Entry, case: Case, t: r
             out.append(f)
     trail: list[rules.Entry] | None = None
     if entry.action in _NEEDS_TRAIL or (t.working_hours and entry.role in ("clerk", "officer", "approver")):
-        trail = await _trail(conn, entry.target_code, entry.seq)
+        trail = await _trail(conn, entry.target_code, entry.id)
     if trail is None:
         return out
     if entry.action == "case.request_correction":
@@ -117,10 +119,19 @@ async def scan(now: dt.datetime | None = None, *, batch: int = BATCH) -> int:
             if not await xact_lock(conn, JOB):
                 return found
             state = await JobRun.filter(name=JOB).using_db(conn).values_list("state", flat=True)
-            cursor = int((state[0] or {}).get("seq", 0)) if state else 0
-            head = await AuditChainHead.filter(id=1).using_db(conn).values_list("seq", flat=True)
-            top = int(head[0]) if head else 0
-            rows = await AuditEntry.filter(seq__gt=cursor, seq__lte=top).using_db(conn).order_by("seq").limit(batch)
+            cursors = {int(c): int(s) for c, s in ((state[0] or {}).get("chains", {}) if state else {}).items()}
+            heads = dict(await AuditChainHead.all().using_db(conn).values_list("id", "seq"))
+            # Each chain from where the last scan stopped up to its committed head; the chains in turn.
+            rows: list[AuditEntry] = []
+            for chain, top in sorted(heads.items()):
+                if len(rows) >= batch:
+                    break
+                got = await AuditEntry.filter(chain=chain, seq__gt=cursors.get(chain, 0), seq__lte=top) \
+                    .using_db(conn).order_by("seq").limit(batch - len(rows))
+                if got:
+                    cursors[chain] = got[-1].seq
+                rows += got
+            rows.sort(key=lambda e: e.id)
             for e in rows:
                 if e.target_type != "case" or not (e.action in _ACTIONS or e.action in _NEEDS_TRAIL
                                                    or t.working_hours):
@@ -130,8 +141,8 @@ async def scan(now: dt.datetime | None = None, *, batch: int = BATCH) -> int:
                     continue
                 for f in await findings(conn, _entry(e), case, t, calendar):
                     found += await _store(conn, f, case, at)
-            done = rows[-1].seq if len(rows) == batch else top
-            values: dict[str, Any] = {"state": {"seq": done}, "last_done_at": at}
+            values: dict[str, Any] = {"state": {"chains": {str(c): s for c, s in cursors.items()}},
+                                      "last_done_at": at}
             if not await JobRun.filter(name=JOB).using_db(conn).update(**values):
                 await JobRun.create(name=JOB, using_db=conn, **values)
         if len(rows) < batch:

@@ -328,7 +328,7 @@ async def _overlong(conn: BaseDBAsyncClient, rows: list[SupervisedStep], now: dt
     for row in rows:
         started = await AuditEntry.filter(target_type="case", target_code=row.case_number,
                                           action__in=["case.suspend", "case.survey_scheduled"]) \
-            .using_db(conn).order_by("-seq").first()
+            .using_db(conn).order_by("-id").first()
         key = f"overlong_suspension:{row.case_id}:{started.id if started else row.id}"
         if await Irregularity.filter(key=key).using_db(conn).exists():
             continue

@@ -151,12 +151,15 @@ def _recomputed(e: AuditEntry) -> str | None:
 
 async def checked_entries(codes: list[str]) -> list[CheckedEntry]:
     """The case's audit entries, each checked: its own hash, and its link to its predecessor."""
-    entries = list(await AuditEntry.filter(target_type="case", target_code__in=codes).order_by("seq"))
-    previous = dict(await AuditEntry.filter(seq__in=[e.seq - 1 for e in entries if e.seq > 1])
-                    .values_list("seq", "hash"))
+    entries = list(await AuditEntry.filter(target_type="case", target_code__in=codes).order_by("id"))
+    previous: dict[tuple[int, int], str] = {}
+    for chain in {e.chain for e in entries}:  # each entry's predecessor in its own chain
+        wanted = [e.seq - 1 for e in entries if e.chain == chain and e.seq > 1]
+        previous.update(((chain, int(s)), str(h)) for s, h in await AuditEntry.filter(
+            chain=chain, seq__in=wanted).values_list("seq", "hash"))
     out = []
     for e in entries:
-        expected = "0" * 64 if e.seq == 1 else previous.get(e.seq - 1)
+        expected = "0" * 64 if e.seq == 1 else previous.get((e.chain, e.seq - 1))
         out.append(CheckedEntry(e, _recomputed(e) == e.hash, expected is not None and expected == e.prev_hash))
     return out
 

@@ -26,7 +26,7 @@ from api.core.errors import Conflict, Forbidden, NotFound, RuleViolation
 from api.identity.principal import Principal
 from api.notifications import services as notifications
 from api.supervision import services as supervision
-from api.workflow import deadlines, parallel, states
+from api.workflow import deadlines, parallel, queues, states
 from api.workflow.calendar_services import current_calendar
 from api.workflow.models import SiteSurvey, SubCase
 from api.workflow.services import DELIVER_DAYS, StaleVersion, check_fields
@@ -144,6 +144,7 @@ async def apply_sub(
         survey = await _survey(conn, case)
         if action in parallel.DECISIONS and survey is not None and survey.closed_at is None:
             raise SurveyOpen(_waiting(subs, survey))
+        queued = queues.memberships(case, _undecided(subs))
         sub_before = sub.state
         assert rule.to_state is not None
         sub.state, sub.version = rule.to_state, sub.version + 1
@@ -154,25 +155,36 @@ async def apply_sub(
         case.version += 1
         await _event(conn, case, at, f"sub_{action}", principal.subject, case.state,
                      {"department": department, **fields})
+        joined = parallel.join(parallel.SubState(s.department_code, s.state, s.reason) for s in subs)
+        before = case.state
+        if joined.decision is not None:
+            _join(case, at, calendar, joined)
+        await case.save(using_db=conn)
+        # The counts before the audit entries: every writer locks the counts, then the chain's head.
+        await queues.recount(conn, case.id, queued, queues.memberships(case, _undecided(subs)))
         await record(conn, principal.subject, f"case.sub_{action}", "case", case.number or str(case.id),
                      before={"department": department, "state": sub_before},
                      after={"department": department, "state": sub.state})
-        joined = parallel.join(parallel.SubState(s.department_code, s.state, s.reason) for s in subs)
         if joined.decision is not None:
-            await _join(conn, case, at, calendar, joined)
-        await case.save(using_db=conn)
+            await _joined(conn, case, at, before, joined)
         await supervision.track(conn, case, at=at, calendar=calendar)  # the departments' steps for 电子监察
         return Joint(case, subs, survey)
 
 
-async def _join(conn: BaseDBAsyncClient, case: Case, at: dt.datetime, calendar: deadlines.Calendar,
-                joined: parallel.Joined) -> None:
+def _undecided(subs: list[SubCase]) -> list[str]:
+    return [s.department_code for s in subs if s.state not in parallel.SUB_DECIDED]
+
+
+def _join(case: Case, at: dt.datetime, calendar: deadlines.Calendar, joined: parallel.Joined) -> None:
     """The parent decided by its departments, as ``services._decide`` decides a case: due for delivery."""
-    before = case.state
     assert joined.decision is not None
     case.state = joined.decision
     case.decided_at, case.claimed_by = at, None
     case.due_date = deadlines.add_working_days(calendar, _day(at), DELIVER_DAYS)
+
+
+async def _joined(conn: BaseDBAsyncClient, case: Case, at: dt.datetime, before: str, joined: parallel.Joined) -> None:
+    """The parent's decision on its timeline and in the audit trail."""
     action = "approve" if joined.decision == states.APPROVED else "deny"
     data: dict[str, Any] = {"joint": True}
     if joined.reasons:  # the denial voucher states ``reason``: every department's, each named

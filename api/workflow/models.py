@@ -1,5 +1,5 @@
-"""The workflow's tables: the administrator's corrections of the working-day calendar (the case
-tables themselves live in api.cases)."""
+"""The workflow's tables: the administrator's corrections of the working-day calendar, the parts
+of joint cases, and the workbench queues' counts (the case tables themselves live in api.cases)."""
 
 from __future__ import annotations
 
@@ -79,3 +79,21 @@ class SiteSurvey(Model):
 
     class Meta:
         table = "site_survey"
+
+
+class QueueCount(Model):
+    """How many cases wait in one workbench queue in one state (the queue's counts per state),
+    kept in the transaction of every change of a case (``api.workflow.queues.recount``) rather than
+    counted from the backlog on every read. Each (queue, state) is split over ``queues.SHARDS``
+    rows by case id, so that concurrent writers rarely hold the same row; its count is their sum.
+    ``queue`` is ``all`` (supervisors), ``window:<category>`` or ``department:<code>``."""
+
+    id = fields.BigIntField(primary_key=True)
+    queue = fields.CharField(max_length=48)
+    state = fields.CharField(max_length=20)
+    shard = fields.SmallIntField()
+    n = fields.IntField(default=0)
+
+    class Meta:
+        table = "queue_count"
+        unique_together = (("queue", "state", "shard"),)

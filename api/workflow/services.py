@@ -23,6 +23,7 @@ from tortoise.transactions import in_transaction
 
 from api.audit.services import record
 from api.cases import services as cases
+from api.cases import versions
 from api.cases.models import ATTACHED, Case, CaseEvent, CaseMaterial
 from api.catalog.flows import flow_of
 from api.catalog.services import load_version
@@ -30,7 +31,7 @@ from api.core.errors import Conflict, NotFound, RuleViolation
 from api.identity.principal import Principal
 from api.notifications import services as notifications
 from api.supervision import services as supervision
-from api.workflow import deadlines, parallel, states
+from api.workflow import deadlines, parallel, queues, states
 from api.workflow.calendar_services import current_calendar
 from api.workflow.models import SubCase
 
@@ -118,8 +119,11 @@ async def _fan_out(conn: BaseDBAsyncClient, case: Case, move: Move) -> list[str]
     """并联审批: a case whose item version names joint departments opens one sub-case per involved
     department at acceptance (in its transaction), each due after its flow steps' working days;
     the parent is in review at once. [] for a case of one department."""
+    joint = await versions.facts(case.item_version_id, conn)  # type: ignore[attr-defined]
+    if joint is None or not joint.joint_departments:  # (kept in memory: no query on most acceptances)
+        return []
     found = await load_version(case.item_version_id, conn)  # type: ignore[attr-defined]
-    if found is None or not found[0].joint_departments:
+    if found is None:
         return []
     doc = found[0]
     involved = parallel.departments(case.department_code, doc.joint_departments)
@@ -330,8 +334,12 @@ async def apply(
             if version is not None and version != case.version:
                 raise StaleVersion(version, case.version)
             rule = states.decide(case.state, action, principal.role)
-            if case.accepted_at is not None and await SubCase.filter(case_id=case.id).using_db(conn).exists():
+            subs = (await SubCase.filter(case_id=case.id).using_db(conn).values_list("department_code", "state")
+                    if case.accepted_at is not None else [])
+            if subs:
                 _check_joint(principal, case, action)
+            waiting = [d for d, s in subs if s not in parallel.SUB_DECIDED]
+            queued = queues.memberships(case, waiting)
             move = Move(principal, action, at, calendar, check_fields(rule, payload or {}), idempotency_key, secret)
             before = case.state
             extra = await EFFECTS.get(action, _nothing)(conn, case, move)
@@ -341,12 +349,14 @@ async def apply(
             if action in ("accept", "deem_accepted") and (involved := await _fan_out(conn, case, move)):
                 extra["departments"] = involved
                 data = {**(data or {}), "departments": involved}
+                waiting = involved
             case.version += 1
             await case.save(using_db=conn)
             await CaseEvent.create(
                 case_id=case.id, at=at, action=action, actor=actor or principal.subject, from_state=before,
                 to_state=case.state, data=data, internal=action in INTERNAL,
                 idempotency_key=None if action in KEYED else idempotency_key, using_db=conn)
+            await queues.recount(conn, case.id, queued, queues.memberships(case, waiting))
             await record(conn, actor or principal.subject, f"case.{action}", "case", case.number or str(case.id),
                          before={"state": before}, after={"state": case.state, **extra})
             await notifications.case_changed(conn, case, action, actor=actor or principal.subject, at=at,
