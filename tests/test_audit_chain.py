@@ -272,7 +272,7 @@ async def test_the_migration_chains_the_entries_it_finds(backend: str, tmp_path:
 
 
 async def test_the_chains_migration_keeps_every_entry_as_it_was(backend: str, tmp_path: Path) -> None:
-    """0014 makes the one chain there was chain 1, hashes untouched; its downgrade links every
+    """0022_queue_scale makes the one chain there was chain 1, hashes untouched; its downgrade links every
     entry into one chain again, in id order."""
     from alembic import command
     from api.core.db import alembic_config, migrate
@@ -280,7 +280,7 @@ async def test_the_chains_migration_keeps_every_entry_as_it_was(backend: str, tm
     async with fresh_database(backend, tmp_path) as url:
         await asyncio.to_thread(write_concurrently, url, 2, 4)
         assert len({r[0] for r in await sql(url, "SELECT DISTINCT chain FROM audit_entry")}) > 1
-        await asyncio.to_thread(command.downgrade, alembic_config(url), "0012_parallel")
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0021_supervision")
         before = await sql(url, "SELECT id, seq, prev_hash, hash FROM audit_entry ORDER BY id")
         assert [r[1] for r in before] == list(range(1, 9))
         assert [r[2] for r in before] == [GENESIS, *(r[3] for r in before[:-1])]

@@ -179,7 +179,9 @@ def _calls(client: httpx.Client, auth: dict[str, str], case_id: int, n: int) -> 
 
 
 def test_an_outage_answers_503_and_is_logged_in_a_few_lines(database: PrivatePostgres, tmp_path: Path) -> None:
-    env = sqlite_env(tmp_path, ZHENGWU_DATABASE_URL=database.url, ZHENGWU_MAINTENANCE_INTERVAL="0")
+    # The request path alone: the worker logs its own outage once (tests/test_worker_process.py).
+    env = sqlite_env(tmp_path, ZHENGWU_DATABASE_URL=database.url, ZHENGWU_MAINTENANCE_INTERVAL="0",
+                     ZHENGWU_WORKER_IN_SERVER="false")
     for command in ("migrate", "seed"):
         done = zhengwu(command, *(["--demo"] if command == "seed" else []), env=env)
         assert done.returncode == 0, done.stdout + done.stderr
