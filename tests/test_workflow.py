@@ -360,9 +360,15 @@ async def test_an_extension_once_within_the_legal_limit(client: AsyncClient, app
     await Case.filter(id=case["id"]).update(legal_limit=20)  # as for an item whose legal limit is 20 days
     assert (await act(client, officer, case, "extend", days=5, reason="x")).status_code == 403  # approvers only
     assert (await act(client, approver, case, "extend", days=0, reason="x")).json()["field"] == "days"
-    before = (await client.get(f"{CASES}/{case['id']}", headers=bearer(approver))).json()["due_date"]
+    shown = (await client.get(f"{CASES}/{case['id']}", headers=bearer(approver))).json()
+    before = shown["due_date"]
+    assert "extend" in shown["allowed_actions"]
     r = await act(client, approver, case, "extend", days=5, reason="需补充核查")
     assert r.status_code == 200 and r.json()["due_date"] > before and r.json()["state"] == "in_review"
+    # Once extended, the approver is no longer offered another extension (only the decision and the rest).
+    assert "extend" not in r.json()["allowed_actions"] and "approve" in r.json()["allowed_actions"]
+    offered = (await client.get(f"{CASES}/{case['id']}/actions", headers=bearer(approver)))
+    assert offered.status_code == 200 and "extend" not in {a["action"] for a in offered.json()}
     r = await act(client, approver, case, "extend", days=1, reason="再延长")
     assert r.status_code == 409 and "已经延长过一次" in r.json()["message"]
 

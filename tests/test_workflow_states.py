@@ -30,6 +30,24 @@ def test_allowed_actions(state: str, role: str, expected: list[str]) -> None:
     assert allowed_actions(state, role) == expected
 
 
+def test_an_extension_is_offered_once() -> None:
+    """行政许可法 §42: the time limit is extended once; after that the table no longer offers it."""
+    used = states.used_actions(extended=True)
+    assert "extend" in allowed_actions("in_review", "approver", states.used_actions(extended=False))
+    assert allowed_actions("in_review", "approver", used) == ["approve", "deny", "suspend", "comment", "claim",
+                                                             "release"]
+    # Only once-only actions are ever taken away, whatever else a caller passes as used.
+    assert allowed_actions("in_review", "approver", {"approve", "comment"}) == allowed_actions("in_review", "approver")
+
+
+@given(st.sampled_from(sorted({s for s, _ in states.RULES})),
+       st.sampled_from(["citizen", "clerk", "officer", "approver", "supervisor", "admin", "system"]), st.booleans())
+def test_a_used_extension_never_adds_an_action(state: str, role: str, extended: bool) -> None:
+    after = allowed_actions(state, role, states.used_actions(extended=extended))
+    before = allowed_actions(state, role)
+    assert set(after) <= set(before) and set(before) - set(after) <= ({"extend"} if extended else set())
+
+
 def test_moves() -> None:
     assert decide("draft", "submit", "citizen").to_state == "submitted"
     assert decide("submitted", "withdraw", "citizen").to_state == "withdrawn"

@@ -165,7 +165,8 @@ class CaseController(Controller):
             items=[CaseSummary(id=c.id, number=c.number, state=c.state, state_name=STATE_NAMES.get(c.state, ""),
                                item_code=c.item_code, item_name=c.item_name, created_at=c.created_at,
                                submitted_at=c.submitted_at,
-                               allowed_actions=states.allowed_actions(c.state, request.user.role),
+                               allowed_actions=states.allowed_actions(
+                                   c.state, request.user.role, states.used_actions(extended=bool(c.extended_days))),
                                bundle_id=c.bundle_id,  # type: ignore[attr-defined]
                                enterprise_uscc=usccs.get(c.enterprise_id))  # type: ignore[attr-defined]
                    for c in rows],

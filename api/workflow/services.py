@@ -419,7 +419,8 @@ async def deem_overdue_accepted(now: dt.datetime | None = None) -> int:
 def case_actions(principal: Principal, case: Case, joint: bool) -> list[str]:
     """The actions a case's responses carry: the table's, less what the join does on a joint case."""
     implementing = principal.role not in ("officer", "approver") or principal.department == case.department_code
-    return parallel.parent_actions(states.allowed_actions(case.state, principal.role), joint=joint,
+    used = states.used_actions(extended=bool(case.extended_days))
+    return parallel.parent_actions(states.allowed_actions(case.state, principal.role, used), joint=joint,
                                    implementing=implementing)
 
 

@@ -17,6 +17,7 @@ The lifecycle (DESIGN §3)::
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from api.core.errors import Conflict, Forbidden
@@ -174,9 +175,21 @@ def targets(action: str) -> frozenset[str]:
     return frozenset(rule.to_state for (_, a), rule in RULES.items() if a == action and rule.to_state)
 
 
-def allowed_actions(state: str, role: str) -> list[str]:
-    """The actions a caller of ``role`` may take on a case in ``state`` (in the table's order)."""
-    return [action for (at, action), rule in RULES.items() if at == state and role in rule.roles]
+#: Actions a case takes at most once in its life (行政许可法 §42: the time limit is extended once).
+ONCE = frozenset({"extend"})
+
+
+def allowed_actions(state: str, role: str, used: Iterable[str] = ()) -> list[str]:
+    """The actions a caller of ``role`` may take on a case in ``state`` (in the table's order), less the
+    once-only actions in ``used`` (those the case has already taken)."""
+    spent = ONCE.intersection(used)
+    return [action for (at, action), rule in RULES.items()
+            if at == state and role in rule.roles and action not in spent]
+
+
+def used_actions(*, extended: bool) -> frozenset[str]:
+    """The once-only actions a case with these facts has taken."""
+    return frozenset({"extend"}) if extended else frozenset()
 
 
 def rule_for(state: str, action: str) -> Rule | None:
