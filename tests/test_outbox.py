@@ -58,7 +58,7 @@ async def test_the_applicant_hears_of_each_decision_and_nothing_internal(client:
     assert (await act(client, officer, case, "start-review")).status_code == 200
     assert (await act(client, approver, case, "deny")).status_code == 422  # no reason: refused, nothing written
     assert (await act(client, approver, case, "approve", opinion="同意")).status_code == 200
-    assert (await act(client, officer, case, "deliver")).status_code == 200
+    assert (await act(client, officer, case, "deliver", method="electronic")).status_code == 200
     assert await rows() == [("case.accept", me, False), ("case.approve", me, False), ("case.deliver", me, False)]
     accepted = (await Outbox.get(kind="case.accept")).data
     assert accepted["due_date"] and accepted["state"] == "accepted" and accepted["item_name"]

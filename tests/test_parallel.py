@@ -113,7 +113,7 @@ async def test_a_joint_case_with_one_survey_denied_by_two_departments(client: As
     r = await client.post(f"{CASES}/{case_id}/actions/approve", json={"version": lead["version"]},
                           headers=bearer(approvers["ZJJ"]))
     assert r.status_code == 409 and "并联审批" in r.json()["message"]
-    r = await client.post(f"{CASES}/{case_id}/actions/deliver", json={"version": lead["version"]},
+    r = await client.post(f"{CASES}/{case_id}/actions/deliver", json={"version": lead["version"], "method": "window"},
                           headers=bearer(officers["XFZD"]))
     assert r.status_code == 409  # in review: nothing to deliver yet
 
@@ -207,7 +207,7 @@ async def test_a_joint_case_with_one_survey_denied_by_two_departments(client: As
     assert told["case.deny"].data["reasons"] == {"XFZD": "消防车道宽度不足", "ZRZYJ": "用地手续不全"}
 
     # Then the case is delivered as any other.
-    r = await client.post(f"{CASES}/{case_id}/actions/deliver", json={"version": denied["version"]},
+    r = await client.post(f"{CASES}/{case_id}/actions/deliver", json={"version": denied["version"], "method": "window"},
                           headers=bearer(officers["ZJJ"]))
     assert r.status_code == 200, r.text
     assert r.json()["state"] == "delivered"
@@ -229,8 +229,8 @@ async def test_a_joint_case_approved_by_every_department(client: AsyncClient, ap
     approved = (await client.get(f"{CASES}/{case['id']}", headers=bearer(clerk))).json()
     assert approved["state"] == "approved" and approved["timeline"][-1]["action"] == "approve"
     assert approved["timeline"][-1]["data"] == {"joint": True}
-    r = await client.post(f"{CASES}/{case['id']}/actions/deliver", json={"version": approved["version"]},
-                          headers=bearer(clerk))
+    r = await client.post(f"{CASES}/{case['id']}/actions/deliver", headers=bearer(clerk),
+                          json={"version": approved["version"], "method": "electronic"})
     assert r.status_code == 200 and r.json()["state"] == "delivered"
 
 

@@ -42,7 +42,8 @@ async def decided(client: AsyncClient, app: Litestar, *, deliver: bool = True) -
     officer = await staff_tokens(client, "officer", department="SCJGJ")
     approver = await staff_tokens(client, "approver", department="SCJGJ")
     for who, action, body in ((clerk, "accept", {}), (officer, "start-review", {}),
-                              (approver, "approve", {"opinion": "同意"}), (officer, "deliver", {})):
+                              (approver, "approve", {"opinion": "同意"}),
+                              (officer, "deliver", {"method": "electronic"})):
         if action == "deliver" and not deliver:
             break
         r = await act(client, who, case, action, **body)
@@ -63,7 +64,7 @@ async def test_a_decided_case_is_rated_once_and_followed_up_once(client: AsyncCl
     r = await client.post(rating_url(case), json={"level": 1}, headers=bearer(citizen))
     assert r.status_code == 409 and r.json()["field"] == "state"  # approved, not yet delivered
     officer = await staff_tokens(client, "officer", department="SCJGJ")
-    assert (await act(client, officer, case, "deliver")).status_code == 200
+    assert (await act(client, officer, case, "deliver", method="window")).status_code == 200
 
     other = await citizen_tokens(client, app)
     assert (await client.post(rating_url(case), json={"level": 1}, headers=bearer(other))).status_code == 404

@@ -38,7 +38,7 @@ async def test_a_days_figures_from_its_case_events(client: AsyncClient, app: Lit
     officer = await staff_tokens(client, "officer", department="SCJGJ")
     approver = await staff_tokens(client, "approver", department="SCJGJ")
     _, done = await submitted_case(client, app)
-    for action, body in (("accept", {}), ("start-review", {}), ("approve", {}), ("deliver", {})):
+    for action, body in (("accept", {}), ("start-review", {}), ("approve", {}), ("deliver", {"method": "window"})):
         who = {"accept": clerk, "start-review": officer, "approve": approver, "deliver": officer}[action]
         assert (await act(client, who, done, action, **body)).status_code == 200
     _, refused = await submitted_case(client, app)

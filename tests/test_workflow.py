@@ -95,8 +95,29 @@ async def test_a_case_from_submission_to_delivery(client: AsyncClient, app: Lite
     assert r.status_code == 422 and r.json()["field"] == "reason" and r.json()["message"] == "请填写「理由」"
     r = await act(client, approver, case, "approve", opinion="同意")
     assert r.status_code == 200 and r.json()["state"] == "approved"
+    # 送达: express mail needs its carrier and a waybill number; nothing is half-recorded when refused.
     r = await act(client, officer, case, "deliver")
+    assert r.status_code == 422 and r.json()["field"] == "method" and "邮寄送达" in r.json()["message"]
+    r = await act(client, officer, case, "deliver", method="pigeon")
+    assert r.status_code == 422 and r.json()["field"] == "method"
+    r = await act(client, officer, case, "deliver", method="express", carrier="顺丰速运")
+    assert r.status_code == 422 and r.json()["field"] == "tracking_number"
+    assert (r.json()["message"], r.json()["detail"]) == (
+        "邮寄送达请填写运单号", "express delivery needs the tracking number")
+    r = await act(client, officer, case, "deliver", method="express", carrier="顺丰速运", tracking_number="SF 12")
+    assert r.status_code == 422 and r.json()["field"] == "tracking_number"
+    r = await act(client, officer, case, "deliver", method="window", tracking_number="SF1234567890")
+    assert r.status_code == 422 and r.json()["field"] == "tracking_number" and "只有邮寄送达" in r.json()["message"]
+    shown = (await client.get(f"{CASES}/{case['id']}", headers=bearer(officer))).json()
+    assert shown["state"] == "approved" and shown["delivery"] is None
+    r = await act(client, officer, case, "deliver", method="express", carrier=" 顺丰速运 ",
+                  tracking_number="sf1234567890")
     assert r.status_code == 200 and r.json()["state"] == "delivered" and r.json()["allowed_actions"] == []
+    sent = r.json()["delivery"]
+    assert {k: sent[k] for k in ("method", "method_name", "carrier", "tracking_number")} == {
+        "method": "express", "method_name": "邮寄送达", "carrier": "顺丰速运", "tracking_number": "SF1234567890"}
+    mine = (await client.get(f"{CASES}/{case['id']}", headers=bearer(citizen))).json()
+    assert mine["delivery"] == sent  # the applicant sees how it was sent and can follow the parcel
     assert [e["action"] for e in r.json()["timeline"]] == [
         "submit", "comment", "accept", "start_review", "suspend", "resume", "approve", "deliver"]
     number = r.json()["number"]
@@ -109,6 +130,7 @@ async def test_a_case_from_submission_to_delivery(client: AsyncClient, app: Lite
         code = (await client.get(f"{CASES}/{case['id']}/receipt", headers=bearer(citizen))).json()["query_code"]
         tracked = (await anyone.get("/api/v1/track", params={"number": number, "code": code})).json()
         assert "comment" not in [e["action"] for e in tracked["timeline"]] and tracked["state"] == "delivered"
+        assert tracked["delivery"]["tracking_number"] == "SF1234567890"
         # Tracking promises what the case does: decided, the day of the decision.
         decided = deadlines.china_day(dt.datetime.fromisoformat(r.json()["timeline"][-2]["at"])).isoformat()
         assert tracked["promised_date"] == r.json()["expected_date"] == decided

@@ -23,6 +23,7 @@ from api.cases.schemas import (
     CasePage,
     CaseSummary,
     CaseUpdate,
+    DeliveryOut,
     ReceiptOut,
     SubmitOut,
     TrackEventOut,
@@ -35,8 +36,8 @@ from api.core.settings import Settings
 from api.identity.guards import require_roles
 from api.identity.models import Enterprise, Staff
 from api.identity.principal import Principal
+from api.workflow import delivery, states
 from api.workflow import services as workflow
-from api.workflow import states
 from api.workflow.calendar_services import current_calendar
 from storage import BlobNotFound, BlobStore
 
@@ -113,7 +114,17 @@ async def case_out(case: Case, principal: Principal) -> CaseOut:
         paused_days=case.paused_days, expected_date=await _expected(case),
         correction=(notice.data or {}).get("materials", []) if notice and case.state == states.CORRECTION else None,
         bundle_id=case.bundle_id,  # type: ignore[attr-defined]
+        delivery=delivery_out(case),
     )
+
+
+def delivery_out(case: Case) -> DeliveryOut | None:
+    if case.delivery_method is None or case.delivered_at is None:
+        return None
+    return DeliveryOut(method=case.delivery_method,
+                       method_name=delivery.METHODS.get(case.delivery_method, (case.delivery_method,))[0],
+                       carrier=case.delivery_carrier, tracking_number=case.delivery_tracking_number,
+                       delivered_at=case.delivered_at)
 
 
 async def _expected(case: Case) -> dt.date | None:
@@ -295,6 +306,7 @@ class TrackController(Controller):
             clock_paused=case.paused_at is not None, paused_days=case.paused_days,
             timeline=[TrackEventOut(at=e.at, action=e.action, action_name=states.ACTION_NAMES.get(e.action, e.action),
                                     state=e.to_state, state_name=STATE_NAMES.get(e.to_state, "")) for e in events],
+            delivery=delivery_out(case),
         )
         return Response(body, headers={"Cache-Control": "no-store"})
 

@@ -124,6 +124,11 @@ class Case(Model):
     legal_limit = fields.IntField(default=0)  # 法定期限 of the item version: an extension never goes past it
     legal_limit_unit = fields.CharField(max_length=16, default="working_day")
     extended_days = fields.IntField(default=0)  # the one extension granted (working days)
+    # 送达 (0023_delivery): how the decision reached the applicant; carrier and number for express mail.
+    delivery_method = fields.CharField(max_length=12, null=True)  # electronic | window | express
+    delivery_carrier = fields.CharField(max_length=40, null=True)
+    delivery_tracking_number = fields.CharField(max_length=40, null=True)
+    delivered_at = fields.DatetimeField(null=True)
     # 一件事一次办 (0017_bundles): the life-event application this case was filed with, if any.
     bundle: fields.ForeignKeyNullableRelation[Bundle] = fields.ForeignKeyField(
         "models.Bundle", related_name="cases", null=True, on_delete=fields.SET_NULL

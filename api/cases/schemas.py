@@ -55,6 +55,16 @@ class CaseEventOut(Out):
     actor_name: str = ""  # who acted, for staff only (a staff member's name, 申请人, 系统); "" for the applicant
 
 
+class DeliveryOut(Out):
+    """送达: how the decision reached the applicant (after the deliver action)."""
+
+    method: str  # electronic | window | express
+    method_name: str  # 电子送达 / 窗口领取 / 邮寄送达
+    carrier: str | None  # express mail only
+    tracking_number: str | None  # express mail only
+    delivered_at: dt.datetime
+
+
 class CaseOut(Out):
     id: int
     number: str | None
@@ -90,6 +100,7 @@ class CaseOut(Out):
     expected_date: dt.date | None
     correction: list[dict[str, Any]] | None  # the one-time notice while it waits: every material, what is wrong
     bundle_id: int | None = None  # the 一件事一次办 it was filed with
+    delivery: DeliveryOut | None = None  # None before delivery
 
 
 class CaseSummary(Out):
@@ -154,6 +165,7 @@ class TrackOut(Out):
     clock_paused: bool
     paused_days: int  # working days the clock has stood still so far
     timeline: list[TrackEventOut]
+    delivery: DeliveryOut | None = None  # method, and carrier + tracking number of express mail
 
 
 class MissingMaterialOut(Out):

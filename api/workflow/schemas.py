@@ -24,6 +24,9 @@ class ActionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     findings: str | None = None
     days: int | None = None
     materials: list[MaterialProblem] | None = None
+    method: str | None = None  # deliver: electronic | window | express
+    carrier: str | None = None  # deliver by express mail
+    tracking_number: str | None = None
 
     def fields(self) -> dict[str, Any]:
         out = msgspec.to_builtins(self)
@@ -31,10 +34,17 @@ class ActionIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         return {k: v for k, v in out.items() if v is not None}
 
 
+class ChoiceOut(msgspec.Struct):
+    value: str
+    name: str
+    name_en: str
+
+
 class FieldOut(msgspec.Struct):
     name: str
-    kind: str
+    kind: str  # text | integer | materials | choice
     required: bool
+    choices: list[ChoiceOut] | None = None  # a choice field's options, in the order to offer them
 
 
 class ActionOut(msgspec.Struct):

@@ -31,7 +31,7 @@ from api.core.errors import Conflict, NotFound, RuleViolation
 from api.identity.principal import Principal
 from api.notifications import services as notifications
 from api.supervision import services as supervision
-from api.workflow import deadlines, parallel, queues, states
+from api.workflow import deadlines, delivery, parallel, queues, states
 from api.workflow.calendar_services import current_calendar
 from api.workflow.models import SubCase
 
@@ -217,8 +217,11 @@ async def _resume(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, 
 
 
 async def _deliver(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
+    sent = delivery.check_delivery(move.fields)
     case.due_date, case.claimed_by = None, None
-    return {}
+    case.delivery_method, case.delivery_carrier = sent["method"], sent["carrier"]
+    case.delivery_tracking_number, case.delivered_at = sent["tracking_number"], move.at
+    return {k: v for k, v in sent.items() if v is not None}
 
 
 async def _withdraw(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
@@ -267,6 +270,13 @@ def check_fields(rule: states.Rule, payload: Mapping[str, Any]) -> dict[str, Any
         if f.kind == "materials":
             clean[f.name] = _materials(value)
             continue
+        if f.kind == "choice":
+            if value not in f.choices:
+                names = "、".join(delivery.METHODS.get(c, (c,))[0] for c in f.choices)
+                raise RuleViolation(f"请选择「{FIELD_NAMES.get(f.name, f.name)}」：{names}",
+                                    f"{f.name} must be one of {', '.join(f.choices)}", f.name)
+            clean[f.name] = value
+            continue
         if f.kind == "integer":
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 365:
                 raise RuleViolation(f"「{FIELD_NAMES.get(f.name, f.name)}」应为 1 到 365 之间的整数",
@@ -285,7 +295,8 @@ def check_fields(rule: states.Rule, payload: Mapping[str, Any]) -> dict[str, Any
 
 
 FIELD_NAMES = {"days": "延长天数", "reason": "理由", "text": "意见", "procedure": "特别程序", "opinion": "审批意见",
-               "findings": "特别程序结论", "materials": "需补正的材料"}
+               "findings": "特别程序结论", "materials": "需补正的材料", "method": "送达方式", "carrier": "快递公司",
+               "tracking_number": "运单号"}
 
 
 def _materials(value: Any) -> list[dict[str, str]]:
@@ -433,7 +444,10 @@ def actions_for(principal: Principal, case: Case, joint: bool = False) -> list[d
         out.append({
             "action": action, "name": states.ACTION_NAMES.get(action, action), "to_state": rule.to_state,
             "fields": [{"name": f.name, "kind": f.kind, "required": f.required and not (
-                f.name == "reason" and action == "request_correction" and case.corrections == 0)}
+                f.name == "reason" and action == "request_correction" and case.corrections == 0),
+                **({"choices": [{"value": c, "name": delivery.METHODS.get(c, (c, c))[0],
+                                 "name_en": delivery.METHODS.get(c, (c, c))[1]} for c in f.choices]}
+                   if f.choices else {})}
                 for f in rule.fields],
         })
     return out

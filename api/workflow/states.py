@@ -66,9 +66,10 @@ class Field:
     """A field an action's body carries."""
 
     name: str
-    kind: str  # text | materials (a list of {code, problem}) | integer
+    kind: str  # text | materials (a list of {code, problem}) | integer | choice (one of ``choices``)
     required: bool = True
     max_length: int = 1000
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,10 @@ OPEN = (SUBMITTED, ACCEPTED, IN_REVIEW, CORRECTION, SUSPENDED, APPROVED, DENIED)
 
 REASON = Field("reason", "text")
 COMMENT = Field("text", "text", max_length=2000)
+# 送达: the method, and for express mail the carrier and tracking number (api/workflow/delivery.py).
+DELIVERY = (Field("method", "choice", choices=("electronic", "window", "express")),
+            Field("carrier", "text", required=False, max_length=40),
+            Field("tracking_number", "text", required=False, max_length=40))
 
 RULES: dict[tuple[str, str], Rule] = {
     (DRAFT, "update"): Rule(None, APPLICANT, "applicant"),
@@ -118,8 +123,8 @@ RULES: dict[tuple[str, str], Rule] = {
     (IN_REVIEW, "suspend"): Rule(
         SUSPENDED, OFFICER, "department", (Field("procedure", "text", max_length=50), REASON)),
     (SUSPENDED, "resume"): Rule(IN_REVIEW, OFFICER, "department", (Field("findings", "text", required=False),)),
-    (APPROVED, "deliver"): Rule(DELIVERED, STAFF, "department"),
-    (DENIED, "deliver"): Rule(DELIVERED, STAFF, "department"),
+    (APPROVED, "deliver"): Rule(DELIVERED, STAFF, "department", DELIVERY),
+    (DENIED, "deliver"): Rule(DELIVERED, STAFF, "department", DELIVERY),
     **{(state, "withdraw"): Rule(WITHDRAWN, APPLICANT, "applicant") for state in BEFORE_DECISION},
     **{(state, "comment"): Rule(None, STAFF, "any_staff", (COMMENT,)) for state in OPEN},
     **{(state, "claim"): Rule(None, STAFF, "any_staff") for state in OPEN},

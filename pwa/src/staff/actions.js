@@ -50,12 +50,31 @@ export function emptyForm(action) {
   return form;
 }
 
+/** Fields that only express delivery (邮寄送达) carries; the form shows them for that method only. */
+const EXPRESS_ONLY = new Set(["carrier", "tracking_number"]);
+const TRACKING = /^[A-Za-z0-9][A-Za-z0-9-]{5,39}$/;
+
+/** Whether a field is in play for what the form holds now (a carrier only for express mail). */
+export function fieldShown(f, form) {
+  return !EXPRESS_ONLY.has(f.name) || form.method === "express";
+}
+
 /** Client checks before sending (the server checks again): { field: key } of what is missing. */
 export function formErrors(action, form) {
   const errors = {};
   for (const f of action?.fields || []) {
-    if (f.kind === "materials") continue;
+    if (f.kind === "materials" || !fieldShown(f, form)) continue;
     const v = form[f.name];
+    if (EXPRESS_ONLY.has(f.name)) {
+      // Express mail needs its carrier and a waybill number of the carriers' form.
+      if (!String(v ?? "").trim()) errors[f.name] = "required";
+      else if (f.name === "tracking_number" && !TRACKING.test(String(v).trim())) errors[f.name] = "trackingNumber";
+      continue;
+    }
+    if (f.kind === "choice") {
+      if (!(f.choices || []).some((c) => c.value === v)) errors[f.name] = "choose";
+      continue;
+    }
     if (f.kind === "integer") {
       if (v === null || v === "" || v === undefined) {
         if (f.required) errors[f.name] = "required";
@@ -76,7 +95,7 @@ export function actionBody(action, form, version, materials = null) {
       continue;
     }
     const v = form[f.name];
-    if (v === null || v === undefined || v === "") continue;
+    if (v === null || v === undefined || v === "" || !fieldShown(f, form)) continue;
     body[f.name] = f.kind === "integer" ? Number(v) : String(v).trim();
   }
   return body;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actionBody, actionForKey, changesSince, emptyForm, formErrors, sortActions } from "../../src/staff/actions.js";
+import { actionBody, actionForKey, changesSince, emptyForm, fieldShown, formErrors, sortActions } from "../../src/staff/actions.js";
 
 // As GET /cases/{id}/actions answers (api/workflow/services.actions_for).
 const ACTIONS = [
@@ -33,6 +33,26 @@ describe("actions from the server", () => {
     expect(formErrors(rc, { reason: "" })).toEqual({});
     expect(actionBody(rc, { reason: "" }, 2, [{ code: "a", problem: "b" }])).toEqual({ version: 2, materials: [{ code: "a", problem: "b" }] });
     expect(actionBody(ACTIONS[2], {}, 4)).toEqual({ version: 4 });
+  });
+
+  it("asks for the carrier and a waybill number for express delivery only", () => {
+    const choices = [{ value: "electronic", name: "电子送达" }, { value: "window", name: "窗口领取" }, { value: "express", name: "邮寄送达" }];
+    const deliver = { action: "deliver", name: "送达办结", to_state: "delivered", fields: [
+      { name: "method", kind: "choice", required: true, choices },
+      { name: "carrier", kind: "text", required: false },
+      { name: "tracking_number", kind: "text", required: false }] };
+    const form = emptyForm(deliver);
+    expect(formErrors(deliver, form)).toEqual({ method: "choose" });
+    expect(formErrors(deliver, { ...form, method: "pigeon" })).toEqual({ method: "choose" });
+    expect(fieldShown(deliver.fields[1], { method: "window" })).toBe(false);
+    expect(formErrors(deliver, { method: "window", carrier: "", tracking_number: "" })).toEqual({});
+    expect(formErrors(deliver, { method: "express", carrier: " ", tracking_number: "" })).toEqual({ carrier: "required", tracking_number: "required" });
+    expect(formErrors(deliver, { method: "express", carrier: "顺丰速运", tracking_number: "SF 123" })).toEqual({ tracking_number: "trackingNumber" });
+    expect(formErrors(deliver, { method: "express", carrier: "顺丰速运", tracking_number: "SF1234567890" })).toEqual({});
+    // A carrier typed before switching to window pick-up is not sent.
+    expect(actionBody(deliver, { method: "window", carrier: "顺丰速运", tracking_number: "SF1234567890" }, 9)).toEqual({ version: 9, method: "window" });
+    expect(actionBody(deliver, { method: "express", carrier: " 顺丰速运 ", tracking_number: "SF1234567890" }, 9)).toEqual({
+      version: 9, method: "express", carrier: "顺丰速运", tracking_number: "SF1234567890" });
   });
 
   it("says who did what since the version seen (after a 409)", () => {

@@ -42,9 +42,11 @@ export default {
   field: {
     reason: "Reason", text: "Internal note", opinion: "Opinion", procedure: "Special procedure", procedureHint: "Choose or type a procedure",
     findings: "Outcome of the procedure", days: "Extension (working days)", materials: "Materials to correct",
+    method: "Delivery", carrier: "Carrier", tracking_number: "Tracking number",
   },
   form: {
-    required: "Required", integerRange: "A whole number from 1 to 365", confirm: "Confirm: {name}", weighty: "Confirming will record “{name}” and issue its voucher.",
+    required: "Required", integerRange: "A whole number from 1 to 365", choose: "Choose one",
+    trackingNumber: "6–40 letters, digits or dashes", confirm: "Confirm: {name}", weighty: "Confirming will record “{name}” and issue its voucher.",
     restored: "What you typed last time has been restored.",
   },
   refuse: { appeal: "The voucher states the applicant's right to administrative reconsideration (60 days) or litigation (6 months)." },

@@ -42,9 +42,11 @@ export default {
   field: {
     reason: "理由", text: "内部意见", opinion: "审批意见", procedure: "特别程序", procedureHint: "选择或输入特别程序",
     findings: "特别程序结论", days: "延长天数（工作日）", materials: "需补正的材料",
+    method: "送达方式", carrier: "快递公司", tracking_number: "运单号",
   },
   form: {
-    required: "必填", integerRange: "请输入 1 到 365 之间的整数", confirm: "确认{name}", weighty: "确认后将{name}，并生成相应文书。",
+    required: "必填", integerRange: "请输入 1 到 365 之间的整数", choose: "请选择一项",
+    trackingNumber: "运单号应为 6 到 40 位字母、数字或连字符", confirm: "确认{name}", weighty: "确认后将{name}，并生成相应文书。",
     restored: "已恢复您上次未提交的内容。",
   },
   refuse: { appeal: "文书将载明申请人申请行政复议（60 日内）或提起行政诉讼（6 个月内）的权利。" },
