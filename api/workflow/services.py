@@ -360,8 +360,9 @@ async def apply(
                 to_state=case.state, data=data, internal=action in INTERNAL,
                 idempotency_key=None if action in KEYED else idempotency_key, using_db=conn)
             await queues.recount(conn, case.id, queued, queues.memberships(case, waiting))
-            await notifications.case_changed(conn, case, action, actor=actor or principal.subject, at=at,
-                                             details={**extra, **(data or {})})
+            # The dispatchers are woken after the commit (notifications.wake says why).
+            told = await notifications.case_changed(conn, case, action, actor=actor or principal.subject, at=at,
+                                                    details={**extra, **(data or {})}, notify=False)
             # Its steps for 电子监察. A case without sub-cases before this move, and none opened by
             # it, has none: track need not look them up.
             await supervision.track(conn, case, at=at, calendar=calendar, joint=None if subs or waiting else False)
@@ -369,7 +370,9 @@ async def apply(
             # every other writer of that chain waits for it.
             await record(conn, actor or principal.subject, f"case.{action}", "case", case.number or str(case.id),
                          before={"state": before}, after={"state": case.state, **extra})
-            return Applied(case, False)
+        if told is not None:
+            await notifications.wake()
+        return Applied(case, False)
     except IntegrityError:
         if action in KEYED:  # the same key raced onto two cases of this applicant
             raise cases.key_reused() from None
