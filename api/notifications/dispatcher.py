@@ -11,7 +11,9 @@
   written in one short transaction, so the server's writers never wait on a push service.
 * **Waking.** On PostgreSQL ``enqueue`` sends ``NOTIFY zhengwu_outbox`` in the writer's transaction;
   it arrives when that commits, and the dispatcher LISTENing on a connection of its own starts at
-  once. Polling every ``notify_poll_interval`` seconds is the fallback (a lost connection, rows that
+  once. A case move (``workflow.services.apply``) sends it right after its commit instead
+  (``services.wake``: NOTIFYing transactions commit one at a time on PostgreSQL). Polling every
+  ``notify_poll_interval`` seconds is the fallback (a lost connection, rows that
   fall due later) and the only way on SQLite.
 * **Delivering.** An event row (a case's move, a supervision alert, a rating's step) writes the
   recipient's in-app message (always) and, unless muted or in quiet hours (then later), sends it

@@ -10,10 +10,12 @@ rewriting history."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -40,20 +42,43 @@ URGENT_ACTIONS = frozenset({"request_correction", "refuse", "deny"})
 #: The PostgreSQL channel the dispatchers LISTEN on. A NOTIFY inside a transaction is sent when it
 #: commits (and never if it rolls back), and several in one transaction arrive as one.
 CHANNEL = "zhengwu_outbox"
+log = logging.getLogger(__name__)
 
 
 async def enqueue(
     conn: BaseDBAsyncClient, kind: str, recipient: str, *, case_id: int | None = None,
-    data: dict[str, Any] | None = None, urgent: bool = False, at: dt.datetime | None = None,
+    data: dict[str, Any] | None = None, urgent: bool = False, at: dt.datetime | None = None, notify: bool = True,
 ) -> Outbox:
     """One outbox row, in ``conn``'s transaction: delivered only if that transaction commits. On
-    PostgreSQL the commit also wakes the dispatchers (they poll on SQLite)."""
+    PostgreSQL the commit also wakes the dispatchers (they poll on SQLite). ``notify=False``: the
+    caller wakes them itself after its commit (``wake``)."""
     now = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     row = await Outbox.create(kind=kind, recipient=recipient, case_id=case_id, data=data or {},
                               urgent=urgent, created_at=now, due_at=now, using_db=conn)
-    if conn.capabilities.dialect == "postgres":
+    if notify and conn.capabilities.dialect == "postgres":
         await conn.execute_query(f"NOTIFY {CHANNEL}")
     return row
+
+
+async def wake(conn: BaseDBAsyncClient | None = None) -> None:
+    """Wake the dispatchers now (PostgreSQL; nothing on SQLite): after the commit of a transaction
+    that wrote outbox rows with ``notify=False``.
+
+    Why not always NOTIFY inside the writer's transaction: PostgreSQL serialises the commits of
+    all transactions that sent a NOTIFY (one lock, taken before the commit record is written and
+    held until it is flushed), so every case move would commit one after another, whatever else
+    they share. A NOTIFY on its own writes nothing and holds that lock for an instant. If the
+    process stops between the commit and this call, the rows wait for the dispatchers' next poll.
+    Called within an outer transaction, the NOTIFY is sent in it (the current connection), and
+    arrives when that commits, as before. A failure here is logged, not raised: what the caller
+    committed stands, and the dispatchers' poll finds the rows."""
+    conn = conn or Tortoise.get_connection("default")
+    if conn.capabilities.dialect != "postgres":
+        return
+    try:
+        await conn.execute_query(f"NOTIFY {CHANNEL}")
+    except Exception as exc:  # committed already: the poll delivers
+        log.warning("could not wake the dispatchers (they find the rows when they poll): %s", exc)
 
 
 def case_kind(action: str, *, by_applicant: bool) -> str | None:
@@ -66,6 +91,7 @@ def case_kind(action: str, *, by_applicant: bool) -> str | None:
 
 async def case_changed(
     conn: BaseDBAsyncClient, case: Case, action: str, *, actor: str, at: dt.datetime, details: dict[str, Any],
+    notify: bool = True,
 ) -> Outbox | None:
     """Tell the applicant of a move of their case, when it is one they are told of."""
     applicant = f"citizen:{case.applicant_id}"  # type: ignore[attr-defined]
@@ -74,7 +100,7 @@ async def case_changed(
         return None
     data = {"number": case.number, "item_name": case.item_name, "state": case.state, **details}
     return await enqueue(conn, kind, applicant, case_id=case.id, data=_json(data), urgent=action in URGENT_ACTIONS,
-                         at=at)
+                         at=at, notify=notify)
 
 
 def _json(value: dict[str, Any]) -> dict[str, Any]:

@@ -145,16 +145,18 @@ async def _pause_limit(conn: BaseDBAsyncClient, case: Case, t: rules.Thresholds)
     return rules.allowed_suspension(procedure, (found[0] or []) if found else [], t.suspension_days, KIND_NAMES)
 
 
-async def track(conn: BaseDBAsyncClient, case: Case, *, at: dt.datetime, calendar: Calendar | None = None) -> None:
+async def track(conn: BaseDBAsyncClient, case: Case, *, at: dt.datetime, calendar: Calendar | None = None,
+                joint: bool | None = None) -> None:
     """Keep the case's step rows as its facts now say, in the caller's transaction: open the steps
     it has entered, close (and resolve the alerts of) those it has left, move due dates, holder and
-    stopped clocks, and set each open step's next check. Called after every move of the case."""
+    stopped clocks, and set each open step's next check. Called after every move of the case.
+    ``joint=False``: the caller knows the case has no sub-cases (not looked up then)."""
     if case.state == "draft":
         return
     at = at.astimezone(dt.UTC)
     calendar = calendar or await current_calendar()
     subs: list[rules.SubFacts] = []
-    if case.accepted_at is not None:
+    if case.accepted_at is not None and joint is not False:
         start = china_day(case.accepted_at)
         for s in await SubCase.filter(case_id=case.id).using_db(conn).order_by("id"):
             days = working_days_between(calendar, start, s.due_date) if s.due_date else 0

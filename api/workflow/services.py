@@ -12,6 +12,7 @@ audit or outbox rows (the joint case's sub-cases and survey have theirs in ``joi
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.fields import JSONField
 from tortoise.transactions import in_transaction
 
 from api.audit.services import record
@@ -353,6 +355,7 @@ async def apply(
             queued = queues.memberships(case, waiting)
             move = Move(principal, action, at, calendar, check_fields(rule, payload or {}), idempotency_key, secret)
             before = case.state
+            seen = _columns(case)
             extra = await EFFECTS.get(action, _nothing)(conn, case, move)
             if rule.to_state is not None:
                 case.state = rule.to_state
@@ -362,18 +365,25 @@ async def apply(
                 data = {**(data or {}), "departments": involved}
                 waiting = involved
             case.version += 1
-            await case.save(using_db=conn)
+            await case.save(using_db=conn, update_fields=_changed(case, seen))
             await CaseEvent.create(
                 case_id=case.id, at=at, action=action, actor=actor or principal.subject, from_state=before,
                 to_state=case.state, data=data, internal=action in INTERNAL,
                 idempotency_key=None if action in KEYED else idempotency_key, using_db=conn)
             await queues.recount(conn, case.id, queued, queues.memberships(case, waiting))
+            # The dispatchers are woken after the commit (notifications.wake says why).
+            told = await notifications.case_changed(conn, case, action, actor=actor or principal.subject, at=at,
+                                                    details={**extra, **(data or {})}, notify=False)
+            # Its steps for 电子监察. A case without sub-cases before this move, and none opened by
+            # it, has none: track need not look them up.
+            await supervision.track(conn, case, at=at, calendar=calendar, joint=None if subs or waiting else False)
+            # The audit entry last: from here to the commit the chain's head row is locked, and
+            # every other writer of that chain waits for it.
             await record(conn, actor or principal.subject, f"case.{action}", "case", case.number or str(case.id),
                          before={"state": before}, after={"state": case.state, **extra})
-            await notifications.case_changed(conn, case, action, actor=actor or principal.subject, at=at,
-                                             details={**extra, **(data or {})})
-            await supervision.track(conn, case, at=at, calendar=calendar)  # its steps for 电子监察
-            return Applied(case, False)
+        if told is not None:
+            await notifications.wake()
+        return Applied(case, False)
     except IntegrityError:
         if action in KEYED:  # the same key raced onto two cases of this applicant
             raise cases.key_reused() from None
@@ -386,6 +396,21 @@ async def apply(
             number = await Case.filter(id=case_id).using_db(conn).first().values_list("number", flat=True)
             await record(conn, principal.subject, attempt[0], "case", str(number or case_id), after=attempt[1])
         raise
+
+
+#: The case's columns (the key aside), and those holding JSON (compared by value: copied when seen).
+_COLUMNS = tuple(f for f in Case._meta.fields_db_projection if f != Case._meta.pk_attr)
+_JSON_COLUMNS = frozenset(f for f in _COLUMNS if isinstance(Case._meta.fields_map[f], JSONField))
+
+
+def _columns(case: Case) -> dict[str, Any]:
+    return {f: copy.deepcopy(getattr(case, f)) if f in _JSON_COLUMNS else getattr(case, f) for f in _COLUMNS}
+
+
+def _changed(case: Case, seen: dict[str, Any]) -> list[str]:
+    """The columns a move changed, and ``updated_at`` (set on every save): what the UPDATE writes.
+    The row is locked since it was read, so the columns left out hold what ``seen`` says."""
+    return [f for f in _COLUMNS if f == "updated_at" or getattr(case, f) != seen[f]]
 
 
 def _attempt(action: str, exc: RuleViolation) -> tuple[str, dict[str, Any]] | None:

@@ -1,7 +1,7 @@
 """Back-office query benchmark: the workbench queues, a citizen's case list and ``accept`` over N cases.
 
     python tests/bench/bench_cases.py [--cases 10000,1000000] [--backends sqlite,postgres]
-        [--materials 2] [--seconds 15] [--rounds 3] [--postgres postgres://postgres@127.0.0.1:5432/test]
+        [--materials 2] [--seconds 15] [--rounds 3] [--keep] [--postgres postgres://postgres@127.0.0.1:5432/test]
 
 Per backend and size: a fresh database (a temp SQLite file; ``CREATE DATABASE`` on PostgreSQL),
 migrated (``api.core.db.migrate``), the demo catalog imported, then N cases of N/5 citizens bulk
@@ -716,12 +716,16 @@ async def main_async(args: argparse.Namespace) -> None:
                                           plans_too=n == max(args.sizes))
                     await measure_accept(backend, ready[n].url, ready[n].clerks, results[(backend, n)], var, turn)
             for n in args.sizes:
-                await drop_database(ready[n].url, args.postgres)
+                if args.keep:
+                    print(f"  kept {backend} {n:,} cases: {ready[n].url}", flush=True)
+                else:
+                    await drop_database(ready[n].url, args.postgres)
                 made.remove(ready[n].url)
     finally:
         for url in made:
             await drop_database(url, args.postgres)
-        shutil.rmtree(var, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(var, ignore_errors=True)
     report(results, args.sizes, args.backends)
 
 
@@ -733,6 +737,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15,
                         help="time per measured query, over all rounds (at least 30 runs a round)")
     parser.add_argument("--rounds", type=int, default=3, help="turns the sizes take (accept: 460 cases each)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the generated databases (printed) for EXPLAIN and profiling; drop them yourself")
     parser.add_argument("--postgres", default=os.environ.get("ZHENGWU_TEST_POSTGRES_URL")
                         or "postgres://postgres@127.0.0.1:5432/test", help="an admin URL: a database is created")
     args = parser.parse_args()
