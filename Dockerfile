@@ -29,7 +29,10 @@ RUN pip install --no-cache-dir -e . \
 COPY --from=pwa /build/pwa/dist /app/pwa/dist
 USER zhengwu
 EXPOSE 8000
+# Liveness (the process answers; a database outage does not fail it, so nothing restarts healthy
+# processes); readiness for a load balancer is /api/v1/health/ready (compose.yaml's api uses it).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/api/v1/health', timeout=4).status != 200)"
-# Migrations first (idempotent), the demo catalog only into an empty database, then serve.
+    CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/api/v1/health/live', timeout=4).status != 200)"
+# Migrations first (idempotent), the demo catalog only into an empty database, then serve
+# (exec: `docker stop`'s SIGTERM reaches zhengwu serve, which drains; see ZHENGWU_SHUTDOWN_TIMEOUT).
 CMD ["sh", "-c", "zhengwu migrate && zhengwu seed --demo --if-empty && exec zhengwu serve --host 0.0.0.0 --port 8000 --workers ${ZHENGWU_WORKERS:-1}"]

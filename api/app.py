@@ -25,7 +25,7 @@ from api.core.blobs import blob_store
 from api.core.bounds import bound_path_ids, check_path_id_bounds
 from api.core.db import close_orm, init_orm
 from api.core.errors import DATABASE_OUTAGE, exception_handlers
-from api.core.health import health
+from api.core.health import health, live, ready
 from api.core.logs import install_redaction
 from api.core.metrics import Instrumented, metrics_route
 from api.core.request_context import RequestContext
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     catalog = CatalogCache(settings.catalog_version_check_interval, settings.catalog_prewarm)
     tokens = TokenService(settings.secret_key, settings.public_url, settings.previous_secret_keys)
     sender = sms_sender(settings)
-    handlers: list = [health, CatalogController, AuthController, MeController]
+    handlers: list = [health, live, ready, CatalogController, AuthController, MeController]
     handlers += [AdminOrganisationController, AdminStaffController, AdminItemController, AdminCalendarController]
     handlers.append(AdminCatalogController)  # the Excel import of the staff console
     # audit is below identity, so its controller cannot import the role guard: it is attached here
@@ -107,7 +107,17 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     if manage_database and settings.worker_in_server:
         # The background worker in this process (api/worker.py); SQLite's one, or one of many on PostgreSQL.
         worker = Worker(settings, blobs, sms=sender)
-        lifespan.append(lambda app: worker.running())
+
+        @asynccontextmanager
+        async def background(app: Litestar) -> AsyncIterator[None]:
+            async with worker.running() as mine:
+                app.state.worker = worker if mine else None  # readiness asks it for its ticks
+                try:
+                    yield
+                finally:
+                    app.state.worker = None
+
+        lifespan.append(background)
     app = Litestar(
         route_handlers=[*handlers, *pwa_routers(settings.pwa_dist)],
         lifespan=lifespan,

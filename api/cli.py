@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import msgspec
@@ -15,6 +17,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.core.settings import ConfigurationError, Settings
+
+if TYPE_CHECKING:
+    import uvicorn
 
 console = Console(stderr=True)
 
@@ -89,12 +94,67 @@ def serve(host: str, port: int, workers: int) -> None:
     _metrics_multiprocess(settings)
     if not settings.pwa_dist.joinpath("index.html").exists():
         console.print(f"[yellow]PWA not built ({settings.pwa_dist}); serving the API only[/]")
-    uvicorn.run(
+    config = uvicorn.Config(
         "api.app:app_factory", factory=True, host=host, port=port, workers=workers,
         proxy_headers=True, forwarded_allow_ips="127.0.0.1", log_level=settings.log_level,
         # The app writes its own access line (with request id, route and duration): uvicorn's is off.
         log_config=logging_config(settings.log_level, settings.log_format), access_log=False,
+        # SIGTERM: stop accepting, let in-flight requests (a tus chunk) finish for this long, then
+        # cancel them; then the lifespan's shutdown stops the worker's loops.
+        timeout_graceful_shutdown=settings.shutdown_timeout,
     )
+    _serve(config, workers, settings.shutdown_timeout)
+
+
+def _serve(config: uvicorn.Config, workers: int, timeout: float) -> None:
+    """uvicorn's own run, with a graceful SIGTERM that exits 0: one process serves by itself; with
+    several, the parent stops accepting at once (closing its copy of the listening socket), each
+    child drains its requests, and children still running past the timeout (and a margin for the
+    lifespan's shutdown) are killed."""
+    import signal
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    if workers == 1:
+        server = uvicorn.Server(config)
+        # uvicorn raises the signal it stopped for again once it has shut down; with the default
+        # handler that would end the process as "killed by SIGTERM" (143) after a clean stop.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: None)
+        server.run()
+        if not server.started:
+            sys.exit(3)  # uvicorn's STARTUP_FAILURE: the app or the socket failed
+        return
+
+    class Supervisor(Multiprocess):
+        def _stop_accepting(self) -> None:
+            for sock in self.sockets:
+                sock.close()  # the children hold their own copies until they have drained
+
+        def handle_term(self) -> None:
+            self._stop_accepting()
+            super().handle_term()
+
+        def handle_int(self) -> None:
+            self._stop_accepting()
+            super().handle_int()
+
+        def join_all(self) -> None:
+            deadline = time.monotonic() + timeout + LIFESPAN_SHUTDOWN_MARGIN
+            for process in self.processes:
+                process.process.join(max(0.0, deadline - time.monotonic()))
+                if process.process.is_alive():
+                    console.print(f"[red]worker process {process.pid} still running after {timeout:.0f} s; killed[/]")
+                    process.kill()
+                    process.join()
+
+    Supervisor(config, sockets=[config.bind_socket()]).run()
+
+
+#: Seconds a server process may take after its requests' timeout: the worker's loops finishing
+#: their round (api/worker.py waits 10 s), connections and the store closing.
+LIFESPAN_SHUTDOWN_MARGIN = 15.0
 
 
 def _metrics_multiprocess(settings: Settings) -> None:

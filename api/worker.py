@@ -170,6 +170,7 @@ class Rounds:
         self.outage = outage or Outage()
         self.rounds = self.failures = 0
         self.last_error = ""
+        self.last_ok: float | None = None  # time.monotonic() of the last completed round (readiness)
         self.done = asyncio.Event()  # set after each completed round (tests, health)
         self.failed = asyncio.Event()
 
@@ -194,6 +195,7 @@ class Rounds:
                 pause = OUTAGE_FIRST_WAIT
                 self.rounds += 1
                 self.last_error = ""
+                self.last_ok = time.monotonic()
                 self.done.set()
             await _wait(stop, self.interval)
 
@@ -347,6 +349,20 @@ class Worker:
         # The outbox dispatcher: its run(stop) handles its own rounds (LISTEN/NOTIFY on PostgreSQL,
         # polling on SQLite); _guarded below restarts it should it ever raise.
         self.loops.append(Loop("notifications", Dispatcher(settings, sms or sms_sender(settings)).run))
+        self.started: float | None = None  # time.monotonic() when running() started it; None: not running
+
+    def tick_problem(self, now: float) -> str | None:
+        """Readiness (api/core/health.py): None while this worker's supervision ticks are on time —
+        one completed within three tick intervals (and at least two minutes, as ``zhengwu worker
+        --check``) of the last one, or of the start."""
+        if self.started is None:
+            return "the background worker is not running"
+        window = max(3 * self.settings.tick_interval, 120.0)
+        since = self.supervision.rounds.last_ok or self.started
+        if now - since <= window:
+            return None
+        error = self.supervision.rounds.last_error.split(":", 1)[0]
+        return f"no supervision tick for {now - since:.0f} s" + (f" (last error {error})" if error else "")
 
     async def _guarded(self, loop: Loop, stop: asyncio.Event) -> None:
         """A loop that raises (it should handle its own rounds) is logged and started again."""
@@ -381,9 +397,11 @@ class Worker:
                 return
             stop = asyncio.Event()
             task = asyncio.create_task(self.run(stop), name="zhengwu-worker")
+            self.started = time.monotonic()
             try:
                 yield True
             finally:
+                self.started = None
                 stop.set()
                 try:
                     await asyncio.wait_for(task, timeout=10)

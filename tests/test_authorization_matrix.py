@@ -96,6 +96,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/schema/{path}"): "public",
     # Health and the catalog: anyone, signed in or not.
     ("GET", "/api/v1/health"): "public",
+    ("GET", "/api/v1/health/live"): "public",  # states only, no personal data (api/core/health.py)
+    ("GET", "/api/v1/health/ready"): "public",
     ("GET", "/api/v1/departments"): "public",
     ("GET", "/api/v1/regions"): "public",
     ("GET", "/api/v1/items"): "public",

@@ -70,3 +70,17 @@ async def test_the_seaweedfs_identity_file_from_the_compose_comments_works(tmp_p
         finally:
             await right.close()
             await wrong.close()
+
+
+def test_the_health_checks_ask_the_health_routes() -> None:
+    """The API's check is readiness, the image's liveness, the worker's `zhengwu worker --check`;
+    each route is one the app serves publicly (tests/test_health.py)."""
+    from api.core.health import live, ready
+
+    api = " ".join(COMPOSE["services"]["api"]["healthcheck"]["test"])
+    assert "http://127.0.0.1:8000/api/v1/health/ready" in api and ready.paths == {"/api/v1/health/ready"}
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "http://127.0.0.1:8000/api/v1/health/live" in dockerfile and live.paths == {"/api/v1/health/live"}
+    assert COMPOSE["services"]["worker"]["healthcheck"]["test"] == ["CMD", "zhengwu", "worker", "--check"]
+    grace = int(str(COMPOSE["x-zhengwu"]["stop_grace_period"]).removesuffix("s"))
+    assert grace > float(COMPOSE["x-zhengwu"]["environment"]["ZHENGWU_SHUTDOWN_TIMEOUT"])

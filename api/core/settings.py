@@ -117,6 +117,9 @@ class Settings:
     metrics_token: str = ""
     metrics_port: int = 0
     metrics_host: str = "127.0.0.1"
+    # Seconds `zhengwu serve` gives in-flight requests (a tus chunk being received) after SIGTERM
+    # before it cancels them; the worker in the server stops its loops after that.
+    shutdown_timeout: float = 30.0
 
     @property
     def work_root(self) -> Path:
@@ -241,6 +244,7 @@ class Settings:
         followup = int(_number(env, "ZHENGWU_RATING_FOLLOWUP_DAYS", "15", 1, 365, whole=True))
         verify_days = int(_number(env, "ZHENGWU_RECTIFY_VERIFY_DAYS", "3", 1, 60, whole=True))
         rectify_days = int(_number(env, "ZHENGWU_RECTIFY_DAYS", "15", 1, 120, whole=True))
+        shutdown_timeout = _number(env, "ZHENGWU_SHUTDOWN_TIMEOUT", "30", 1, 3600)
         return cls(
             env=mode,
             database_url=database_url,
@@ -273,6 +277,7 @@ class Settings:
             rating_followup_days=followup,
             rectify_verify_days=verify_days,
             rectify_days=rectify_days,
+            shutdown_timeout=shutdown_timeout,
         )
 
 
