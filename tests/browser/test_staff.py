@@ -316,6 +316,24 @@ def test_correction_resupply_accept_suspend_resume_approve_deliver(desk: Browser
     approver.context.close()
     assert citizen.case(cid)["state"] == "delivered"
 
+    # The applicant, on the phone, sees how the licence was sent and the waybill number to follow it.
+    t = citizen.tokens
+    stored = {"access": t["access_token"], "refresh": t["refresh_token"],
+              "expiresAt": int(time.time() * 1000) + t["expires_in"] * 1000}
+    phone = desk.browser.new_context(  # type: ignore[union-attr]
+        base_url=server, service_workers="block", viewport={"width": 390, "height": 844}, is_mobile=True,
+        storage_state={"cookies": [], "origins": [
+            {"origin": server, "localStorage": [{"name": "zw.auth", "value": json.dumps(stored)}]}]})
+    mine = phone.new_page()
+    mine.goto(f"/cases/{cid}")
+    sent = mine.get_by_test_id("delivery")
+    expect(sent).to_have_attribute("data-method", "express")
+    expect(sent).to_contain_text("邮寄送达")
+    expect(sent).to_contain_text("中国邮政EMS")
+    expect(mine.get_by_test_id("tracking-number")).to_have_text("1151234567890")
+    shot(mine, "68-citizen-delivery")
+    phone.close()
+
 
 def test_another_departments_case_is_not_reachable_by_url(desk: BrowserContext, citizen: Citizen, server: str,
                                                          shot) -> None:

@@ -52,6 +52,11 @@ export default {
     certificate: "Electronic certificate issued",
     open: "See it in My certificates",
     none: "When the case is completed, its electronic certificate shows here and in My certificates",
+    delivery: "Delivered by",
+    carrier: "Carrier",
+    trackingNumber: "Tracking number",
+    copy: "Copy the tracking number",
+    copied: "Copied: track it with the carrier",
   },
   certs: {
     title: "My certificates",

@@ -57,6 +57,11 @@ export default {
     certificate: "电子证照已发放",
     open: "在我的证照中查看",
     none: "办结后，电子证照会显示在这里和“我的证照”中",
+    delivery: "送达方式",
+    carrier: "快递公司",
+    trackingNumber: "运单号",
+    copy: "复制运单号",
+    copied: "已复制，可到快递公司查询",
   },
   certs: {
     title: "我的证照",
