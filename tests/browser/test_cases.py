@@ -27,7 +27,6 @@ import io
 import json
 import re
 import shutil
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,8 +39,9 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Dialog, Page, Route, expect
 
+from tests.browser.citizens import SignedInCitizen
 from tests.browser.conftest import CHROMIUM_ARGS, PHONE
-from tests.tus_helpers import metadata, pdf_bytes
+from tests.tus_helpers import pdf_bytes
 
 PHONE_NUMBER = "13912340205"
 MASKED_PHONE = "139****0205"
@@ -75,24 +75,11 @@ def decode_qr(png: bytes) -> str:
 # --------------------------------------------------------------------------- API side
 
 
-class Citizen:
+class Citizen(SignedInCitizen):
     """The module's citizen over HTTP (bearer token), as the PWA would call the API."""
 
     def __init__(self, base: str) -> None:
-        self.base = base
-        self.http = httpx.Client(base_url=base, timeout=30)
-        r = self.http.post("/api/v1/auth/otp", json={"phone": PHONE_NUMBER})
-        assert r.status_code == 202, r.text
-        code = self.http.get("/api/v1/dev/sms", params={"phone": PHONE_NUMBER}).json()["codes"][0]
-        r = self.http.post("/api/v1/auth/token", json={"phone": PHONE_NUMBER, "code": code})
-        assert r.status_code == 200, r.text
-        self.tokens = r.json()
-        r = self.call("PUT", "/api/v1/me/profile", json={"name": NAME, "id_number": ID_NUMBER})
-        assert r.status_code == 200, r.text
-
-    def call(self, method: str, path: str, **kw) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.tokens['access_token']}", **kw.pop("headers", {})}
-        return self.http.request(method, path, headers=headers, **kw)
+        super().__init__(base, PHONE_NUMBER, NAME, ID_NUMBER)
 
     def draft(self) -> dict:
         body = {"item_code": LICENCE, "answers": {"reason": "lost", "agent": "no"}}
@@ -101,15 +88,7 @@ class Citizen:
         return r.json()
 
     def upload(self, case: dict, code: str, data: bytes, filename: str) -> None:
-        """One material through tus: create, then one PATCH with the whole file."""
-        tus = {"Tus-Resumable": "1.0.0"}
-        r = self.call("POST", "/api/v1/uploads", headers={
-            **tus, "Upload-Length": str(len(data)),
-            "Upload-Metadata": metadata(case_id=case["id"], material_id=code, filename=filename)})
-        assert r.status_code == 201, r.text
-        r = self.call("PATCH", r.headers["Location"], content=data, headers={
-            **tus, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"})
-        assert r.status_code == 204, r.text
+        self.upload_file(case["id"], code, data, filename)
 
     def submitted(self) -> tuple[dict, dict[str, bytes]]:
         """A submitted case (its submit answer) and the bytes uploaded per material code."""
@@ -142,11 +121,7 @@ def citizen(server: str) -> Iterator[Citizen]:
 @pytest.fixture(scope="module")
 def session(server: str, citizen: Citizen) -> dict:
     """Browser storage holding the citizen's tokens (src/api.js, key zw.auth)."""
-    t = citizen.tokens
-    stored = {"access": t["access_token"], "refresh": t["refresh_token"],
-              "expiresAt": int(time.time() * 1000) + t["expires_in"] * 1000}
-    return {"storage": {"cookies": [], "origins": [
-        {"origin": server, "localStorage": [{"name": "zw.auth", "value": json.dumps(stored)}]}]}}
+    return {"storage": citizen.browser_storage()}
 
 
 def _new_page(ctx: BrowserContext) -> tuple[Page, list[str]]:

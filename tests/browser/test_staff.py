@@ -26,7 +26,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.tus_helpers import metadata, pdf_bytes
+from tests.browser.citizens import SignedInCitizen
+from tests.tus_helpers import pdf_bytes
 
 DESKTOP = {
     "viewport": {"width": 1366, "height": 768},
@@ -49,45 +50,14 @@ def with_check_digit(first17: str) -> str:
     return first17 + "10X98765432"[sum(int(d) * w for d, w in zip(first17, weights, strict=True)) % 11]
 
 
-class Citizen:
+class Citizen(SignedInCitizen):
     """The module's applicant over HTTP, as the citizen PWA calls the API."""
 
     def __init__(self, base: str) -> None:
-        self.http = httpx.Client(base_url=base, timeout=30)
-        r = self.http.post("/api/v1/auth/otp", json={"phone": PHONE})
-        assert r.status_code == 202, r.text
-        code = self.http.get("/api/v1/dev/sms", params={"phone": PHONE}).json()["codes"][0]
-        r = self.http.post("/api/v1/auth/token", json={"phone": PHONE, "code": code})
-        assert r.status_code == 200, r.text
-        self.tokens = r.json()
-        profile = {"name": NAME, "id_number": with_check_digit("51190219850307121")}
-        r = self.call("PUT", "/api/v1/me/profile", json=profile)
-        assert r.status_code == 200, r.text
-
-    def call(self, method: str, path: str, **kw) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.tokens['access_token']}", **kw.pop("headers", {})}
-        r = self.http.request(method, path, headers=headers, **kw)
-        if r.status_code == 401:
-            self.refresh()
-            headers["Authorization"] = f"Bearer {self.tokens['access_token']}"
-            r = self.http.request(method, path, headers=headers, **kw)
-        return r
-
-    def refresh(self) -> None:
-        r = self.http.post("/api/v1/auth/refresh", json={"refresh_token": self.tokens["refresh_token"]})
-        assert r.status_code == 200, r.text
-        self.tokens = r.json()
+        super().__init__(base, PHONE, NAME, with_check_digit("51190219850307121"))
 
     def upload(self, case_id: int, code: str) -> None:
-        data = pdf_bytes(3000)
-        tus = {"Tus-Resumable": "1.0.0"}
-        r = self.call("POST", "/api/v1/uploads", headers={
-            **tus, "Upload-Length": str(len(data)),
-            "Upload-Metadata": metadata(case_id=case_id, material_id=code, filename=f"{code}.pdf")})
-        assert r.status_code == 201, r.text
-        r = self.call("PATCH", r.headers["Location"], content=data, headers={
-            **tus, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"})
-        assert r.status_code == 204, r.text
+        self.upload_file(case_id, code, pdf_bytes(3000), f"{code}.pdf")
 
     def submitted(self, item: str = ITEM, answers: dict | None = None) -> dict:
         draft = {"item_code": item, "answers": answers if answers is not None else ANSWERS}
@@ -317,13 +287,9 @@ def test_correction_resupply_accept_suspend_resume_approve_deliver(desk: Browser
     assert citizen.case(cid)["state"] == "delivered"
 
     # The applicant, on the phone, sees how the licence was sent and the waybill number to follow it.
-    t = citizen.tokens
-    stored = {"access": t["access_token"], "refresh": t["refresh_token"],
-              "expiresAt": int(time.time() * 1000) + t["expires_in"] * 1000}
     phone = desk.browser.new_context(  # type: ignore[union-attr]
         base_url=server, service_workers="block", viewport={"width": 390, "height": 844}, is_mobile=True,
-        storage_state={"cookies": [], "origins": [
-            {"origin": server, "localStorage": [{"name": "zw.auth", "value": json.dumps(stored)}]}]})
+        storage_state=citizen.browser_storage())
     mine = phone.new_page()
     mine.goto(f"/cases/{cid}")
     sent = mine.get_by_test_id("delivery")
