@@ -29,7 +29,6 @@ from alembic import op
 from api.audit.chain import GENESIS, entry_hash
 
 revision: str = "0022_queue_scale"
-# TODO(merge): re-point to "0013_outbox" when that revision lands beside this one.
 down_revision: str | None = "0021_supervision"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
