@@ -71,3 +71,30 @@ def test_which_actions_write_a_row() -> None:
     assert [a for a in ("comment", "claim", "release", "start_review", "resupply", "withdraw")
             if case_kind(a, by_applicant=False)] == []
     assert case_kind("refuse", by_applicant=False) == "case.refuse"
+
+
+async def test_many_rows_at_once_are_written_as_one_by_one_and_only_with_their_transaction(
+        client: AsyncClient) -> None:
+    """``enqueue_many`` (a supervision tick's alerts): the rows ``enqueue`` would write, in the caller's
+    transaction — none if it rolls back."""
+    import datetime as dt
+
+    from tortoise.transactions import in_transaction
+
+    from api.notifications.services import enqueue, enqueue_many
+
+    at = dt.datetime(2026, 12, 5, 1, 2, 3, tzinfo=dt.UTC)
+    many = [("alert.warning", f"staff:{n}", None, {"n": n}, n % 2 == 0) for n in range(30)]
+    with pytest.raises(RuntimeError):
+        async with in_transaction() as conn:
+            await enqueue_many(conn, many, at=at)
+            raise RuntimeError("the tick failed")
+    assert await Outbox.all().count() == 0
+    async with in_transaction() as conn:
+        await enqueue_many(conn, many, at=at)
+        await enqueue(conn, "alert.warning", "staff:99", data={"n": 99}, urgent=False, at=at)
+        await enqueue_many(conn, [], at=at)  # nothing to say: nothing written
+    written = [(o.kind, o.recipient, o.case_id, o.data, o.urgent, o.created_at, o.due_at)
+               for o in await Outbox.all().order_by("id")]
+    assert written == [(k, r, c, d, u, at, at) for k, r, c, d, u in [*many, ("alert.warning", "staff:99", None,
+                                                                           {"n": 99}, False)]]

@@ -31,7 +31,6 @@ from api.catalog.models import ServiceItemVersion
 from api.core.errors import RuleViolation
 from api.identity.models import Staff
 from api.notifications import services as notifications
-from api.notifications.models import Outbox
 from api.supervision import rules
 from api.supervision.models import Irregularity, SupervisedStep, SupervisionAlert, SupervisionConfig, SupervisionOrder
 from api.workflow.calendar_services import current_calendar
@@ -273,7 +272,7 @@ async def _raise(conn: BaseDBAsyncClient, raised: list[tuple[SupervisedStep, str
         data = {**alert_data(row, level, cause), "alert_id": ids.get(k)}
         for recipient in dict.fromkeys([*([row.holder] if row.holder else []), *heads[row.department_code]]):
             told.append((f"alert.{level}", recipient, row.case_id, data, level == rules.RED))
-    await _enqueue_many(conn, told, now)
+    await notifications.enqueue_many(conn, told, at=now)
     return len(new), len(told)
 
 
@@ -302,25 +301,6 @@ async def _insert_alerts(conn: BaseDBAsyncClient, keys: dict[str, tuple[Supervis
                                         for v in values if v[0] not in there], using_db=conn)
     return dict(await SupervisionAlert.filter(key__in=[k for k in keys if k not in there]).using_db(conn)
                 .values_list("key", "id"))
-
-
-#: Below this many rows the outbox's own ``enqueue`` writes them one by one.
-_BULK_OUTBOX = 20
-
-
-async def _enqueue_many(conn: BaseDBAsyncClient, told: list[tuple[str, str, int, dict[str, Any], bool]],
-                        now: dt.datetime) -> None:
-    """Outbox rows in the caller's transaction: what ``notifications.enqueue`` writes, row for row.
-    A tick raises thousands at once, and one INSERT per row (a round trip each) was most of its time,
-    so a large batch is one multi-row INSERT of the same rows; ``notifications.services`` should offer
-    this as ``enqueue_many`` (then this calls it)."""
-    if len(told) < _BULK_OUTBOX:
-        for kind, recipient, case_id, data, urgent in told:
-            await notifications.enqueue(conn, kind, recipient, case_id=case_id, data=data, urgent=urgent, at=now)
-        return
-    await Outbox.bulk_create([Outbox(kind=kind, recipient=recipient, case_id=case_id, data=data, urgent=urgent,
-                                     created_at=now, due_at=now) for kind, recipient, case_id, data, urgent in told],
-                             batch_size=1000, using_db=conn)
 
 
 async def _overlong(conn: BaseDBAsyncClient, rows: list[SupervisedStep], now: dt.datetime) -> int:
