@@ -276,6 +276,7 @@ def test_correction_resupply_accept_suspend_resume_approve_deliver(desk: Browser
     panel.locator("[data-test=confirm]").click()
     expect(approver.locator("[data-test=done]")).to_be_visible()
     expect(approver.locator("[data-test=state]")).to_have_attribute("data-state", "delivered")
+    expect(approver.locator("[data-test=delivery]")).to_contain_text("邮寄送达 · 中国邮政EMS 1151234567890")
     approver.get_by_role("tab", name="办理记录").click()
     timeline = approver.locator(".el-timeline")
     for words in ("一次性告知补正", "提交补正材料", "受理", "开始审查", "特别程序（暂停计时）", "恢复审查", "批准",

@@ -22,6 +22,7 @@ export default {
     due: "Due", claimed: "Claimed", byMe: "Me", byOther: "Someone else", more: "Load more", end: "No more cases",
   },
   keys: { next: "Next case", open: "Open a case", legend: "Shortcuts", queue: "Back to the queue", send: "Send", viewer: "Zoom / rotate the material" },
+  delivery: { electronic: "Electronic delivery", window: "Picked up at the window", express: "Express mail" },
   case: {
     submitted: "submitted", due: "Due {day}", clockPaused: "Clock stopped ({n} working days so far)", pausedDays: "{n} working days stopped in all",
     actions: "Actions", noActions: "Nothing you can do with this case now", backToQueue: "Back to the queue",

@@ -22,6 +22,7 @@ export default {
     due: "到期", claimed: "认领", byMe: "我", byOther: "他人", more: "加载更多", end: "没有更多了",
   },
   keys: { next: "下一件", open: "打开办件", legend: "快捷键", queue: "回到队列", send: "提交", viewer: "缩放 / 旋转材料" },
+  delivery: { electronic: "电子送达", window: "窗口领取", express: "邮寄送达" },
   case: {
     submitted: "提交于", due: "办理期限 {day}", clockPaused: "计时暂停中（已暂停 {n} 个工作日）", pausedDays: "累计暂停 {n} 个工作日",
     actions: "可办理的操作", noActions: "当前没有您可以办理的操作", backToQueue: "回到队列",
