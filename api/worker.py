@@ -73,11 +73,13 @@ class MaintenanceReport:
     blobs_removed: int
     deemed_accepted: int = 0
     rectifications_changed: int = 0  # 好差评: overdue steps told to supervision, unanswered callbacks closed
+    tolerated_terminated: int = 0  # 容缺受理 whose promised materials never came: ended
 
     def __str__(self) -> str:
         return (f"{self.drafts_expired} drafts expired, {self.upload_files_removed} upload files removed, "
                 f"{self.blobs_removed} orphaned blobs swept, {self.deemed_accepted} cases deemed accepted, "
-                f"{self.rectifications_changed} rectifications overdue or closed")
+                f"{self.rectifications_changed} rectifications overdue or closed, "
+                f"{self.tolerated_terminated} cases ended for materials not made up")
 
 
 async def run_maintenance(settings: Settings, blobs: BlobStore, *, now: dt.datetime | None = None,
@@ -96,7 +98,8 @@ async def run_maintenance(settings: Settings, blobs: BlobStore, *, now: dt.datet
     swept = await blobs.sweep_orphans(cases.referenced_blob, older_than=blob_grace)
     deemed = await workflow.deem_overdue_accepted(now)
     rectified = await ratings.sweep(now)
-    return MaintenanceReport(drafts, files, swept, deemed, rectified)
+    terminated = await workflow.end_overdue_tolerated(now)
+    return MaintenanceReport(drafts, files, swept, deemed, rectified, terminated)
 
 
 @contextlib.contextmanager

@@ -173,6 +173,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/workbench/walk-ins"): "clerks",
     ("PUT", "/api/v1/workbench/walk-ins/{id}/materials/{code}"): "clerks",
     ("POST", "/api/v1/workbench/walk-ins/{id}/submit"): "clerks",
+    ("POST", "/api/v1/workbench/walk-ins/{id}/make-up"): "clerks",
     ("PATCH", "/api/v1/cases/{id}"): "citizens",
     ("DELETE", "/api/v1/cases/{id}"): "citizens",
     ("POST", "/api/v1/cases/{id}/submit"): "citizens",

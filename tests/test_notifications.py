@@ -101,7 +101,7 @@ def test_every_outbox_kind_has_a_handler() -> None:
     assert sorted(HANDLERS) == sorted([
         "case.submit", "case.accept", "case.deem_accepted", "case.request_correction", "case.refuse",
         "case.approve", "case.deny", "case.deliver", "case.suspend", "case.resume", "case.extend",
-        "case.survey_scheduled",
+        "case.survey_scheduled", "case.terminate",
         "alert.warning", "alert.yellow", "alert.red", "supervision.order", "supervision.order_response",
         "rating.rectification", "rating.contested", "rating.overdue", "rating.callback",
         "push", "sms",

@@ -48,6 +48,27 @@ def test_a_used_extension_never_adds_an_action(state: str, role: str, extended: 
     assert set(after) <= set(before) and set(before) - set(after) <= ({"extend"} if extended else set())
 
 
+def test_case_facts_change_what_may_happen() -> None:
+    instant = states.case_facts(case_type="1", owing=False)
+    owing = states.case_facts(case_type="2", owing=True)
+    assert instant == {states.INSTANT} and owing == {states.OWING}
+    assert allowed_actions("accepted", "clerk", facts=instant) == ["approve", "deny", "comment", "claim", "release"]
+    assert allowed_actions("accepted", "clerk") == ["comment", "claim", "release"]
+    assert allowed_actions("in_review", "approver", facts=owing) == ["deny", "extend", "suspend", "comment",
+                                                                     "claim", "release"]
+    assert allowed_actions("in_review", "citizen", facts=owing) == ["withdraw", "make_up"]
+    assert allowed_actions("in_review", "system", facts=owing) == ["terminate"]
+    assert decide("in_review", "terminate", "system", owing).to_state == "terminated"
+    with pytest.raises(states.FactBars) as barred:
+        decide("in_review", "approve", "approver", owing)
+    assert barred.value.message == "申请人尚未补齐容缺受理的材料，补齐之前不能批准" and barred.value.field == "state"
+    with pytest.raises(TransitionRefused):  # not a 即办件: the department decides it
+        decide("accepted", "approve", "clerk")
+    with pytest.raises(ActionForbidden):  # a 即办件 is decided by the window, not by an officer
+        decide("accepted", "approve", "officer", instant)
+    assert "terminated" in states.FINAL
+
+
 def test_moves() -> None:
     assert decide("draft", "submit", "citizen").to_state == "submitted"
     assert decide("submitted", "withdraw", "citizen").to_state == "withdrawn"
@@ -85,25 +106,34 @@ roles = st.sampled_from(["citizen", "clerk", "officer", "approver", "supervisor"
 actions = st.sampled_from(sorted({a for _, a in states.RULES} | {"fly"}))
 
 
-@given(state=st.sampled_from(states.STATES), role=roles, action=actions)
-def test_decide_agrees_with_allowed_actions(state: str, role: str, action: str) -> None:
-    """Whatever the state, role and action: decide() allows exactly what allowed_actions() lists,
-    and a move never leaves the lifecycle's states."""
-    allowed = action in allowed_actions(state, role)
+facts = st.frozensets(st.sampled_from([states.INSTANT, states.OWING]))
+
+
+@given(state=st.sampled_from(states.STATES), role=roles, action=actions, have=facts)
+def test_decide_agrees_with_allowed_actions(state: str, role: str, action: str, have: frozenset[str]) -> None:
+    """Whatever the state, role, action and case facts: decide() allows exactly what
+    allowed_actions() lists, and a move never leaves the lifecycle's states."""
+    allowed = action in allowed_actions(state, role, facts=have)
     try:
-        rule = decide(state, action, role)
-    except (TransitionRefused, ActionForbidden):
+        rule = decide(state, action, role, have)
+    except (TransitionRefused, ActionForbidden, states.FactBars):
         assert not allowed
     else:
         assert allowed and (rule.to_state is None or rule.to_state in states.STATES)
 
 
-@given(state=st.sampled_from(states.STATES), role=roles)
-def test_final_states_allow_nothing_and_decisions_come_from_approvers(state: str, role: str) -> None:
-    offered = allowed_actions(state, role)
+@given(state=st.sampled_from(states.STATES), role=roles, have=facts)
+def test_final_states_allow_nothing_and_decisions_come_from_approvers(state: str, role: str,
+                                                                     have: frozenset[str]) -> None:
+    offered = allowed_actions(state, role, facts=have)
     if state in states.FINAL:
         assert offered == []
-    if "approve" in offered or "deny" in offered:
-        assert role == "approver" and state == "in_review"
+    if "approve" in offered or "deny" in offered:  # or the window, on the spot, for a 即办件
+        assert (role == "approver" and state == "in_review") or (
+            role == "clerk" and state == "accepted" and states.INSTANT in have)
+    if "approve" in offered:
+        assert states.OWING not in have  # nobody approves while 容缺 materials are owed
+    if "make_up" in offered or "terminate" in offered:
+        assert states.OWING in have and state in states.BEFORE_DECISION
     if "withdraw" in offered:  # before a decision only, by the applicant
         assert role == "citizen" and state in states.BEFORE_DECISION

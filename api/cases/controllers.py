@@ -25,6 +25,7 @@ from api.cases.schemas import (
     CaseUpdate,
     DeliveryOut,
     ReceiptOut,
+    SubmitIn,
     SubmitOut,
     TrackEventOut,
     TrackOut,
@@ -36,7 +37,7 @@ from api.core.settings import Settings
 from api.identity.guards import require_roles
 from api.identity.models import Enterprise, Staff
 from api.identity.principal import Principal
-from api.workflow import delivery, states
+from api.workflow import delivery, states, tolerated
 from api.workflow import services as workflow
 from api.workflow.calendar_services import current_calendar
 from storage import BlobNotFound, BlobStore
@@ -114,8 +115,22 @@ async def case_out(case: Case, principal: Principal) -> CaseOut:
         paused_days=case.paused_days, expected_date=await _expected(case),
         correction=(notice.data or {}).get("materials", []) if notice and case.state == states.CORRECTION else None,
         bundle_id=case.bundle_id,  # type: ignore[attr-defined]
-        delivery=delivery_out(case),
+        delivery=delivery_out(case), instant=case.case_type == "1",
+        **await _tolerance(case, materials),
+        owed=case.owed or [], makeup_due=case.makeup_due,
     )
+
+
+async def _tolerance(case: Case, materials: list[CaseMaterial]) -> dict[str, Any]:
+    """容缺 on a draft: which missing required materials the item lets the applicant promise instead."""
+    if case.state != states.DRAFT:
+        return {}
+    missing = [m.code for m in services.blocking(materials)]
+    if not missing:
+        return {}
+    rule = await tolerated.rule_of(case)
+    codes = set(rule.get("materials") or []) if rule.get("allowed") else set()
+    return {"tolerable": [c for c in missing if c in codes], "tolerable_deadline": int(rule.get("deadline") or 0)}
 
 
 def delivery_out(case: Case) -> DeliveryOut | None:
@@ -200,17 +215,20 @@ class CaseController(Controller):
     async def submit(
         self, state: State, request: CitizenRequest, id: FromPath[int],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=200)] = None,
+        data: JSONBody[SubmitIn | None] = None,
     ) -> Response[SubmitOut]:
         settings: Settings = state.settings
+        body = data or SubmitIn()
         done = await workflow.apply(request.user, id, "submit", idempotency_key=idempotency_key,
-                                    secret=settings.secret_key)
+                                    secret=settings.secret_key,
+                                    payload={"tolerated": body.tolerated, "promise": body.promise})
         case = done.case
         assert case.number is not None and case.submitted_at is not None
-        body = SubmitOut(number=case.number, query_code=services.receipt_code(case, settings.secret_key),
-                         submitted_at=case.submitted_at, receipt_url=f"{BASE}/{case.id}/receipt",
-                         case=await case_out(case, request.user))
+        out = SubmitOut(number=case.number, query_code=services.receipt_code(case, settings.secret_key),
+                        submitted_at=case.submitted_at, receipt_url=f"{BASE}/{case.id}/receipt",
+                        case=await case_out(case, request.user))
         headers = {**PRIVATE, "Idempotent-Replayed": "true" if done.replayed else "false"}
-        return Response(body, headers=headers)
+        return Response(out, headers=headers)
 
     @delete("/{id:int}", status_code=204, summary="Discard one of my drafts (submitted cases are withdrawn instead)")
     async def discard(self, request: CitizenRequest, id: FromPath[int]) -> None:

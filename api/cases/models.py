@@ -129,6 +129,12 @@ class Case(Model):
     delivery_carrier = fields.CharField(max_length=40, null=True)
     delivery_tracking_number = fields.CharField(max_length=40, null=True)
     delivered_at = fields.DatetimeField(null=True)
+    # 即办件 and 容缺受理 (0024_tolerated): the item version's case type ("1": decided at the window);
+    # the tolerated materials still owed against the applicant's promise ([{code, name}]) and the
+    # day they are due by (set at acceptance; past it, the case ends).
+    case_type = fields.CharField(max_length=1, default="2")
+    owed = fields.JSONField(default=list)
+    makeup_due = fields.DateField(null=True)
     # 一件事一次办 (0017_bundles): the life-event application this case was filed with, if any.
     bundle: fields.ForeignKeyNullableRelation[Bundle] = fields.ForeignKeyField(
         "models.Bundle", related_name="cases", null=True, on_delete=fields.SET_NULL

@@ -101,6 +101,15 @@ class CaseOut(Out):
     correction: list[dict[str, Any]] | None  # the one-time notice while it waits: every material, what is wrong
     bundle_id: int | None = None  # the 一件事一次办 it was filed with
     delivery: DeliveryOut | None = None  # None before delivery
+    instant: bool = False  # 即办件: decided at the window the day it is accepted
+    #: 容缺受理 (drafts): the missing required materials the item lets the applicant submit without,
+    #: against a signed promise to make them up within ``tolerable_deadline`` working days of acceptance.
+    tolerable: list[str] = []
+    tolerable_deadline: int = 0
+    #: 容缺受理 (submitted cases): the materials still owed ([{code, name}]) and the day they are due
+    #: by (from acceptance on); past it the case ends. Nobody approves it while they are owed.
+    owed: list[dict[str, str]] = []
+    makeup_due: dt.date | None = None
 
 
 class CaseSummary(Out):
@@ -187,6 +196,14 @@ class BundleCreate(In):
     items: list[BundleItemIn]
     answers: dict[str, Any] = {}  # questions several items ask (same code), answered once
     enterprise_uscc: str | None = None
+
+
+class SubmitIn(In):
+    """A submission's body (optional): 容缺受理 — the tolerated materials submitted without, and the
+    signed promise to make them up (required with them)."""
+
+    tolerated: list[str] = []
+    promise: bool = False
 
 
 class BundleSubmit(In):

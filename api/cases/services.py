@@ -272,7 +272,7 @@ async def create_draft(
             situation_code=listing.situation.code, situation_name=listing.situation.name,
             answers={a.code: a.answer for a in listing.answers}, form_data={}, state=DRAFT,
             promised_limit=listing.promised_limit, promised_limit_unit=listing.promised_limit_unit,
-            legal_limit=version.legal_limit, legal_limit_unit=version.legal_limit_unit,
+            legal_limit=version.legal_limit, legal_limit_unit=version.legal_limit_unit, case_type=version.case_type,
             expires_at=now + (ttl or DEFAULT_DRAFT_TTL), bundle_id=bundle_id, using_db=conn,
         )
         for spec in _materials_from(listing):
@@ -351,7 +351,11 @@ async def correction_notice(case: Case, conn: BaseDBAsyncClient | None = None) -
 
 async def may_attach(principal: Principal, case: Case, code: str, conn: BaseDBAsyncClient | None = None) -> None:
     """A material may change while the case is a draft, or, while a correction is asked for, the
-    materials the notice lists (and only those: the notice is the whole list)."""
+    materials the notice lists (and only those: the notice is the whole list), or, until a decision,
+    the 容缺 materials the applicant promised to make up (still owed)."""
+    if (principal.kind == "citizen" and case.state in states.BEFORE_DECISION
+            and code in {m["code"] for m in case.owed or []}):
+        return
     if case.state == CORRECTION and principal.kind == "citizen":
         notice = await correction_notice(case, conn)
         if notice is not None and code in {m["code"] for m in (notice.data or {}).get("materials", [])}:
@@ -449,16 +453,17 @@ def check_idempotency_key(key: str | None) -> None:
 
 
 async def number_submission(conn: BaseDBAsyncClient, case: Case, principal: Principal, idempotency_key: str,
-                            secret: str, now: dt.datetime) -> None:
+                            secret: str, now: dt.datetime, *, excused: frozenset[str] = frozenset()) -> None:
     """What a submission does to the draft (inside ``workflow.services.apply``'s transaction, with the
     case locked): check the key and the materials, then give it its number and query code.
 
     Another key on an already submitted case is refused by the transition table; a key this
-    applicant already used on another case is 422; missing materials are 422, all named.
+    applicant already used on another case is 422; missing materials are 422, all named (but those
+    ``excused``: 容缺, promised to be made up after acceptance).
     """
     if await Case.filter(applicant_id=principal.id, idempotency_key=idempotency_key).using_db(conn).exists():
         raise key_reused()
-    missing = blocking(await materials_of(case, conn))
+    missing = [m for m in blocking(await materials_of(case, conn)) if m.code not in excused]
     if missing:
         raise MissingMaterials(missing)
     day = numbering.china_day(now)

@@ -34,10 +34,10 @@ from api.notifications.models import DEAD, Message, NotificationPreference, Outb
 #: withdraw) tell them nothing new.
 CASE_ACTIONS = frozenset({
     "accept", "deem_accepted", "refuse", "request_correction", "approve", "deny", "suspend", "resume",
-    "extend", "deliver", "survey_scheduled",
+    "extend", "deliver", "survey_scheduled", "terminate",
 })
 #: Moves the applicant must hear of at once, quiet hours or not: they have to act, or it is over.
-URGENT_ACTIONS = frozenset({"request_correction", "refuse", "deny"})
+URGENT_ACTIONS = frozenset({"request_correction", "refuse", "deny", "terminate"})
 
 
 #: The PostgreSQL channel the dispatchers LISTEN on. A NOTIFY inside a transaction is sent when it

@@ -43,6 +43,14 @@ def _until(d: Mapping[str, Any], zh: bool = True) -> str:
     return f"，预计 {due} 前办结" if zh else f"; expected by {due}"
 
 
+def _makeup(d: Mapping[str, Any], zh: bool = True) -> str:
+    """容缺受理: the materials still owed, and by when."""
+    due = d.get("makeup_due")
+    if not due:
+        return ""
+    return f"请于 {due} 前补齐容缺材料。" if zh else f" Please supply the missing documents by {due}."
+
+
 def _reason(d: Mapping[str, Any]) -> str:
     return str(d.get("reason") or "").strip()
 
@@ -83,8 +91,13 @@ CITIZEN_TEXTS: dict[str, Render] = {
         "Application submitted", f"Your application at the service window was submitted: {d.get('number', '')}.",
     ),
     "case.accept": lambda d: (
-        "办件已受理", f"{_item(d)}已受理{_until(d)}。",
-        "Application accepted", f"{_item_en(d)} was accepted{_until(d, False)}.",
+        "办件已受理", f"{_item(d)}已受理{_until(d)}。{_makeup(d)}",
+        "Application accepted", f"{_item_en(d)} was accepted{_until(d, False)}.{_makeup(d, False)}",
+    ),
+    "case.terminate": lambda d: (
+        "办件已终止", f"{_item(d)}的容缺材料未在 {d.get('makeup_due', '')} 前补齐，依承诺终止办理。",
+        "Application ended", f"{_item_en(d)} ended: the promised documents were not supplied by "
+        f"{d.get('makeup_due', '')}.",
     ),
     "case.deem_accepted": lambda d: (
         "办件已受理", f"{_item(d)}在期限内未被告知补正，依法视为已受理{_until(d)}。",

@@ -202,8 +202,9 @@ async def person_record(staff_id: int, limit: int = 200) -> PersonRecord:
 
 #: 业务动作 of T7: 通过 / 退回 / 其他.
 _PASSING = frozenset({"submit", "accept", "deem_accepted", "start_review", "approve", "deliver", "resupply", "resume",
+                      "make_up",
                       "sub_start_review", "sub_approve", "survey_closed"})
-_RETURNING = frozenset({"refuse", "deny", "request_correction", "withdraw", "sub_deny"})
+_RETURNING = frozenset({"refuse", "deny", "request_correction", "withdraw", "sub_deny", "terminate"})
 _HIDDEN = frozenset({"comment", "claim", "release"})
 
 

@@ -13,7 +13,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from api.cases.controllers import case_out
 from api.cases.models import STATE_NAMES
-from api.cases.schemas import CaseOut
+from api.cases.schemas import CaseOut, SubmitIn
 from api.cases.services import CASE_STAFF, joint_departments, visible_case
 from api.catalog.models import Department
 from api.core.settings import Settings
@@ -165,9 +165,17 @@ class WorkbenchController(Controller):
     async def submit_walk_in(
         self, state: State, request: AnyRequest, id: FromPath[int],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=200)] = None,
+        data: JSONBody[SubmitIn | None] = None,
     ) -> CaseOut:
-        done = await walkins.submit(request.user, id, idempotency_key, state.settings.secret_key)
+        body = data or SubmitIn()  # 容缺: the person signed the promise at the window
+        done = await walkins.submit(request.user, id, idempotency_key, state.settings.secret_key,
+                                    tolerated=body.tolerated, promise=body.promise)
         return await case_out(done.case, request.user)
+
+    @post("/walk-ins/{id:int}/make-up", opt=CLERKS, status_code=200,
+          summary="Hand in the 容缺 materials a walk-in applicant promised, once scanned (补齐容缺材料)")
+    async def make_up_walk_in(self, request: AnyRequest, id: FromPath[int]) -> CaseOut:
+        return await case_out((await walkins.make_up(request.user, id)).case, request.user)
 
     @get("/queue", summary="The cases that wait for my window or department, due first (keyset pages)")
     async def queue(

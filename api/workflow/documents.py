@@ -73,6 +73,9 @@ async def voucher_pdf(principal: Principal, case_id: int, kind: str, secret: str
         # As the clock stood at acceptance, on the city's calendar (its overrides included).
         details["promised_date"] = deadlines.due_date(case.accepted_at or event.at, case.promised_limit,
                                                       case.promised_limit_unit, await current_calendar())
+        if data.get("owed"):  # 容缺受理: what was owed at acceptance, and by when
+            details["owed"] = [m.get("name") or m["code"] for m in data["owed"]]
+            details["makeup_due"] = dt.date.fromisoformat(data["makeup_due"]) if data.get("makeup_due") else None
     elif kind in ("refusal", "denial"):
         details["reasons"] = [data.get("reason", "")]
         if kind == "denial":

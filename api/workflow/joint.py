@@ -118,7 +118,8 @@ def sub_actions_for(principal: Principal, sub: SubCase, survey: SiteSurvey | Non
     if case.state != states.IN_REVIEW:
         return []
     survey_open = survey is not None and survey.closed_at is None
-    return parallel.sub_actions(sub.state, principal.role, survey_open=survey_open)
+    offered = parallel.sub_actions(sub.state, principal.role, survey_open=survey_open)
+    return [a for a in offered if not (a == "approve" and case.owed)]  # 容缺: not while materials are owed
 
 
 async def apply_sub(
@@ -140,6 +141,8 @@ async def apply_sub(
             raise StaleVersion(version, sub.version)
         rule = parallel.decide_sub(sub.state, action, principal.role)
         _in_review(case, action)
+        if action == "approve" and case.owed:
+            raise states.FactBars(action, states.OWING)
         fields = check_fields(rule, payload or {})
         survey = await _survey(conn, case)
         if action in parallel.DECISIONS and survey is not None and survey.closed_at is None:

@@ -33,7 +33,7 @@ from api.core.errors import Conflict, NotFound, RuleViolation
 from api.identity.principal import Principal
 from api.notifications import services as notifications
 from api.supervision import services as supervision
-from api.workflow import deadlines, delivery, parallel, queues, states
+from api.workflow import deadlines, delivery, parallel, queues, states, tolerated
 from api.workflow.calendar_services import current_calendar
 from api.workflow.models import SubCase
 
@@ -97,15 +97,26 @@ def _resume_clock(case: Case, move: Move) -> int:
 
 
 async def _submit(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
-    await cases.number_submission(conn, case, move.principal, move.idempotency_key or "", move.secret, move.at)
+    owed = await tolerated.promised(conn, case, move.fields.get("tolerated") or [], move.fields.get("promise"))
+    await cases.number_submission(conn, case, move.principal, move.idempotency_key or "", move.secret, move.at,
+                                  excused=frozenset(m["code"] for m in owed))
     case.due_date = deadlines.add_working_days(move.calendar, _day(move.at), NOTICE_DAYS)  # the §32 deadline
-    return {"id": case.id, "item_code": case.item_code, "submitted_at": move.at}
+    extra: dict[str, Any] = {"id": case.id, "item_code": case.item_code, "submitted_at": move.at}
+    if owed:  # 容缺: what was promised, in the applicant's own words as signed (the event keeps them too)
+        case.owed = owed
+        move.fields["promise"] = extra["promise"] = tolerated.promise_text(owed, await tolerated.deadline_days(
+            conn, case))
+        move.fields["tolerated"] = [m["code"] for m in owed]
+    else:
+        move.fields.pop("tolerated", None)
+        move.fields.pop("promise", None)
+    return extra
 
 
 async def _accept(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
     case.accepted_at, case.claimed_by = move.at, None
     case.due_date = deadlines.due_date(move.at, case.promised_limit, case.promised_limit_unit, move.calendar)
-    return {"due_date": case.due_date}
+    return {"due_date": case.due_date, **await _start_makeup(conn, case, move)}
 
 
 async def _deem_accepted(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
@@ -114,7 +125,28 @@ async def _deem_accepted(conn: BaseDBAsyncClient, case: Case, move: Move) -> dic
     deemed = dt.datetime.combine(case.due_date, dt.time(), tzinfo=deadlines.CHINA)
     case.accepted_at, case.claimed_by = deemed, None
     case.due_date = deadlines.due_date(deemed, case.promised_limit, case.promised_limit_unit, move.calendar)
-    return {"deemed_on": deemed.date(), "due_date": case.due_date}
+    return {"deemed_on": deemed.date(), "due_date": case.due_date, **await _start_makeup(conn, case, move)}
+
+
+async def _start_makeup(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
+    """容缺受理: the make-up deadline starts at acceptance; the timeline's entry (and the acceptance
+    notice drawn from it) names what is owed and by when."""
+    started = await tolerated.start_makeup(conn, case, move.calendar)
+    if started:
+        assert case.makeup_due is not None
+        move.fields.update(owed=case.owed, makeup_due=case.makeup_due.isoformat())
+    return started
+
+
+async def _make_up(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
+    return {"materials": await tolerated.make_up(conn, case)}
+
+
+async def _terminate(conn: BaseDBAsyncClient, case: Case, move: Move) -> dict[str, Any]:
+    """容缺 materials not made up by their day: the case ends (off every queue, nothing waits)."""
+    owed = [m["code"] for m in case.owed]
+    case.due_date, case.claimed_by, case.paused_at = None, None, None
+    return {"materials": owed, "makeup_due": case.makeup_due}
 
 
 async def _fan_out(conn: BaseDBAsyncClient, case: Case, move: Move) -> list[str]:
@@ -254,7 +286,7 @@ EFFECTS: dict[str, Effect] = {
     "deny": _decide,
     "request_correction": _request_correction, "resupply": _resupply, "suspend": _suspend, "resume": _resume,
     "extend": _extend, "deliver": _deliver, "claim": _claim, "release": _claim, "withdraw": _withdraw,
-    "start_review": _nothing, "comment": _nothing,
+    "start_review": _nothing, "comment": _nothing, "make_up": _make_up, "terminate": _terminate,
 }
 #: Actions retried safely only with the same Idempotency-Key (the key is kept on the case).
 KEYED = frozenset({"submit"})
@@ -279,6 +311,15 @@ def check_fields(rule: states.Rule, payload: Mapping[str, Any]) -> dict[str, Any
                                     f"{f.name} must be one of {', '.join(f.choices)}", f.name)
             clean[f.name] = value
             continue
+        if f.kind == "codes":
+            clean[f.name] = _codes(f.name, value)
+            continue
+        if f.kind == "consent":
+            if value is not None and not isinstance(value, bool):
+                raise RuleViolation(f"「{FIELD_NAMES.get(f.name, f.name)}」应为是或否",
+                                    f"{f.name} must be true or false", f.name)
+            clean[f.name] = value is True
+            continue
         if f.kind == "integer":
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 365:
                 raise RuleViolation(f"「{FIELD_NAMES.get(f.name, f.name)}」应为 1 到 365 之间的整数",
@@ -298,7 +339,18 @@ def check_fields(rule: states.Rule, payload: Mapping[str, Any]) -> dict[str, Any
 
 FIELD_NAMES = {"days": "延长天数", "reason": "理由", "text": "意见", "procedure": "特别程序", "opinion": "审批意见",
                "findings": "特别程序结论", "materials": "需补正的材料", "method": "送达方式", "carrier": "快递公司",
-               "tracking_number": "运单号"}
+               "tracking_number": "运单号", "tolerated": "容缺材料", "promise": "容缺承诺"}
+
+
+def _codes(name: str, value: Any) -> list[str]:
+    """A list of material codes (each once, in the order given); absent: none."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > 100 or not all(
+            isinstance(c, str) and 0 < len(c) <= 64 for c in value):
+        raise RuleViolation(f"「{FIELD_NAMES.get(name, name)}」应为材料编号的列表",
+                            f"{name} must be a list of material codes", name)
+    return list(dict.fromkeys(value))
 
 
 def _materials(value: Any) -> list[dict[str, str]]:
@@ -346,7 +398,7 @@ async def apply(
                 return Applied(case, True)
             if version is not None and version != case.version:
                 raise StaleVersion(version, case.version)
-            rule = states.decide(case.state, action, principal.role)
+            rule = states.decide(case.state, action, principal.role, case_facts(case))
             subs = (await SubCase.filter(case_id=case.id).using_db(conn).values_list("department_code", "state")
                     if case.accepted_at is not None else [])
             if subs:
@@ -452,12 +504,33 @@ async def deem_overdue_accepted(now: dt.datetime | None = None) -> int:
     return moved
 
 
+async def end_overdue_tolerated(now: dt.datetime | None = None) -> int:
+    """容缺受理: a case whose promised materials were not made up by their day ends (terminated).
+    Run by the maintenance rounds; safe to run twice or in parallel, as ``deem_overdue_accepted``."""
+    today = deadlines.china_day(now or dt.datetime.now(dt.UTC))
+    ids = await Case.filter(makeup_due__lt=today, state__in=[states.ACCEPTED, states.IN_REVIEW, states.SUSPENDED]) \
+        .order_by("id").values_list("id", flat=True)
+    ended = 0
+    for case_id in ids:
+        try:
+            await apply(SYSTEM, int(case_id), "terminate", now=now)  # type: ignore[arg-type]
+        except (states.TransitionRefused, NotFound):  # made up, decided or withdrawn meanwhile
+            continue
+        ended += 1
+    return ended
+
+
 def case_actions(principal: Principal, case: Case, joint: bool) -> list[str]:
     """The actions a case's responses carry: the table's, less what the join does on a joint case."""
     implementing = principal.role not in ("officer", "approver") or principal.department == case.department_code
     used = states.used_actions(extended=bool(case.extended_days))
-    return parallel.parent_actions(states.allowed_actions(case.state, principal.role, used), joint=joint,
-                                   implementing=implementing)
+    return parallel.parent_actions(states.allowed_actions(case.state, principal.role, used, case_facts(case)),
+                                   joint=joint, implementing=implementing)
+
+
+def case_facts(case: Case) -> frozenset[str]:
+    """The facts of the case the transition table's rules depend on (即办件, 容缺 owed)."""
+    return states.case_facts(case_type=case.case_type, owing=bool(case.owed))
 
 
 def actions_for(principal: Principal, case: Case, joint: bool = False) -> list[dict[str, Any]]:

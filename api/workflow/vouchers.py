@@ -88,6 +88,9 @@ class _Voucher(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
 
 class AcceptanceNotice(_Voucher, frozen=True, kw_only=True, tag="acceptance"):
     promised_date: dt.date | None = None  # 承诺办结日期
+    # 容缺受理: the secondary materials the applicant promised to make up, and by when.
+    owed: tuple[str, ...] = ()
+    makeup_due: dt.date | None = None
 
 
 class RefusalDecision(_Voucher, frozen=True, kw_only=True, tag="refusal"):
@@ -338,11 +341,20 @@ def _body(v: Voucher) -> list[str | object]:
     """The body: paragraphs, and for a correction notice the table of materials (``_MATERIALS_TABLE``)."""
     applied = f"你（单位）于{_china_date(v.received_on)}提出的{v.item_name}申请（办件编号：{v.case_number}）"
     parts: list[str | object] = []
-    if isinstance(v, AcceptanceNotice):
+    if isinstance(v, AcceptanceNotice) and v.owed:
+        parts.append(
+            f"{applied}，经审查，申请的主要材料齐全、符合法定形式，所缺次要材料你（单位）已书面承诺限期补齐。"
+            "本机关决定予以容缺受理。"
+        )
+        due = f"{_china_date(v.makeup_due)}前" if v.makeup_due else "承诺期限内"
+        parts.append(f"请于{due}补齐下列材料，逾期未补齐的，本次申请终止办理：")
+        parts += _numbered(v.owed)
+    elif isinstance(v, AcceptanceNotice):
         parts.append(
             f"{applied}，经审查，申请材料齐全、符合法定形式。根据《中华人民共和国行政许可法》第三十二条第一款"
             "第（五）项的规定，本机关决定予以受理。"
         )
+    if isinstance(v, AcceptanceNotice):
         if v.promised_date:
             parts.append(
                 f"本机关将于{_china_date(v.promised_date)}前作出是否准予行政许可的决定；依法需要听证、招标、拍卖、"

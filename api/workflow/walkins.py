@@ -93,8 +93,18 @@ async def scan(clerk: Principal, storage_root: Path, blobs: BlobStore, case_id: 
     return await Case.get(id=case.id)
 
 
-async def submit(clerk: Principal, case_id: int, idempotency_key: str | None, secret: str) -> workflow.Applied:
-    """Submit for the person; the timeline and the audit trail name the clerk."""
+async def submit(clerk: Principal, case_id: int, idempotency_key: str | None, secret: str, *,
+                 tolerated: list[str] | None = None, promise: bool = False) -> workflow.Applied:
+    """Submit for the person (容缺: with the materials they promised, on paper, to make up);
+    the timeline and the audit trail name the clerk."""
     case = await _clerks_draft(clerk, case_id)
     return await workflow.apply(_applicant(case.applicant_id, clerk), case.id, "submit",  # type: ignore[attr-defined]
-                                idempotency_key=idempotency_key, secret=secret, actor=clerk.subject)
+                                idempotency_key=idempotency_key, secret=secret, actor=clerk.subject,
+                                payload={"tolerated": tolerated or [], "promise": promise})
+
+
+async def make_up(clerk: Principal, case_id: int) -> workflow.Applied:
+    """Hand in, for the person, the 容缺 materials they promised and the clerk has scanned."""
+    case = await _clerks_draft(clerk, case_id)
+    return await workflow.apply(_applicant(case.applicant_id, clerk), case.id, "make_up",  # type: ignore[attr-defined]
+                                actor=clerk.subject)
